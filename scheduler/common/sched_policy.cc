@@ -13,7 +13,7 @@ namespace {
 
 struct PolicyEntry {
   SchedPolicy policy;
-  std::string_view name;
+  const char* name;
   int native;
 };
 
@@ -28,7 +28,7 @@ constexpr PolicyEntry kPolicies[] = {
 
 }  // namespace
 
-std::string_view PolicyName(SchedPolicy policy) {
+const char* PolicyName(SchedPolicy policy) {
   for (const PolicyEntry& entry : kPolicies) {
     if (entry.policy == policy) return entry.name;
   }
@@ -37,7 +37,7 @@ std::string_view PolicyName(SchedPolicy policy) {
 
 bool ParsePolicy(std::string_view name, SchedPolicy* policy) {
   for (const PolicyEntry& entry : kPolicies) {
-    if (entry.name == name) {
+    if (name == entry.name) {
       *policy = entry.policy;
       return true;
     }

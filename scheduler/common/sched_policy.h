@@ -18,7 +18,7 @@ namespace cadence {
 enum class SchedPolicy { kOther, kBatch, kIdle, kFifo, kRr, kDeadline };
 
 // The kernel's name of the policy, e.g. "SCHED_FIFO".
-std::string_view PolicyName(SchedPolicy policy);
+const char* PolicyName(SchedPolicy policy);
 
 // Parses "SCHED_OTHER", "SCHED_BATCH", "SCHED_IDLE", "SCHED_FIFO", "SCHED_RR" or
 // "SCHED_DEADLINE" (exact, upper case); returns false for anything else.

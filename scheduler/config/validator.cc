@@ -1,0 +1,909 @@
+#include "scheduler/config/validator.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <map>
+#include <optional>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
+namespace cadence {
+namespace {
+
+using google::protobuf::Message;
+using google::protobuf::TextFormat;
+using Tree = TextFormat::ParseInfoTree;
+
+constexpr const char* kPolicyList =
+    "SCHED_OTHER, SCHED_BATCH, SCHED_IDLE, SCHED_FIFO, SCHED_RR, SCHED_DEADLINE";
+
+// The policy/priority fields of one thread or processor group, gathered from whichever
+// message they come from.
+struct AttributeFields {
+  std::string policy;
+  bool has_policy = false;
+  int64_t prio = 0;
+  bool has_prio = false;
+  int64_t nice = 0;
+  bool has_nice = false;
+  uint64_t runtime_us = 0, deadline_us = 0, period_us = 0;
+  bool has_deadline_params = false;
+  bool reset_on_fork = true;
+  // Field names, for messages and locations.
+  std::string policy_field, prio_field, nice_field, runtime_field;
+};
+
+class Validator {
+ public:
+  Validator(const LoadedConfig* config, const Machine& machine, const ValidateOptions& options)
+      : config_(config), machine_(machine), options_(options) {}
+
+  Validation Run();
+  Validation RunDefault(const std::string& reason);
+
+ private:
+  SourceLocation Where(const Tree* tree, const Message& m, const std::string& field,
+                       int index = -1) const {
+    if (config_ == nullptr) return {};
+    return config_->FieldLocation(tree, m, field, index);
+  }
+  SourceLocation ValueWhere(const Tree* tree, const Message& m, const std::string& field,
+                            int index = -1) const {
+    if (config_ == nullptr) return {};
+    return config_->ValueLocation(tree, m, field, index);
+  }
+  const Tree* Nested(const Tree* tree, const Message& m, const std::string& field,
+                     int index = -1) const {
+    return config_ == nullptr ? nullptr : config_->Nested(tree, m, field, index);
+  }
+  SourceLocation FileOnly() const { return {config_ ? config_->path : "", 0, 0}; }
+
+  void ProcessCpus(const proto::SchedulerConf& sched, const Tree* tree);
+  std::optional<CpuSet> ResolveCpus(const std::string& text, bool given, SourceLocation value_at,
+                                    const std::string& field);
+  std::optional<ThreadAttributes> ResolveAttributes(const AttributeFields& f, SourceLocation where,
+                                                    const std::string& path);
+  void PrivilegeCheck(const ThreadAttributes& a, SourceLocation where, const std::string& path,
+                      const std::string& who);
+  void Classic(const proto::SchedulerConf& sched, const Tree* tree);
+  void Choreography(const proto::SchedulerConf& sched, const Tree* tree);
+  void InnerThreads(const proto::SchedulerConf& sched, const Tree* tree);
+  // Adds `count` processors of a group and one queue they serve; returns the queue index.
+  int AddGroup(const std::string& group, int count, Affinity affinity, const CpuSet& cpus,
+               int declared_cpus, const ThreadAttributes& attributes, bool busy_spin,
+               SourceLocation where, const std::string& path);
+  void AddTask(const std::string& name, int queue, int64_t prio, int processor, uint64_t period_us,
+               uint64_t budget_us, SourceLocation where, SourceLocation prio_where,
+               const std::string& path);
+  std::optional<Affinity> ResolveAffinity(const std::string& text, bool given, SourceLocation where,
+                                          const std::string& path);
+  void RtBudget();
+  Validation Finish();
+
+  const LoadedConfig* config_;
+  const Machine& machine_;
+  ValidateOptions options_;
+  Plan plan_;
+  Diagnostics diags_;
+  std::map<std::string, SourceLocation> group_names_;
+};
+
+std::string Quote(const std::string& s) { return absl::StrCat("\"", s, "\""); }
+
+// "CPU 3 is" / "CPUs 2-5 are".
+std::string CpusAre(const CpuSet& cpus) {
+  return cpus.Count() == 1 ? absl::StrCat("CPU ", cpus.ToString(), " is")
+                           : absl::StrCat("CPUs ", cpus.ToString(), " are");
+}
+
+Validation Validator::Run() {
+  diags_.Append(config_->diagnostics);
+  plan_.config_path = config_->path;
+  plan_.real_config_path = config_->real_path;
+  const proto::SchedulerConf& sched = config_->config.scheduler_conf();
+  const Tree* tree = config_->SchedulerTree();
+
+  ProcessCpus(sched, tree);
+
+  if (sched.has_routine_num()) {
+    diags_.Note(Where(tree, sched, "routine_num"), "scheduler_conf.routine_num",
+                "routine_num is accepted and ignored: cadence runs tasks on processors, not on "
+                "a coroutine pool");
+  }
+
+  const std::string policy = sched.policy();
+  if (!sched.has_policy()) {
+    if (sched.has_choreography_conf() && !sched.has_classic_conf()) {
+      diags_.Error(Where(tree, sched, "choreography_conf"), "scheduler_conf.policy",
+                   "choreography_conf is given but policy is not: Cyber RT would silently run "
+                   "classic and ignore it",
+                   "add `policy: \"choreography\"` to scheduler_conf");
+      return Finish();
+    }
+    diags_.Note(FileOnly(), "scheduler_conf.policy", "no policy given: classic, as Cyber RT does");
+  } else if (policy != "classic" && policy != "choreography") {
+    std::string hint = "use \"classic\" or \"choreography\"";
+    const std::string lower = absl::AsciiStrToLower(policy);
+    if (lower == "classic" || lower == "choreography") {
+      hint = absl::StrCat("policy names are lower case: \"", lower, "\"");
+    }
+    diags_.Error(ValueWhere(tree, sched, "policy"), "scheduler_conf.policy",
+                 absl::StrCat("unknown scheduler policy ", Quote(policy),
+                              " (Cyber RT silently falls back to classic here; cadence does not)"),
+                 hint);
+    return Finish();
+  }
+  const bool choreography = policy == "choreography";
+  if (choreography && sched.has_classic_conf()) {
+    diags_.Warning(Where(tree, sched, "classic_conf"), "scheduler_conf.classic_conf",
+                   "classic_conf is ignored: policy is \"choreography\"",
+                   "remove classic_conf, or set policy: \"classic\"");
+  }
+  if (!choreography && sched.has_choreography_conf()) {
+    diags_.Warning(Where(tree, sched, "choreography_conf"), "scheduler_conf.choreography_conf",
+                   "choreography_conf is ignored: policy is \"classic\"",
+                   "remove choreography_conf, or set policy: \"choreography\"");
+  }
+  if (choreography) {
+    plan_.kind = SchedulerKind::kChoreography;
+    Choreography(sched, tree);
+  } else {
+    plan_.kind = SchedulerKind::kClassic;
+    Classic(sched, tree);
+  }
+  InnerThreads(sched, tree);
+  RtBudget();
+  return Finish();
+}
+
+Validation Validator::RunDefault(const std::string& reason) {
+  plan_.kind = SchedulerKind::kClassic;
+  plan_.process_cpus = machine_.Usable();
+  diags_.Warning({}, "", reason,
+                 "write a config (see conf/ and `schedctl template`) to choose CPUs and policies");
+  ThreadAttributes attributes;
+  attributes.cpus = plan_.process_cpus;
+  AddGroup("default_grp", std::max(1, plan_.process_cpus.Count()), Affinity::kAnyOf,
+           plan_.process_cpus, plan_.process_cpus.Count(), attributes, false, {}, "default");
+  plan_.default_queue = 0;
+  return Finish();
+}
+
+Validation Validator::Finish() {
+  if (options_.strict) diags_.MakeWarningsErrors();
+  Validation v;
+  v.plan = std::move(plan_);
+  v.diagnostics = std::move(diags_);
+  return v;
+}
+
+std::optional<CpuSet> Validator::ResolveCpus(const std::string& text, bool given,
+                                             SourceLocation value_at, const std::string& field) {
+  if (!given) return plan_.process_cpus;
+  CpuSet requested;
+  CpuSet::ParseError error;
+  if (!CpuSet::Parse(text, &requested, &error)) {
+    SourceLocation at = value_at;
+    if (at.column > 0) at.column += error.offset;
+    diags_.Error(at, field, absl::StrCat("invalid CPU list ", Quote(text), ": ", error.message),
+                 "write CPUs as a Linux CPU list, e.g. \"0-3,8\"");
+    return std::nullopt;
+  }
+  if (requested.Empty()) {
+    diags_.Error(value_at, field, "the CPU list is empty",
+                 "name at least one CPU, or leave the field out to use the process's CPUs");
+    return std::nullopt;
+  }
+  const CpuSet past = requested.Minus(CpuSet::Range(0, machine_.possible_cpus - 1));
+  if (!past.Empty()) {
+    diags_.Error(value_at, field,
+                 absl::StrCat("CPUs ", past.ToString(), " are past the kernel's limit of ",
+                              machine_.possible_cpus, " CPUs"),
+                 "use CPU numbers below the kernel's limit (/sys/devices/system/cpu/kernel_max)");
+    return std::nullopt;
+  }
+  CpuSet usable = requested;
+  if (plan_.restrict_process) {
+    const CpuSet outside = usable.Minus(plan_.process_cpus);
+    usable = usable.Intersect(plan_.process_cpus);
+    if (!outside.Empty() && !usable.Empty()) {
+      diags_.Warning(value_at, field,
+                     absl::StrCat(CpusAre(outside), " outside the process's CPUs (",
+                                  plan_.process_cpus.ToString(), "): using ", usable.ToString()),
+                     "name only CPUs of process_level_cpuset");
+    }
+  } else {
+    const CpuSet unusable = usable.Minus(machine_.Usable());
+    usable = usable.Intersect(machine_.Usable());
+    if (!unusable.Empty() && !usable.Empty()) {
+      diags_.Warning(
+          value_at, field,
+          absl::StrCat(CpusAre(unusable), " not online or not allowed for this process (usable: ",
+                       machine_.Usable().ToString(), "): using ", usable.ToString()),
+          "name only CPUs this machine has; `nproc` and `taskset -p $$` show them");
+    }
+  }
+  if (usable.Empty()) {
+    if (plan_.restrict_process) {
+      diags_.Error(value_at, field,
+                   absl::StrCat("none of the CPUs ", requested.ToString(),
+                                " is inside process_level_cpuset (", plan_.process_cpus.ToString(),
+                                " usable here)"),
+                   "name CPUs of process_level_cpuset, or widen process_level_cpuset");
+    } else {
+      diags_.Error(
+          value_at, field,
+          absl::StrCat("none of the CPUs ", requested.ToString(),
+                       " can be used on this machine (usable: ", machine_.Usable().ToString(), ")"),
+          "name CPUs this machine has (`nproc`, `taskset -p $$`), or give this process "
+          "the CPUs it needs");
+    }
+    return std::nullopt;
+  }
+  return usable;
+}
+
+void Validator::ProcessCpus(const proto::SchedulerConf& sched, const Tree* tree) {
+  plan_.process_cpus = machine_.Usable();
+  if (!sched.has_process_level_cpuset()) return;
+  std::optional<CpuSet> cpus = ResolveCpus(sched.process_level_cpuset(), true,
+                                           ValueWhere(tree, sched, "process_level_cpuset"),
+                                           "scheduler_conf.process_level_cpuset");
+  if (cpus.has_value()) {
+    plan_.process_cpus = *cpus;
+    plan_.restrict_process = true;
+  }
+}
+
+std::optional<ThreadAttributes> Validator::ResolveAttributes(const AttributeFields& f,
+                                                             SourceLocation where,
+                                                             const std::string& path) {
+  ThreadAttributes a;
+  a.reset_on_fork = f.reset_on_fork;
+  if (f.has_policy && !f.policy.empty() && !ParsePolicy(f.policy, &a.policy)) {
+    std::string hint = absl::StrCat("use one of ", kPolicyList);
+    SchedPolicy upper;
+    if (ParsePolicy(absl::AsciiStrToUpper(f.policy), &upper)) {
+      hint = absl::StrCat("policy names are upper case: ", PolicyName(upper));
+    } else if (ParsePolicy(absl::StrCat("SCHED_", absl::AsciiStrToUpper(f.policy)), &upper)) {
+      hint = absl::StrCat("write it as ", PolicyName(upper));
+    }
+    diags_.Error(where, absl::StrCat(path, ".", f.policy_field),
+                 absl::StrCat("policy ", Quote(f.policy), " is not a Linux scheduling policy"),
+                 hint);
+    return std::nullopt;
+  }
+  const std::string prio_path = absl::StrCat(path, ".", f.prio_field);
+  switch (a.policy) {
+    case SchedPolicy::kFifo:
+    case SchedPolicy::kRr:
+      if (f.prio < 1 || f.prio > 99) {
+        diags_.Error(where, prio_path,
+                     absl::StrCat(PolicyName(a.policy), " needs a priority from 1 to 99, not ",
+                                  f.prio, f.has_prio ? "" : " (the field is not set)"),
+                     absl::StrCat("set ", f.prio_field, ": 1..99 (99 is the most urgent)"));
+        return std::nullopt;
+      }
+      a.rt_priority = static_cast<int>(f.prio);
+      if (f.has_nice) {
+        diags_.Warning(where, absl::StrCat(path, ".", f.nice_field),
+                       absl::StrCat(f.nice_field, " is ignored for ", PolicyName(a.policy),
+                                    " (it has a real-time priority, not a nice value)"),
+                       absl::StrCat("remove ", f.nice_field));
+      }
+      break;
+    case SchedPolicy::kOther:
+    case SchedPolicy::kBatch: {
+      int64_t nice = f.has_nice ? f.nice : (f.has_prio ? f.prio : 0);
+      if (f.has_nice && f.has_prio && f.prio != f.nice && f.prio != 0) {
+        diags_.Error(
+            where, prio_path,
+            absl::StrCat(f.prio_field, " (", f.prio, ") and ", f.nice_field, " (", f.nice,
+                         ") disagree; for ", PolicyName(a.policy), " both mean the nice value"),
+            absl::StrCat("keep only ", f.nice_field));
+        return std::nullopt;
+      }
+      if (nice < -20 || nice > 19) {
+        diags_.Error(where, f.has_nice ? absl::StrCat(path, ".", f.nice_field) : prio_path,
+                     absl::StrCat("nice ", nice, " is out of range for ", PolicyName(a.policy),
+                                  " (-20..19; for this policy ", f.prio_field,
+                                  " is the nice value, as in Cyber RT)"),
+                     "use a nice value from -20 (most CPU) to 19 (least)");
+        return std::nullopt;
+      }
+      a.nice = static_cast<int>(nice);
+      break;
+    }
+    case SchedPolicy::kIdle:
+      if ((f.has_prio && f.prio != 0) || (f.has_nice && f.nice != 0)) {
+        diags_.Warning(where, prio_path,
+                       "SCHED_IDLE has no priority or nice value: the value given is ignored",
+                       "remove the priority, or pick SCHED_OTHER/SCHED_BATCH with a nice value");
+      }
+      break;
+    case SchedPolicy::kDeadline: {
+      const uint64_t deadline = f.deadline_us != 0 ? f.deadline_us : f.period_us;
+      if (f.runtime_us == 0 || f.period_us == 0) {
+        diags_.Error(where, absl::StrCat(path, ".", f.runtime_field),
+                     "SCHED_DEADLINE needs a runtime and a period (and optionally a deadline), "
+                     "in microseconds",
+                     absl::StrCat("set ", f.runtime_field,
+                                  " and the matching period_us, e.g. "
+                                  "runtime 1000, period 10000"));
+        return std::nullopt;
+      }
+      if (!(f.runtime_us <= deadline && deadline <= f.period_us)) {
+        diags_.Error(where, absl::StrCat(path, ".", f.runtime_field),
+                     absl::StrCat("SCHED_DEADLINE needs runtime <= deadline <= period, got ",
+                                  f.runtime_us, " / ", deadline, " / ", f.period_us, " us"),
+                     "order them runtime <= deadline <= period");
+        return std::nullopt;
+      }
+      if (f.runtime_us < 2) {
+        diags_.Error(where, absl::StrCat(path, ".", f.runtime_field),
+                     "SCHED_DEADLINE runtime must be at least 2 us (the kernel's minimum is "
+                     "1024 ns)");
+        return std::nullopt;
+      }
+      a.runtime_ns = f.runtime_us * 1000;
+      a.deadline_ns = deadline * 1000;
+      a.period_ns = f.period_us * 1000;
+      break;
+    }
+  }
+  if (a.policy != SchedPolicy::kDeadline && f.has_deadline_params) {
+    diags_.Warning(where, absl::StrCat(path, ".", f.runtime_field),
+                   absl::StrCat("SCHED_DEADLINE parameters are ignored for ", PolicyName(a.policy)),
+                   "remove them, or set the policy to SCHED_DEADLINE");
+  }
+  return a;
+}
+
+void Validator::PrivilegeCheck(const ThreadAttributes& a, SourceLocation where,
+                               const std::string& path, const std::string& who) {
+  const std::string why = machine_.WhyNot(a);
+  if (why.empty()) return;
+  std::string fallback;
+  if (IsRealTime(a.policy)) {
+    fallback = absl::StrCat("SCHED_OTHER nice ", machine_.LowestNice());
+  } else {
+    fallback = absl::StrCat(PolicyName(a.policy), " nice ", machine_.LowestNice());
+  }
+  diags_.Warning(where, path,
+                 absl::StrCat(who, " asks for ", DescribePriority(a),
+                              " but this process may not use it: it will fall back to ", fallback),
+                 why);
+}
+
+std::optional<Affinity> Validator::ResolveAffinity(const std::string& text, bool given,
+                                                   SourceLocation where, const std::string& path) {
+  if (!given || text == "range") return Affinity::kAnyOf;
+  if (text == "1to1") return Affinity::kOneOf;
+  diags_.Error(where, path,
+               absl::StrCat("affinity ", Quote(text), " is neither \"range\" nor \"1to1\""),
+               "\"range\": every processor may run on every CPU of the set; \"1to1\": processor "
+               "i is pinned to the i-th CPU");
+  return std::nullopt;
+}
+
+int Validator::AddGroup(const std::string& group, int count, Affinity affinity, const CpuSet& cpus,
+                        int declared_cpus, const ThreadAttributes& attributes, bool busy_spin,
+                        SourceLocation where, const std::string& path) {
+  const int queue = static_cast<int>(plan_.queues.size());
+  plan_.queues.push_back({group, {}});
+  const std::vector<int> cpu_list = cpus.ToVector();
+  if (affinity == Affinity::kOneOf && count > 0) {
+    if (count != declared_cpus) {
+      diags_.Error(where, path,
+                   absl::StrCat("affinity \"1to1\" pins processor i to the i-th CPU, but the group "
+                                "has ",
+                                count, " processors and ", declared_cpus, " CPUs"),
+                   absl::StrCat("make processor_num equal to the number of CPUs in the cpuset (",
+                                declared_cpus, "), or use affinity \"range\""));
+    } else if (static_cast<int>(cpu_list.size()) < count) {
+      diags_.Warning(where, path,
+                     absl::StrCat("affinity \"1to1\": only ", cpu_list.size(), " of the ", count,
+                                  " CPUs can be used here, so processors ", cpu_list.size(), "-",
+                                  count - 1, " share CPUs (processor i runs on CPU ",
+                                  cpus.ToString(), "[i mod ", cpu_list.size(), "])"),
+                     "lower processor_num on this machine, or use affinity \"range\"");
+    }
+  }
+  for (int i = 0; i < count; ++i) {
+    ProcessorPlan p;
+    p.group = group;
+    p.index = i;
+    p.name = absl::StrCat(group, "/", i);
+    const std::string suffix = absl::StrCat("/", i);
+    p.thread_name = group.substr(0, 15 - suffix.size()) + suffix;
+    p.queue = queue;
+    p.attributes = attributes;
+    p.affinity = affinity;
+    p.busy_spin = busy_spin;
+    if (affinity == Affinity::kOneOf && !cpu_list.empty()) {
+      p.attributes.cpus = CpuSet::Of({cpu_list[i % cpu_list.size()]});
+    } else {
+      p.attributes.cpus = cpus;
+    }
+    plan_.queues[queue].processors.push_back(static_cast<int>(plan_.processors.size()));
+    plan_.processors.push_back(std::move(p));
+  }
+  return queue;
+}
+
+void Validator::AddTask(const std::string& name, int queue, int64_t prio, int processor,
+                        uint64_t period_us, uint64_t budget_us, SourceLocation where,
+                        SourceLocation prio_where, const std::string& path) {
+  if (name.empty()) {
+    diags_.Error(where, absl::StrCat(path, ".name"), "a task has no name",
+                 "give every task the name the code creates it with");
+    return;
+  }
+  auto existing = plan_.tasks.find(name);
+  if (existing != plan_.tasks.end()) {
+    diags_.Error(where, path,
+                 absl::StrCat("task ", Quote(name), " is named twice: here (queue ",
+                              queue >= 0 ? plan_.queues[queue].name : "?", ") and at ",
+                              existing->second.where.ToString(), " (queue ",
+                              plan_.queues[existing->second.queue].name, ")"),
+                 "a task runs in exactly one place; remove one of the entries");
+    return;
+  }
+  if (queue < 0) return;
+  int priority = static_cast<int>(std::clamp<int64_t>(prio, 0, kTaskPriorityLevels - 1));
+  if (priority != prio) {
+    diags_.Warning(prio_where, absl::StrCat(path, ".prio"),
+                   absl::StrCat("task ", Quote(name), " has priority ", prio,
+                                ", outside Cyber RT's levels 0-19: clamped to ", priority,
+                                " (as Cyber RT does)"),
+                   "use a priority from 0 (lowest) to 19 (highest)");
+  }
+  if (period_us > 0 && budget_us > period_us) {
+    diags_.Warning(where, absl::StrCat(path, ".budget_us"),
+                   absl::StrCat("task ", Quote(name), " has a budget (", budget_us,
+                                " us) longer than its period (", period_us,
+                                " us): every run may overrun into the next release"),
+                   "make budget_us at most period_us");
+  }
+  TaskPlan t;
+  t.name = name;
+  t.queue = queue;
+  t.priority = priority;
+  t.processor = processor;
+  t.period_us = period_us;
+  t.budget_us = budget_us;
+  t.where = where;
+  plan_.tasks.emplace(name, std::move(t));
+}
+
+void Validator::Classic(const proto::SchedulerConf& sched, const Tree* tree) {
+  const proto::ClassicConf& classic = sched.classic_conf();
+  const Tree* classic_tree = Nested(tree, sched, "classic_conf");
+  if (classic.groups_size() == 0) {
+    const int count = sched.default_proc_num() > 0 ? static_cast<int>(sched.default_proc_num())
+                                                   : plan_.process_cpus.Count();
+    diags_.Note(
+        sched.has_default_proc_num() ? Where(tree, sched, "default_proc_num") : FileOnly(),
+        "scheduler_conf.classic_conf",
+        absl::StrCat("no classic groups: one group \"default_grp\" with ", count,
+                     " processors on CPUs ", plan_.process_cpus.ToString(),
+                     sched.has_default_proc_num() ? " (default_proc_num)" : " (one per usable CPU)",
+                     ", as Cyber RT does"));
+    ThreadAttributes attributes;
+    AddGroup("default_grp", count, Affinity::kAnyOf, plan_.process_cpus, plan_.process_cpus.Count(),
+             attributes, false, FileOnly(), "default_grp");
+    plan_.default_queue = 0;
+    return;
+  }
+  for (int g = 0; g < classic.groups_size(); ++g) {
+    const proto::SchedGroup& group = classic.groups(g);
+    const Tree* gt = Nested(classic_tree, classic, "groups", g);
+    const SourceLocation group_at = Where(classic_tree, classic, "groups", g);
+    const std::string path = absl::StrCat("classic_conf.groups[", g, "]");
+    auto [it, inserted] = group_names_.emplace(group.name(), group_at);
+    if (!inserted) {
+      diags_.Error(Where(gt, group, "name"), absl::StrCat(path, ".name"),
+                   absl::StrCat("group name ", Quote(group.name()), " is used twice: here and at ",
+                                it->second.ToString()),
+                   "give every group its own name");
+      continue;
+    }
+    if (group.name().empty()) {
+      diags_.Error(Where(gt, group, "name"), absl::StrCat(path, ".name"),
+                   "a group has an empty name");
+      continue;
+    }
+    std::optional<CpuSet> cpus = ResolveCpus(group.cpuset(), group.has_cpuset(),
+                                             ValueWhere(gt, group, "cpuset"), path + ".cpuset");
+    std::optional<Affinity> affinity =
+        ResolveAffinity(group.affinity(), group.has_affinity(), ValueWhere(gt, group, "affinity"),
+                        path + ".affinity");
+    AttributeFields f;
+    f.policy = group.processor_policy();
+    f.has_policy = group.has_processor_policy();
+    f.prio = group.processor_prio();
+    f.has_prio = group.has_processor_prio();
+    f.nice = group.processor_nice();
+    f.has_nice = group.has_processor_nice();
+    f.runtime_us = group.processor_runtime_us();
+    f.deadline_us = group.processor_deadline_us();
+    f.period_us = group.processor_period_us();
+    f.has_deadline_params = group.has_processor_runtime_us() || group.has_processor_deadline_us() ||
+                            group.has_processor_period_us();
+    f.reset_on_fork = !group.inherit_rt_on_fork();
+    f.policy_field = "processor_policy";
+    f.prio_field = "processor_prio";
+    f.nice_field = "processor_nice";
+    f.runtime_field = "processor_runtime_us";
+    const SourceLocation attr_at =
+        group.has_processor_policy() ? ValueWhere(gt, group, "processor_policy") : group_at;
+    std::optional<ThreadAttributes> attributes = ResolveAttributes(f, attr_at, path);
+    const int count = static_cast<int>(group.processor_num());
+    if (count == 0) {
+      if (group.tasks_size() > 0) {
+        diags_.Error(group.has_processor_num() ? Where(gt, group, "processor_num") : group_at,
+                     path + ".processor_num",
+                     absl::StrCat("group ", Quote(group.name()), " has ", group.tasks_size(),
+                                  " tasks but no processors to run them"),
+                     "set processor_num to at least 1");
+      } else {
+        diags_.Warning(
+            group.has_processor_num() ? Where(gt, group, "processor_num") : group_at,
+            path + ".processor_num",
+            absl::StrCat("group ", Quote(group.name()), " has no processors: it does nothing"),
+            "set processor_num, or remove the group");
+      }
+    }
+    if (count > 1024) {
+      diags_.Error(Where(gt, group, "processor_num"), path + ".processor_num",
+                   absl::StrCat("processor_num ", count, " is more than 1024 threads"));
+      continue;
+    }
+    int queue = -1;
+    if (cpus.has_value() && affinity.has_value() && attributes.has_value()) {
+      CpuSet::ParseError ignored;
+      CpuSet declared = plan_.process_cpus;
+      if (group.has_cpuset()) CpuSet::Parse(group.cpuset(), &declared, &ignored);
+      attributes->cpus = *cpus;
+      PrivilegeCheck(*attributes, attr_at, path + "." + f.policy_field,
+                     absl::StrCat("group ", Quote(group.name())));
+      queue = AddGroup(group.name(), count, *affinity, *cpus, declared.Count(), *attributes,
+                       group.busy_spin(), Where(gt, group, "affinity"), path + ".affinity");
+      if (count > 0 && plan_.default_queue < 0) plan_.default_queue = queue;
+    }
+    for (int t = 0; t < group.tasks_size(); ++t) {
+      const proto::ClassicTask& task = group.tasks(t);
+      const Tree* tt = Nested(gt, group, "tasks", t);
+      const std::string tpath = absl::StrCat(path, ".tasks[", t, "]");
+      if (task.has_group_name() && task.group_name() != group.name()) {
+        diags_.Error(
+            ValueWhere(tt, task, "group_name"), tpath + ".group_name",
+            absl::StrCat("task ", Quote(task.name()), " is listed in group ", Quote(group.name()),
+                         " but its group_name says ", Quote(task.group_name())),
+            "list the task inside the group it belongs to and drop group_name");
+        continue;
+      }
+      AddTask(task.name(), queue, task.prio(), -1, task.period_us(), task.budget_us(),
+              Where(gt, group, "tasks", t),
+              task.has_prio() ? Where(tt, task, "prio") : Where(gt, group, "tasks", t), tpath);
+    }
+  }
+  if (plan_.default_queue < 0 && !diags_.HasErrors()) {
+    diags_.Warning(FileOnly(), "classic_conf",
+                   "no group has processors: tasks the config does not name have nowhere to run "
+                   "(creating one will fail)");
+  } else if (plan_.default_queue > 0) {
+    diags_.Note(FileOnly(), "classic_conf",
+                absl::StrCat("tasks the config does not name go to group ",
+                             Quote(plan_.queues[plan_.default_queue].name),
+                             " (the first group with processors)"));
+  }
+}
+
+void Validator::Choreography(const proto::SchedulerConf& sched, const Tree* tree) {
+  const proto::ChoreographyConf& c = sched.choreography_conf();
+  const Tree* ct = Nested(tree, sched, "choreography_conf");
+  const std::string path = "choreography_conf";
+  const SourceLocation conf_at =
+      sched.has_choreography_conf() ? Where(tree, sched, "choreography_conf") : FileOnly();
+
+  // The choreography processors: one queue each.
+  const int choreo_count = static_cast<int>(c.choreography_processor_num());
+  std::optional<CpuSet> choreo_cpus =
+      ResolveCpus(c.choreography_cpuset(), c.has_choreography_cpuset(),
+                  ValueWhere(ct, c, "choreography_cpuset"), path + ".choreography_cpuset");
+  std::optional<Affinity> choreo_affinity =
+      ResolveAffinity(c.choreography_affinity(), c.has_choreography_affinity(),
+                      ValueWhere(ct, c, "choreography_affinity"), path + ".choreography_affinity");
+  AttributeFields f;
+  f.policy = c.choreography_processor_policy();
+  f.has_policy = c.has_choreography_processor_policy();
+  f.prio = c.choreography_processor_prio();
+  f.has_prio = c.has_choreography_processor_prio();
+  f.nice = c.choreography_processor_nice();
+  f.has_nice = c.has_choreography_processor_nice();
+  f.runtime_us = c.choreography_processor_runtime_us();
+  f.deadline_us = c.choreography_processor_deadline_us();
+  f.period_us = c.choreography_processor_period_us();
+  f.has_deadline_params = c.has_choreography_processor_runtime_us() ||
+                          c.has_choreography_processor_deadline_us() ||
+                          c.has_choreography_processor_period_us();
+  f.reset_on_fork = !c.inherit_rt_on_fork();
+  f.policy_field = "choreography_processor_policy";
+  f.prio_field = "choreography_processor_prio";
+  f.nice_field = "choreography_processor_nice";
+  f.runtime_field = "choreography_processor_runtime_us";
+  const SourceLocation choreo_attr_at = c.has_choreography_processor_policy()
+                                            ? ValueWhere(ct, c, "choreography_processor_policy")
+                                            : conf_at;
+  std::optional<ThreadAttributes> choreo_attributes = ResolveAttributes(f, choreo_attr_at, path);
+  std::vector<int> choreo_processors;  // processor index of choreography processor i
+  if (choreo_cpus && choreo_affinity && choreo_attributes && choreo_count > 0) {
+    CpuSet::ParseError ignored;
+    CpuSet declared = plan_.process_cpus;
+    if (c.has_choreography_cpuset()) CpuSet::Parse(c.choreography_cpuset(), &declared, &ignored);
+    choreo_attributes->cpus = *choreo_cpus;
+    PrivilegeCheck(*choreo_attributes, choreo_attr_at, path + "." + f.policy_field,
+                   "the choreography processors");
+    // One group per processor so each has its own queue; named choreo/<i>.
+    const std::vector<int> cpu_list = choreo_cpus->ToVector();
+    if (*choreo_affinity == Affinity::kOneOf) {
+      if (choreo_count != declared.Count()) {
+        diags_.Error(
+            Where(ct, c, "choreography_affinity"), path + ".choreography_affinity",
+            absl::StrCat("affinity \"1to1\" pins processor i to the i-th CPU, but there "
+                         "are ",
+                         choreo_count, " choreography processors and ", declared.Count(), " CPUs"),
+            "make choreography_processor_num equal to the number of CPUs, or use "
+            "\"range\"");
+      } else if (static_cast<int>(cpu_list.size()) < choreo_count) {
+        diags_.Warning(
+            Where(ct, c, "choreography_affinity"), path + ".choreography_affinity",
+            absl::StrCat("affinity \"1to1\": only ", cpu_list.size(), " of the ", choreo_count,
+                         " CPUs can be used here, so processors share "
+                         "CPUs (processor i on the (i mod ",
+                         cpu_list.size(), ")-th)"));
+      }
+    }
+    for (int i = 0; i < choreo_count; ++i) {
+      const int queue = static_cast<int>(plan_.queues.size());
+      plan_.queues.push_back({absl::StrCat("choreo/", i), {}});
+      ProcessorPlan p;
+      p.group = "choreo";
+      p.index = i;
+      p.name = absl::StrCat("choreo/", i);
+      p.thread_name = p.name;
+      p.queue = queue;
+      p.attributes = *choreo_attributes;
+      p.affinity = *choreo_affinity;
+      p.busy_spin = c.choreography_busy_spin();
+      if (*choreo_affinity == Affinity::kOneOf && !cpu_list.empty()) {
+        p.attributes.cpus = CpuSet::Of({cpu_list[i % cpu_list.size()]});
+      }
+      choreo_processors.push_back(static_cast<int>(plan_.processors.size()));
+      plan_.queues[queue].processors.push_back(static_cast<int>(plan_.processors.size()));
+      plan_.processors.push_back(std::move(p));
+    }
+  }
+
+  // The pool: one classic-style group for every task not placed on a processor.
+  const int pool_count = static_cast<int>(c.pool_processor_num());
+  std::optional<CpuSet> pool_cpus =
+      ResolveCpus(c.pool_cpuset(), c.has_pool_cpuset(), ValueWhere(ct, c, "pool_cpuset"),
+                  path + ".pool_cpuset");
+  std::optional<Affinity> pool_affinity =
+      ResolveAffinity(c.pool_affinity(), c.has_pool_affinity(), ValueWhere(ct, c, "pool_affinity"),
+                      path + ".pool_affinity");
+  AttributeFields pf;
+  pf.policy = c.pool_processor_policy();
+  pf.has_policy = c.has_pool_processor_policy();
+  pf.prio = c.pool_processor_prio();
+  pf.has_prio = c.has_pool_processor_prio();
+  pf.nice = c.pool_processor_nice();
+  pf.has_nice = c.has_pool_processor_nice();
+  pf.runtime_us = c.pool_processor_runtime_us();
+  pf.deadline_us = c.pool_processor_deadline_us();
+  pf.period_us = c.pool_processor_period_us();
+  pf.has_deadline_params = c.has_pool_processor_runtime_us() ||
+                           c.has_pool_processor_deadline_us() || c.has_pool_processor_period_us();
+  pf.reset_on_fork = !c.inherit_rt_on_fork();
+  pf.policy_field = "pool_processor_policy";
+  pf.prio_field = "pool_processor_prio";
+  pf.nice_field = "pool_processor_nice";
+  pf.runtime_field = "pool_processor_runtime_us";
+  const SourceLocation pool_attr_at =
+      c.has_pool_processor_policy() ? ValueWhere(ct, c, "pool_processor_policy") : conf_at;
+  std::optional<ThreadAttributes> pool_attributes = ResolveAttributes(pf, pool_attr_at, path);
+  int pool_queue = -1;
+  if (pool_cpus && pool_affinity && pool_attributes && pool_count > 0) {
+    CpuSet::ParseError ignored;
+    CpuSet declared = plan_.process_cpus;
+    if (c.has_pool_cpuset()) CpuSet::Parse(c.pool_cpuset(), &declared, &ignored);
+    pool_attributes->cpus = *pool_cpus;
+    PrivilegeCheck(*pool_attributes, pool_attr_at, path + "." + pf.policy_field,
+                   "the pool processors");
+    pool_queue =
+        AddGroup("pool", pool_count, *pool_affinity, *pool_cpus, declared.Count(), *pool_attributes,
+                 false, Where(ct, c, "pool_affinity"), path + ".pool_affinity");
+    plan_.default_queue = pool_queue;
+  }
+
+  bool unplaced = false;
+  for (int t = 0; t < c.tasks_size(); ++t) {
+    const proto::ChoreographyTask& task = c.tasks(t);
+    const Tree* tt = Nested(ct, c, "tasks", t);
+    const std::string tpath = absl::StrCat(path, ".tasks[", t, "]");
+    const SourceLocation task_at = Where(ct, c, "tasks", t);
+    int queue = pool_queue;
+    int processor = -1;
+    if (task.has_processor()) {
+      if (task.processor() < 0 || task.processor() >= choreo_count) {
+        diags_.Error(Where(tt, task, "processor"), tpath + ".processor",
+                     absl::StrCat("task ", Quote(task.name()), " is placed on processor ",
+                                  task.processor(), ", but there are ", choreo_count,
+                                  " choreography processors (0-", choreo_count - 1, ")"),
+                     choreo_count == 0
+                         ? std::string("set choreography_processor_num")
+                         : absl::StrCat("use a processor from 0 to ", choreo_count - 1));
+        continue;
+      }
+      if (static_cast<size_t>(task.processor()) < choreo_processors.size()) {
+        processor = choreo_processors[task.processor()];
+        queue = plan_.processors[processor].queue;
+      } else {
+        queue = -1;
+      }
+    } else {
+      unplaced = true;
+      if (pool_count == 0) {
+        diags_.Error(task_at, tpath,
+                     absl::StrCat("task ", Quote(task.name()),
+                                  " is not placed on a processor and the pool is empty: it could "
+                                  "never run"),
+                     "give it a `processor`, or set pool_processor_num");
+        continue;
+      }
+    }
+    AddTask(task.name(), queue, task.prio(), processor, task.period_us(), task.budget_us(), task_at,
+            task.has_prio() ? Where(tt, task, "prio") : task_at, tpath);
+  }
+  (void)unplaced;
+  if (choreo_count == 0 && pool_count == 0) {
+    diags_.Error(conf_at, path,
+                 "choreography has no processors at all (choreography_processor_num and "
+                 "pool_processor_num are 0)",
+                 "set choreography_processor_num and/or pool_processor_num");
+  } else if (pool_count == 0) {
+    diags_.Warning(conf_at, path + ".pool_processor_num",
+                   "the pool is empty: tasks the config does not name have nowhere to run "
+                   "(creating one will fail)",
+                   "set pool_processor_num to at least 1");
+  }
+}
+
+void Validator::InnerThreads(const proto::SchedulerConf& sched, const Tree* tree) {
+  std::map<std::string, SourceLocation> seen;
+  for (int i = 0; i < sched.threads_size(); ++i) {
+    const proto::InnerThread& thread = sched.threads(i);
+    const Tree* tt = Nested(tree, sched, "threads", i);
+    const SourceLocation at = Where(tree, sched, "threads", i);
+    const std::string path = absl::StrCat("scheduler_conf.threads[", i, "]");
+    if (thread.name().empty()) {
+      diags_.Error(at, path + ".name", "a thread entry has no name",
+                   "name it as the code does when it asks for its attributes");
+      continue;
+    }
+    auto [it, inserted] = seen.emplace(thread.name(), at);
+    if (!inserted) {
+      diags_.Error(at, path + ".name",
+                   absl::StrCat("thread ", Quote(thread.name()), " is listed twice: here and at ",
+                                it->second.ToString()),
+                   "keep one entry per thread name");
+      continue;
+    }
+    std::optional<CpuSet> cpus = ResolveCpus(thread.cpuset(), thread.has_cpuset(),
+                                             ValueWhere(tt, thread, "cpuset"), path + ".cpuset");
+    AttributeFields f;
+    f.policy = thread.policy();
+    f.has_policy = thread.has_policy();
+    f.prio = thread.prio();
+    f.has_prio = thread.has_prio();
+    f.nice = thread.nice();
+    f.has_nice = thread.has_nice();
+    if (!f.has_prio && !f.has_nice) f.prio = 0;  // Cyber's default prio 1 means nothing here.
+    f.runtime_us = thread.runtime_us();
+    f.deadline_us = thread.deadline_us();
+    f.period_us = thread.period_us();
+    f.has_deadline_params =
+        thread.has_runtime_us() || thread.has_deadline_us() || thread.has_period_us();
+    f.reset_on_fork = !thread.inherit_rt_on_fork();
+    f.policy_field = "policy";
+    f.prio_field = "prio";
+    f.nice_field = "nice";
+    f.runtime_field = "runtime_us";
+    const SourceLocation attr_at = thread.has_policy() ? ValueWhere(tt, thread, "policy") : at;
+    std::optional<ThreadAttributes> attributes = ResolveAttributes(f, attr_at, path);
+    if (!cpus || !attributes) continue;
+    attributes->cpus = thread.has_cpuset() ? *cpus : CpuSet();
+    PrivilegeCheck(*attributes, attr_at, path + ".policy",
+                   absl::StrCat("thread ", Quote(thread.name())));
+    plan_.inner_threads.push_back({thread.name(), *attributes, at});
+  }
+}
+
+void Validator::RtBudget() {
+  const int64_t runtime = machine_.EffectiveRtRuntimeUs();
+  const int64_t period = machine_.cgroup_rt_period_us.has_value() && machine_.cgroup_path != "/"
+                             ? *machine_.cgroup_rt_period_us
+                             : machine_.rt_period_us;
+  if (runtime < 0 || period <= 0) return;  // No throttling.
+  int rt_processors = 0;
+  CpuSet rt_cpus;
+  double deadline_share = 0;
+  for (const ProcessorPlan& p : plan_.processors) {
+    if (!IsRealTime(p.attributes.policy) || !machine_.MayUse(p.attributes)) continue;
+    if (p.attributes.policy == SchedPolicy::kDeadline) {
+      deadline_share += static_cast<double>(p.attributes.runtime_ns) /
+                        static_cast<double>(p.attributes.period_ns);
+      continue;
+    }
+    ++rt_processors;
+    rt_cpus = rt_cpus.Union(p.attributes.cpus);
+  }
+  const double budget = static_cast<double>(runtime) / static_cast<double>(period);
+  if (rt_processors > 0 && rt_processors >= rt_cpus.Count() && budget < 1.0) {
+    const bool everything = plan_.process_cpus.IsSubsetOf(rt_cpus);
+    diags_.Warning(
+        FileOnly(), "",
+        absl::StrCat(rt_processors, " real-time processors can keep CPUs ", rt_cpus.ToString(),
+                     " fully busy, more than RT throttling allows (sched_rt_runtime_us ", runtime,
+                     " per ", period, " us): a busy real-time processor will be paused for ",
+                     (period - runtime) / 1000, " ms every ", period / 1000, " ms",
+                     everything ? ", and only that slack is left for every other thread of the "
+                                  "process"
+                                : ""),
+        "keep real-time tasks short, or leave at least one CPU to non-real-time processors");
+  }
+  const int cpus = std::max(1, plan_.process_cpus.Count());
+  if (deadline_share > budget * cpus) {
+    diags_.Warning(FileOnly(), "",
+                   absl::StrCat("SCHED_DEADLINE processors ask for ", deadline_share,
+                                " CPUs of bandwidth, more than the ", budget * cpus,
+                                " the kernel admits: some will be refused and fall back"),
+                   "lower runtime/period, or use fewer SCHED_DEADLINE processors");
+  }
+}
+
+}  // namespace
+
+Validation Validate(const LoadedConfig& config, const Machine& machine,
+                    const ValidateOptions& options) {
+  return Validator(&config, machine, options).Run();
+}
+
+Validation DefaultPlan(const Machine& machine, const std::string& reason,
+                       const ValidateOptions& options) {
+  return Validator(nullptr, machine, options).RunDefault(reason);
+}
+
+absl::StatusOr<Validation> LoadAndValidate(const std::string& path, const Machine& machine,
+                                           const ValidateOptions& options) {
+  struct stat st;
+  if (lstat(path.c_str(), &st) != 0 && errno == ENOENT) {
+    Validation v = DefaultPlan(
+        machine,
+        absl::StrCat("no config file at ", path, ": using the default plan (classic, one group of ",
+                     machine.Usable().Count(), " processors on CPUs ", machine.Usable().ToString(),
+                     ", SCHED_OTHER)"),
+        options);
+    return v;
+  }
+  absl::StatusOr<LoadedConfig> loaded = LoadConfigFile(path);
+  if (!loaded.ok()) return loaded.status();
+  return Validate(*loaded, machine, options);
+}
+
+}  // namespace cadence

@@ -840,32 +840,59 @@ void Validator::RtBudget() {
                              ? *machine_.cgroup_rt_period_us
                              : machine_.rt_period_us;
   if (runtime < 0 || period <= 0) return;  // No throttling.
-  int rt_processors = 0;
-  CpuSet rt_cpus;
-  double deadline_share = 0;
-  for (const ProcessorPlan& p : plan_.processors) {
-    if (!IsRealTime(p.attributes.policy) || !machine_.MayUse(p.attributes)) continue;
-    if (p.attributes.policy == SchedPolicy::kDeadline) {
-      deadline_share += static_cast<double>(p.attributes.runtime_ns) /
-                        static_cast<double>(p.attributes.period_ns);
-      continue;
-    }
-    ++rt_processors;
-    rt_cpus = rt_cpus.Union(p.attributes.cpus);
-  }
   const double budget = static_cast<double>(runtime) / static_cast<double>(period);
-  if (rt_processors > 0 && rt_processors >= rt_cpus.Count() && budget < 1.0) {
-    const bool everything = plan_.process_cpus.IsSubsetOf(rt_cpus);
+  // Declared demand per queue: the sum of budget/period of its periodic tasks.
+  std::vector<double> demand(plan_.queues.size(), 0.0);
+  for (const auto& [name, task] : plan_.tasks) {
+    if (task.period_us > 0 && task.budget_us > 0) {
+      demand[task.queue] += static_cast<double>(task.budget_us) / task.period_us;
+    }
+  }
+  CpuSet rt_cpus;
+  std::vector<std::string> over;
+  double deadline_share = 0;
+  for (size_t q = 0; q < plan_.queues.size(); ++q) {
+    CpuSet cpus;
+    bool rt = false, spin = false;
+    for (int index : plan_.queues[q].processors) {
+      const ProcessorPlan& p = plan_.processors[index];
+      if (!IsRealTime(p.attributes.policy) || !machine_.MayUse(p.attributes)) continue;
+      if (p.attributes.policy == SchedPolicy::kDeadline) {
+        deadline_share += static_cast<double>(p.attributes.runtime_ns) / p.attributes.period_ns;
+        continue;
+      }
+      rt = true;
+      spin |= p.busy_spin;
+      cpus = cpus.Union(p.attributes.cpus);
+    }
+    if (!rt) continue;
+    rt_cpus = rt_cpus.Union(cpus);
+    if (spin) {
+      over.push_back(
+          absl::StrCat(plan_.queues[q].name, " (busy-spins: 100% of CPU ", cpus.ToString(), ")"));
+    } else if (demand[q] > budget * cpus.Count()) {
+      over.push_back(absl::StrCat(plan_.queues[q].name, " (its periodic tasks' budgets add up to ",
+                                  static_cast<int>(demand[q] * 100), "% of a CPU on ", cpus.Count(),
+                                  " CPU(s))"));
+    }
+  }
+  const std::string throttle = absl::StrCat("RT throttling allows real-time threads ", runtime,
+                                            " us of every ", period, " us on each CPU");
+  if (!over.empty()) {
     diags_.Warning(
         FileOnly(), "",
-        absl::StrCat(rt_processors, " real-time processors can keep CPUs ", rt_cpus.ToString(),
-                     " fully busy, more than RT throttling allows (sched_rt_runtime_us ", runtime,
-                     " per ", period, " us): a busy real-time processor will be paused for ",
-                     (period - runtime) / 1000, " ms every ", period / 1000, " ms",
-                     everything ? ", and only that slack is left for every other thread of the "
-                                  "process"
-                                : ""),
-        "keep real-time tasks short, or leave at least one CPU to non-real-time processors");
+        absl::StrCat("real-time work can exceed the RT budget: ", absl::StrJoin(over, "; "), "; ",
+                     throttle, ", so these processors will be paused"),
+        "lower the busy-spin/budgets, or raise /proc/sys/kernel/sched_rt_runtime_us");
+  }
+  if (!rt_cpus.Empty() && plan_.process_cpus.IsSubsetOf(rt_cpus)) {
+    diags_.Warning(FileOnly(), "",
+                   absl::StrCat("real-time processors may run on every CPU of the process (",
+                                rt_cpus.ToString(),
+                                "): when they are busy, every other thread "
+                                "of the process gets only what ",
+                                "RT throttling leaves (", throttle, ")"),
+                   "leave at least one CPU without real-time processors");
   }
   const int cpus = std::max(1, plan_.process_cpus.Count());
   if (deadline_share > budget * cpus) {

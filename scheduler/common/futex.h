@@ -1,0 +1,32 @@
+// Futex: the kernel's wait/wake primitive on a 32-bit word, which is what idle processors
+// sleep on (no timeout, no polling) and what a notify uses to wake exactly one of them.
+#ifndef CADENCE_SCHEDULER_COMMON_FUTEX_H_
+#define CADENCE_SCHEDULER_COMMON_FUTEX_H_
+
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdint>
+
+namespace cadence {
+
+// Sleeps while *word == expected (returns at once if it is not); may wake spuriously, so
+// callers re-check their condition in a loop.
+inline void FutexWait(std::atomic<uint32_t>* word, uint32_t expected) {
+  syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAIT_PRIVATE, expected, nullptr,
+          nullptr, 0);
+}
+
+// Wakes up to `count` threads sleeping on *word.
+inline void FutexWake(std::atomic<uint32_t>* word, int count) {
+  syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAKE_PRIVATE, count, nullptr,
+          nullptr, 0);
+}
+
+static_assert(sizeof(std::atomic<uint32_t>) == sizeof(uint32_t), "futex word must be 32 bits");
+
+}  // namespace cadence
+
+#endif  // CADENCE_SCHEDULER_COMMON_FUTEX_H_

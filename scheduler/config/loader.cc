@@ -9,10 +9,10 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
-#include <regex>
 #include <sstream>
 
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
@@ -75,16 +75,78 @@ absl::Status ErrorAt(const std::string& path, int line, int column, const std::s
   return absl::InvalidArgumentError(d.ToString());
 }
 
+// The parser's "Message type \"T\" has no field named \"F\"." split into T and F.
+// (Plain string matching: std::regex recurses per character and overflows the stack on a
+// long field name.)
+bool ParseUnknownField(const std::string& message, std::string* type, std::string* field) {
+  static constexpr absl::string_view kType = "Message type \"";
+  static constexpr absl::string_view kField = "\" has no field named \"";
+  if (!absl::StartsWith(message, kType)) return false;
+  const size_t type_end = message.find(std::string(kField), kType.size());
+  if (type_end == std::string::npos) return false;
+  const size_t field_start = type_end + kField.size();
+  const size_t field_end = message.find('"', field_start);
+  if (field_end == std::string::npos || field_end == field_start) return false;
+  *type = message.substr(kType.size(), type_end - kType.size());
+  *field = message.substr(field_start, field_end - field_start);
+  return true;
+}
+
+// The byte offset in `line` of the parser's 0-based `column` (the tokenizer advances a tab
+// to the next multiple of 8 columns), and back.
+size_t ByteOfColumn(absl::string_view line, int column) {
+  int col = 0;
+  size_t i = 0;
+  for (; i < line.size() && col < column; ++i) col += line[i] == '\t' ? 8 - col % 8 : 1;
+  return i;
+}
+int ColumnOfByte(absl::string_view line, size_t byte) {
+  int col = 0;
+  for (size_t i = 0; i < line.size() && i < byte; ++i) col += line[i] == '\t' ? 8 - col % 8 : 1;
+  return col;
+}
+
+// The text of 0-based line `line` and the offset where it starts (npos past the end).
+absl::string_view LineOf(const std::string& text, int line, size_t* start_out) {
+  size_t start = 0;
+  for (int l = 0; l < line && start != std::string::npos; ++l) {
+    start = text.find('\n', start);
+    if (start != std::string::npos) ++start;
+  }
+  *start_out = start;
+  if (start == std::string::npos) return {};
+  const size_t end = text.find('\n', start);
+  return absl::string_view(text).substr(start,
+                                        end == std::string::npos ? std::string::npos : end - start);
+}
+
+// The parser reports an unknown field at the token after its name (the ':' or '{'); finds
+// the 0-based line and column of the name itself, the last one before that token.
+void FindFieldName(const std::string& text, const std::string& field, int* line, int* column) {
+  size_t line_start = 0;
+  const absl::string_view error_line = LineOf(text, *line, &line_start);
+  if (line_start == std::string::npos) return;
+  const size_t error_at = line_start + ByteOfColumn(error_line, *column);
+  if (error_at < field.size()) return;
+  const size_t name_at = text.rfind(field, error_at - field.size());
+  if (name_at == std::string::npos) return;
+  const size_t newline = name_at == 0 ? std::string::npos : text.rfind('\n', name_at - 1);
+  const size_t name_line_start = newline == std::string::npos ? 0 : newline + 1;
+  *line = static_cast<int>(std::count(text.begin(), text.begin() + name_at, '\n'));
+  *column =
+      ColumnOfByte(absl::string_view(text).substr(name_line_start), name_at - name_line_start);
+}
+
 // Turns the parser's message into a clearer one, with a "did you mean" for unknown fields.
-absl::Status ParseErrorStatus(const std::string& path, const FirstErrorCollector& errors) {
-  static const std::regex kUnknownField(
-      "Message type \"([A-Za-z0-9_.]+)\" has no field named \"([A-Za-z0-9_]+)\"\\.");
-  std::smatch match;
+absl::Status ParseErrorStatus(const std::string& path, const std::string& text,
+                              const FirstErrorCollector& errors) {
   std::string message = errors.message_;
   std::string hint;
-  if (std::regex_search(errors.message_, match, kUnknownField)) {
-    const std::string type = match[1];
-    const std::string field = match[2];
+  int line = errors.line_;
+  int column = errors.column_;
+  std::string type, field;
+  if (ParseUnknownField(errors.message_, &type, &field)) {
+    FindFieldName(text, field, &line, &column);
     const Descriptor* descriptor =
         google::protobuf::DescriptorPool::generated_pool()->FindMessageTypeByName(type);
     const std::string short_type = descriptor != nullptr ? descriptor->name() : type;
@@ -110,7 +172,7 @@ absl::Status ParseErrorStatus(const std::string& path, const FirstErrorCollector
       }
     }
   }
-  return ErrorAt(path, errors.line_ + 1, errors.column_ + 1, message, hint);
+  return ErrorAt(path, line + 1, column + 1, message, hint);
 }
 
 // Finds required fields that are not set, reporting each at the message that lacks it.
@@ -195,6 +257,30 @@ SourceLocation LoadedConfig::FieldLocation(const TextFormat::ParseInfoTree* tree
   const FieldDescriptor* descriptor = message.GetDescriptor()->FindFieldByName(field);
   if (descriptor == nullptr) return {path, 0, 0};
   if (!descriptor->is_repeated()) index = -1;
+  if (descriptor->is_repeated() && descriptor->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE &&
+      index >= 0 && index < message.GetReflection()->FieldSize(message, descriptor)) {
+    // List syntax (`groups: [ {..}, {..} ]`) records one location for the whole list, so
+    // when the field's locations do not cover every element, each element is located at
+    // its own first field.
+    const int size = message.GetReflection()->FieldSize(message, descriptor);
+    if (tree->GetLocation(descriptor, size - 1).line < 0) {
+      const Message& element =
+          message.GetReflection()->GetRepeatedMessage(message, descriptor, index);
+      const TextFormat::ParseInfoTree* nested = tree->GetTreeForNested(descriptor, index);
+      TextFormat::ParseLocation first(-1, -1);
+      const Descriptor* type = element.GetDescriptor();
+      for (int i = 0; nested != nullptr && i < type->field_count(); ++i) {
+        const TextFormat::ParseLocation at =
+            nested->GetLocation(type->field(i), type->field(i)->is_repeated() ? 0 : -1);
+        if (at.line < 0) continue;
+        if (first.line < 0 || at.line < first.line ||
+            (at.line == first.line && at.column < first.column)) {
+          first = at;
+        }
+      }
+      if (first.line >= 0) return {path, first.line + 1, first.column + 1};
+    }
+  }
   const TextFormat::ParseLocation location = tree->GetLocation(descriptor, index);
   if (location.line < 0) return {path, 0, 0};
   return {path, location.line + 1, location.column + 1};
@@ -207,19 +293,13 @@ SourceLocation LoadedConfig::ValueLocation(const TextFormat::ParseInfoTree* tree
   if (where.line <= 0) return where;
   // Find the line, then the opening quote after the field name's colon.
   size_t start = 0;
-  for (int line = 1; line < where.line && start != std::string::npos; ++line) {
-    start = text.find('\n', start);
-    if (start != std::string::npos) ++start;
-  }
+  const absl::string_view line = LineOf(text, where.line - 1, &start);
   if (start == std::string::npos) return where;
-  const size_t end = text.find('\n', start);
-  const std::string line =
-      text.substr(start, end == std::string::npos ? std::string::npos : end - start);
-  const size_t colon = line.find(':', where.column - 1);
-  if (colon == std::string::npos) return where;
+  const size_t colon = line.find(':', ByteOfColumn(line, where.column - 1));
+  if (colon == absl::string_view::npos) return where;
   const size_t quote = line.find_first_of("\"'", colon);
-  if (quote == std::string::npos) return where;
-  return {path, where.line, static_cast<int>(quote) + 2};
+  if (quote == absl::string_view::npos) return where;
+  return {path, where.line, ColumnOfByte(line, quote) + 2};
 }
 
 const TextFormat::ParseInfoTree* LoadedConfig::Nested(const TextFormat::ParseInfoTree* tree,
@@ -255,7 +335,7 @@ absl::StatusOr<LoadedConfig> ParseConfigText(std::string text, const std::string
   parser.AllowPartialMessage(true);  // Required fields are checked below, with locations.
   if (!parser.ParseFromString(loaded.text, &loaded.config) || errors.has_error_) {
     if (!errors.has_error_) return ErrorAt(path, 0, 0, "the config does not parse");
-    return ParseErrorStatus(path, errors);
+    return ParseErrorStatus(path, loaded.text, errors);
   }
   for (const FirstErrorCollector::Warning& w : errors.warnings_) {
     loaded.diagnostics.Warning({path, w.line + 1, w.column + 1}, "", w.message);
@@ -286,7 +366,12 @@ absl::StatusOr<LoadedConfig> ParseConfigText(std::string text, const std::string
   return loaded;
 }
 
-absl::StatusOr<LoadedConfig> LoadConfigFile(const std::string& path) {
+namespace {
+
+// LoadConfigFile, with the real paths already read through plain-text links (to stop a
+// cycle of them).
+absl::StatusOr<LoadedConfig> LoadFollowing(const std::string& path,
+                                           std::vector<std::string>* visited) {
   std::vector<std::string> chain;
   Diagnostics link_notes;
   // Follow the symlinks one hop at a time, so the chain can be reported.
@@ -351,13 +436,27 @@ absl::StatusOr<LoadedConfig> LoadConfigFile(const std::string& path) {
     const std::string sibling = trimmed[0] == '/' ? trimmed : Dirname(real_path) + "/" + trimmed;
     struct stat st;
     if (stat(sibling.c_str(), &st) == 0 && S_ISREG(st.st_mode) && sibling != real_path) {
+      visited->push_back(real_path);
+      char sibling_real[PATH_MAX];
+      if (realpath(sibling.c_str(), sibling_real) != nullptr &&
+          std::find(visited->begin(), visited->end(), std::string(sibling_real)) !=
+              visited->end()) {
+        return absl::InvalidArgumentError(Diagnostic{
+            Severity::kError,
+            {path, 1, 1},
+            "",
+            absl::StrCat("this file holds only the name '", trimmed, "', which leads back to ",
+                         sibling_real, ": these plain-text links form a cycle"),
+            "make the config a real file, or a real symlink to one"}
+                                              .ToString());
+      }
       link_notes.Warning({path, 1, 1}, "",
                          absl::StrCat("this file holds only the name '", trimmed,
                                       "': it is read as a symlink to that file"),
                          "a symlink stored as a plain file (e.g. by git with "
                          "core.symlinks=false); make it a real symlink: ln -sf " +
                              trimmed + " " + path);
-      absl::StatusOr<LoadedConfig> target = LoadConfigFile(sibling);
+      absl::StatusOr<LoadedConfig> target = LoadFollowing(sibling, visited);
       if (!target.ok()) return target.status();
       target->link_chain.insert(target->link_chain.begin(),
                                 absl::StrCat(path, " => ", trimmed, " (plain-text link)"));
@@ -373,6 +472,13 @@ absl::StatusOr<LoadedConfig> LoadConfigFile(const std::string& path) {
   loaded->real_path = real_path;
   loaded->link_chain = chain;
   return loaded;
+}
+
+}  // namespace
+
+absl::StatusOr<LoadedConfig> LoadConfigFile(const std::string& path) {
+  std::vector<std::string> visited;
+  return LoadFollowing(path, &visited);
 }
 
 std::string ConfigPathFor(const std::string& conf_dir, const std::string& name) {

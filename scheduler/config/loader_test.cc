@@ -1,0 +1,407 @@
+// Tests of the Loader: every parse error carries file:line:col (and a "did you mean" for
+// unknown fields), binary input is refused, Cyber RT's syntax is accepted, ignored sections
+// are notes, and symlinks (real ones and plain-text ones) are followed and reported.
+#include "scheduler/config/loader.h"
+
+#include <limits.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace cadence {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+// The error message of text that must not parse.
+std::string ParseError(const std::string& text) {
+  absl::StatusOr<LoadedConfig> loaded = ParseConfigText(text, "test.conf");
+  EXPECT_FALSE(loaded.ok()) << text;
+  if (loaded.ok()) return "";
+  EXPECT_EQ(loaded.status().code(), absl::StatusCode::kInvalidArgument);
+  return std::string(loaded.status().message());
+}
+
+// The config of text that must parse.
+LoadedConfig ParseOk(const std::string& text) {
+  absl::StatusOr<LoadedConfig> loaded = ParseConfigText(text, "test.conf");
+  EXPECT_TRUE(loaded.ok()) << loaded.status();
+  return loaded.ok() ? *std::move(loaded) : LoadedConfig{};
+}
+
+// A fresh temporary directory (under Bazel's TEST_TMPDIR when there is one).
+std::string MakeTempDir() {
+  const char* base = getenv("TEST_TMPDIR");
+  std::string templ = absl::StrCat(base != nullptr ? base : "/tmp", "/loader_test.XXXXXX");
+  std::vector<char> buffer(templ.begin(), templ.end());
+  buffer.push_back('\0');
+  const char* dir = mkdtemp(buffer.data());
+  EXPECT_NE(dir, nullptr);
+  return dir != nullptr ? std::string(dir) : std::string("/tmp");
+}
+
+void WriteFile(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary);
+  out << text;
+  ASSERT_TRUE(out.good()) << path;
+}
+
+std::string RealPath(const std::string& path) {
+  char resolved[PATH_MAX];
+  EXPECT_NE(realpath(path.c_str(), resolved), nullptr) << path;
+  return resolved;
+}
+
+constexpr char kValidConf[] = R"(scheduler_conf {
+  policy: "classic"
+  classic_conf {
+    groups {
+      name: "g"
+      processor_num: 1
+    }
+  }
+}
+)";
+
+TEST(LoaderTest, SyntaxErrorHasLineAndColumn) {
+  // A scalar field without its ':' — the parser stops at the value.
+  EXPECT_EQ(ParseError("scheduler_conf {\n"
+                       "  classic_conf {\n"
+                       "    groups {\n"
+                       "      name: \"g\"\n"
+                       "      processor_num 2\n"
+                       "    }\n"
+                       "  }\n"
+                       "}\n"),
+            "test.conf:5:21: error: Expected \":\", found \"2\".");
+}
+
+TEST(LoaderTest, UnterminatedBlockPointsAtTheEnd) {
+  const std::string error = ParseError("scheduler_conf {\n  policy: \"classic\"\n");
+  EXPECT_THAT(error, StartsWith("test.conf:3:1: error: "));
+}
+
+TEST(LoaderTest, UnknownFieldSuggestsTheClosestName) {
+  EXPECT_EQ(ParseError("scheduler_conf {\n"
+                       "  classic_conf {\n"
+                       "    groups {\n"
+                       "      name: \"g\"\n"
+                       "      processr_num: 2\n"
+                       "    }\n"
+                       "  }\n"
+                       "}\n"),
+            "test.conf:5:7: error: unknown field 'processr_num' in SchedGroup\n"
+            "  hint: did you mean 'processor_num'?");
+}
+
+TEST(LoaderTest, UnknownFieldInChoreographyConfSuggestsBothProcessorCounts) {
+  EXPECT_EQ(ParseError("scheduler_conf {\n"
+                       "  policy: \"choreography\"\n"
+                       "  choreography_conf {\n"
+                       "    processor_num: 2\n"
+                       "  }\n"
+                       "}\n"),
+            "test.conf:4:5: error: unknown field 'processor_num' in ChoreographyConf\n"
+            "  hint: did you mean 'choreography_processor_num' or 'pool_processor_num'?");
+}
+
+TEST(LoaderTest, UnknownFieldWithNothingCloseListsTheFields) {
+  const std::string error = ParseError("scheduler_conf {\n  zzzzzzzzzzzz: 1\n}\n");
+  EXPECT_THAT(error, StartsWith("test.conf:2:3: error: unknown field 'zzzzzzzzzzzz' in "
+                                "SchedulerConf\n  hint: SchedulerConf has: policy, routine_num"));
+}
+
+TEST(LoaderTest, UnknownMessageFieldPointsAtItsName) {
+  // A block field (no ':') that does not exist.
+  EXPECT_THAT(ParseError("scheduler_conf {\n  classic_conf {\n    group {\n    }\n  }\n}\n"),
+              StartsWith("test.conf:3:5: error: unknown field 'group' in ClassicConf\n"
+                         "  hint: did you mean 'groups'?"));
+}
+
+TEST(LoaderTest, VeryLongUnknownFieldNameIsReportedNotCrashed) {
+  const std::string name(200000, 'x');
+  const std::string error = ParseError(absl::StrCat("scheduler_conf {\n  ", name, ": 1\n}\n"));
+  EXPECT_THAT(error, StartsWith("test.conf:2:3: error: unknown field 'xxxx"));
+}
+
+TEST(LoaderTest, WrongTypeIsReportedAtTheValue) {
+  EXPECT_EQ(ParseError("scheduler_conf {\n"
+                       "  classic_conf {\n"
+                       "    groups {\n"
+                       "      name: \"g\"\n"
+                       "      processor_num: \"two\"\n"
+                       "    }\n"
+                       "  }\n"
+                       "}\n"),
+            "test.conf:5:22: error: Expected integer, got: \"two\"");
+}
+
+TEST(LoaderTest, NegativeNumberForUnsignedFieldIsAnError) {
+  EXPECT_THAT(ParseError("scheduler_conf {\n  routine_num: -1\n}\n"),
+              StartsWith("test.conf:2:16: error: "));
+}
+
+TEST(LoaderTest, MissingRequiredGroupNameIsReportedAtTheGroup) {
+  EXPECT_EQ(ParseError("scheduler_conf {\n"
+                       "  classic_conf {\n"
+                       "    groups {\n"
+                       "      name: \"first\"\n"
+                       "    }\n"
+                       "    groups {\n"
+                       "      processor_num: 1\n"
+                       "    }\n"
+                       "  }\n"
+                       "}\n"),
+            "test.conf:6:5: error: missing required field 'name' in SchedGroup "
+            "[scheduler_conf.classic_conf.groups[1].name]");
+}
+
+TEST(LoaderTest, MissingRequiredGroupNameInListSyntaxIsReportedAtTheGroup) {
+  // In list syntax the parser records one location for the whole list; each element is
+  // located at its first field.
+  EXPECT_EQ(ParseError("scheduler_conf {\n"
+                       "  classic_conf {\n"
+                       "    groups: [\n"
+                       "      { name: \"first\" },\n"
+                       "      { processor_num: 1 }\n"
+                       "    ]\n"
+                       "  }\n"
+                       "}\n"),
+            "test.conf:5:9: error: missing required field 'name' in SchedGroup "
+            "[scheduler_conf.classic_conf.groups[1].name]");
+}
+
+TEST(LoaderTest, BinaryInputIsRefused) {
+  // A binary CyberConfig: scheduler_conf { policy: "classic" }.
+  const std::string binary("\x0a\x09\x0a\x07\x63\x6c\x61\x73\x73\x69\x63", 11);
+  const std::string error = ParseError(binary);
+  EXPECT_THAT(error, StartsWith("test.conf: error: "));
+  EXPECT_THAT(error, HasSubstr("binary"));
+  EXPECT_THAT(ParseError(std::string("scheduler_conf {}\0", 18)), HasSubstr("binary"));
+}
+
+TEST(LoaderTest, CyberListSyntaxIsAccepted) {
+  LoadedConfig loaded = ParseOk(R"(scheduler_conf {
+  policy: "classic"
+  threads: [ { name: "a" }, { name: "b" } ]
+  classic_conf {
+    groups: [
+      {
+        name: "g1"
+        tasks: [ { name: "t1" prio: 3 }, { name: "t2" } ]
+      },{
+        name: "g2"
+      }
+    ]
+  }
+}
+)");
+  const proto::SchedulerConf& sched = loaded.config.scheduler_conf();
+  EXPECT_EQ(sched.policy(), "classic");
+  ASSERT_EQ(sched.threads_size(), 2);
+  EXPECT_EQ(sched.threads(1).name(), "b");
+  ASSERT_EQ(sched.classic_conf().groups_size(), 2);
+  EXPECT_EQ(sched.classic_conf().groups(1).name(), "g2");
+  ASSERT_EQ(sched.classic_conf().groups(0).tasks_size(), 2);
+  EXPECT_EQ(sched.classic_conf().groups(0).tasks(0).prio(), 3u);
+  EXPECT_TRUE(loaded.diagnostics.empty()) << loaded.diagnostics.ToString();
+}
+
+TEST(LoaderTest, ListElementsHaveTheirOwnLocations) {
+  LoadedConfig loaded = ParseOk(R"(scheduler_conf {
+  classic_conf {
+    groups: [
+      {
+        name: "g1"
+      },{
+        name: "g2"
+      }
+    ]
+  }
+}
+)");
+  const proto::SchedulerConf& sched = loaded.config.scheduler_conf();
+  const auto* classic_tree = loaded.Nested(loaded.SchedulerTree(), sched, "classic_conf");
+  ASSERT_NE(classic_tree, nullptr);
+  const SourceLocation first =
+      loaded.FieldLocation(classic_tree, sched.classic_conf(), "groups", 0);
+  const SourceLocation second =
+      loaded.FieldLocation(classic_tree, sched.classic_conf(), "groups", 1);
+  EXPECT_EQ(first.ToString(), "test.conf:5:9");
+  EXPECT_EQ(second.ToString(), "test.conf:7:9");
+  // The value of a string field: the first character inside the quotes.
+  const auto* group_tree = loaded.Nested(classic_tree, sched.classic_conf(), "groups", 1);
+  EXPECT_EQ(loaded.ValueLocation(group_tree, sched.classic_conf().groups(1), "name").ToString(),
+            "test.conf:7:16");
+}
+
+TEST(LoaderTest, TabsCountAsTheParserCountsThem) {
+  // The parser counts a tab as advancing to the next multiple of 8 columns; the value
+  // location must agree with the field location.
+  LoadedConfig loaded = ParseOk("scheduler_conf {\n\tprocess_level_cpuset: \"0-1\"\n}\n");
+  const proto::SchedulerConf& sched = loaded.config.scheduler_conf();
+  EXPECT_EQ(loaded.FieldLocation(loaded.SchedulerTree(), sched, "process_level_cpuset").ToString(),
+            "test.conf:2:9");
+  EXPECT_EQ(loaded.ValueLocation(loaded.SchedulerTree(), sched, "process_level_cpuset").ToString(),
+            "test.conf:2:32");
+}
+
+TEST(LoaderTest, SchedulerFieldAtTopLevelGetsTheWrapperHint) {
+  EXPECT_EQ(ParseError("policy: \"classic\"\n"),
+            "test.conf:1:1: error: unknown field 'policy' in CyberConfig\n"
+            "  hint: 'policy' belongs inside `scheduler_conf { ... }`, as in Cyber RT's files");
+}
+
+TEST(LoaderTest, OtherCyberSectionsAreNotes) {
+  LoadedConfig loaded = ParseOk(R"(transport_conf {
+  shm_conf { notifier_type: "condition" }
+}
+run_mode_conf {
+  run_mode: MODE_REALITY
+}
+perf_conf { enable: false }
+scheduler_conf { policy: "classic" }
+)");
+  const std::vector<Diagnostic>& all = loaded.diagnostics.all();
+  ASSERT_EQ(all.size(), 3u) << loaded.diagnostics.ToString();
+  EXPECT_EQ(loaded.diagnostics.ErrorCount(), 0);
+  EXPECT_EQ(loaded.diagnostics.WarningCount(), 0);
+  const char* sections[] = {"transport_conf", "run_mode_conf", "perf_conf"};
+  const int lines[] = {1, 4, 7};
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(all[i].severity, Severity::kNote);
+    EXPECT_EQ(all[i].field, sections[i]);
+    EXPECT_EQ(all[i].where.line, lines[i]);
+    EXPECT_EQ(all[i].where.column, 1);
+    EXPECT_THAT(all[i].message, HasSubstr("ignored"));
+  }
+}
+
+TEST(LoaderTest, NoSchedulerConfIsAWarning) {
+  LoadedConfig loaded = ParseOk("# nothing but a comment\n");
+  ASSERT_EQ(loaded.diagnostics.all().size(), 1u);
+  EXPECT_EQ(loaded.diagnostics.all()[0].severity, Severity::kWarning);
+  EXPECT_EQ(loaded.diagnostics.all()[0].field, "scheduler_conf");
+}
+
+TEST(LoaderTest, ClosestFieldNames) {
+  EXPECT_THAT(ClosestFieldNames(*proto::SchedGroup::descriptor(), "processr_num"),
+              ElementsAre("processor_num"));
+  EXPECT_THAT(ClosestFieldNames(*proto::SchedGroup::descriptor(), "cpu_set"),
+              ElementsAre("cpuset"));
+  EXPECT_THAT(ClosestFieldNames(*proto::ChoreographyConf::descriptor(), "processor_num"),
+              ElementsAre("choreography_processor_num", "pool_processor_num"));
+  EXPECT_TRUE(ClosestFieldNames(*proto::SchedGroup::descriptor(), "qqqqqqqqqqqq").empty());
+}
+
+TEST(LoaderTest, RealSymlinkIsFollowedAndReported) {
+  const std::string dir = MakeTempDir();
+  WriteFile(dir + "/robot_classic.conf", kValidConf);
+  ASSERT_EQ(symlink("robot_classic.conf", (dir + "/robot.conf").c_str()), 0);
+  ASSERT_EQ(symlink("robot.conf", (dir + "/current.conf").c_str()), 0);
+
+  absl::StatusOr<LoadedConfig> loaded = LoadConfigFile(dir + "/current.conf");
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_EQ(loaded->path, dir + "/current.conf");
+  EXPECT_EQ(loaded->real_path, RealPath(dir + "/robot_classic.conf"));
+  EXPECT_THAT(loaded->link_chain, ElementsAre(dir + "/current.conf -> robot.conf",
+                                              dir + "/robot.conf -> robot_classic.conf"));
+  EXPECT_EQ(loaded->config.scheduler_conf().classic_conf().groups(0).name(), "g");
+  EXPECT_TRUE(loaded->diagnostics.empty()) << loaded->diagnostics.ToString();
+}
+
+TEST(LoaderTest, PlainFileIsNotALink) {
+  const std::string dir = MakeTempDir();
+  WriteFile(dir + "/plain.conf", kValidConf);
+  absl::StatusOr<LoadedConfig> loaded = LoadConfigFile(dir + "/plain.conf");
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_EQ(loaded->real_path, RealPath(dir + "/plain.conf"));
+  EXPECT_TRUE(loaded->link_chain.empty());
+}
+
+TEST(LoaderTest, PlainTextSymlinkIsFollowedWithAWarning) {
+  const std::string dir = MakeTempDir();
+  WriteFile(dir + "/other.conf", kValidConf);
+  WriteFile(dir + "/link.conf", "other.conf");  // as git writes a symlink with core.symlinks=false
+
+  absl::StatusOr<LoadedConfig> loaded = LoadConfigFile(dir + "/link.conf");
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_EQ(loaded->real_path, RealPath(dir + "/other.conf"));
+  EXPECT_THAT(loaded->link_chain, ElementsAre(dir + "/link.conf => other.conf (plain-text link)"));
+  ASSERT_EQ(loaded->diagnostics.all().size(), 1u) << loaded->diagnostics.ToString();
+  const Diagnostic& warning = loaded->diagnostics.all()[0];
+  EXPECT_EQ(warning.severity, Severity::kWarning);
+  EXPECT_EQ(warning.where.ToString(), dir + "/link.conf:1:1");
+  EXPECT_THAT(warning.message, HasSubstr("'other.conf'"));
+  EXPECT_THAT(warning.hint, HasSubstr("ln -sf other.conf"));
+  EXPECT_EQ(loaded->config.scheduler_conf().policy(), "classic");
+}
+
+TEST(LoaderTest, PlainTextSymlinkCycleIsAnErrorNotARecursion) {
+  const std::string dir = MakeTempDir();
+  WriteFile(dir + "/a.conf", "b.conf\n");
+  WriteFile(dir + "/b.conf", "a.conf\n");
+  absl::StatusOr<LoadedConfig> loaded = LoadConfigFile(dir + "/a.conf");
+  ASSERT_FALSE(loaded.ok());
+  EXPECT_THAT(std::string(loaded.status().message()), StartsWith(dir + "/"));
+  EXPECT_THAT(std::string(loaded.status().message()), HasSubstr("cycle"));
+}
+
+TEST(LoaderTest, SymlinkLoopIsAnError) {
+  const std::string dir = MakeTempDir();
+  ASSERT_EQ(symlink("y.conf", (dir + "/x.conf").c_str()), 0);
+  ASSERT_EQ(symlink("x.conf", (dir + "/y.conf").c_str()), 0);
+  absl::StatusOr<LoadedConfig> loaded = LoadConfigFile(dir + "/x.conf");
+  ASSERT_FALSE(loaded.ok());
+  EXPECT_THAT(std::string(loaded.status().message()), StartsWith(dir + "/x.conf: error: "));
+}
+
+TEST(LoaderTest, MissingFileIsNotFound) {
+  const std::string dir = MakeTempDir();
+  absl::StatusOr<LoadedConfig> loaded = LoadConfigFile(dir + "/nothing.conf");
+  ASSERT_FALSE(loaded.ok());
+  EXPECT_EQ(loaded.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(std::string(loaded.status().message()),
+              StartsWith(dir + "/nothing.conf: error: cannot read the config"));
+}
+
+TEST(LoaderTest, DanglingSymlinkIsNotFound) {
+  const std::string dir = MakeTempDir();
+  ASSERT_EQ(symlink("gone.conf", (dir + "/robot.conf").c_str()), 0);
+  absl::StatusOr<LoadedConfig> loaded = LoadConfigFile(dir + "/robot.conf");
+  ASSERT_FALSE(loaded.ok());
+  EXPECT_EQ(loaded.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(std::string(loaded.status().message()), HasSubstr("dangling"));
+}
+
+TEST(LoaderTest, ParseErrorInAFileNamesThePathAsGiven) {
+  const std::string dir = MakeTempDir();
+  WriteFile(dir + "/bad.conf", "scheduler_conf {\n  polcy: \"classic\"\n}\n");
+  absl::StatusOr<LoadedConfig> loaded = LoadConfigFile(dir + "/bad.conf");
+  ASSERT_FALSE(loaded.ok());
+  EXPECT_EQ(loaded.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(loaded.status().message()),
+              StartsWith(dir + "/bad.conf:2:3: error: unknown field 'polcy' in SchedulerConf\n"
+                               "  hint: did you mean 'policy'?"));
+}
+
+TEST(LoaderTest, ConfigPathFor) {
+  EXPECT_EQ(ConfigPathFor("conf", "robot"), "conf/robot.conf");
+  EXPECT_EQ(ConfigPathFor("", "robot"), "./robot.conf");
+}
+
+}  // namespace
+}  // namespace cadence

@@ -1,0 +1,81 @@
+// ClassicQueue: one multi-priority task queue — 20 levels (0-19, higher runs first, FIFO
+// within a level) — served by one or more processors. A classic group has one; in
+// choreography each processor has its own (so a task placed there runs only on that
+// thread) and the pool has one.
+//
+// Notify and pop touch a priority-inheritance lock for an O(1) critical section (link or
+// unlink one task, set or clear one bit); coalesced notifies take no lock at all. An idle
+// processor registers itself and sleeps on its own futex word with no timeout; a notify
+// that queues work wakes exactly one registered processor. Nothing here allocates or logs.
+#ifndef CADENCE_SCHEDULER_POLICY_CLASSIC_QUEUE_H_
+#define CADENCE_SCHEDULER_POLICY_CLASSIC_QUEUE_H_
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+#include "scheduler/common/pi_mutex.h"
+#include "scheduler/task.h"
+
+namespace cadence {
+
+class ClassicQueue {
+ public:
+  static constexpr int kLevels = 20;
+
+  // What a notify did.
+  enum class NotifyResult { kQueued, kCoalesced, kRunAgain, kRemoved, kStopped };
+
+  // An idle processor's wait slot.
+  struct Waiter {
+    std::atomic<uint32_t> word{0};
+    Waiter* next = nullptr;
+    bool busy_spin = false;
+  };
+
+  explicit ClassicQueue(std::string name) : name_(std::move(name)) {}
+
+  const std::string& name() const { return name_; }
+
+  // Notifies a task of this queue (see task.h for the state machine); wakes one idle
+  // processor when it queued the task.
+  NotifyResult Notify(Task* task);
+
+  // Blocks until a task can run (returned in state kRunning) or the queue is stopped and
+  // empty (returns nullptr). `waits` counts the times the caller slept.
+  Task* WaitPop(Waiter* self, uint64_t* waits);
+
+  // After a run that was notified meanwhile (kRunningNotified): queues the task again.
+  // Returns false when the task is being removed instead.
+  void Requeue(Task* task);
+
+  // Removes a queued task from its level (state kQueued -> kRemoved); returns false when
+  // the task was not queued any more.
+  bool Unlink(Task* task);
+
+  // Stops the queue: notifies are refused; processors drain what is queued, then exit.
+  void Stop();
+
+  // Number of tasks queued now.
+  int Size() const { return size_.load(std::memory_order_relaxed); }
+
+ private:
+  void PushLocked(Task* task);
+  Task* PopLocked();
+  Waiter* TakeWaiterLocked();
+
+  const std::string name_;
+  PiMutex mutex_;
+  Task* head_[kLevels] = {};
+  Task* tail_[kLevels] = {};
+  // Bit i set: level i is not empty. Written under the lock; busy-spinning processors
+  // read it without.
+  std::atomic<uint32_t> nonempty_{0};
+  std::atomic<int> size_{0};
+  Waiter* idle_ = nullptr;
+  std::atomic<bool> stopped_{false};
+};
+
+}  // namespace cadence
+
+#endif  // CADENCE_SCHEDULER_POLICY_CLASSIC_QUEUE_H_

@@ -1,0 +1,145 @@
+#include "scheduler/processor.h"
+
+#include <pthread.h>
+#include <sched.h>
+#include <time.h>
+
+#include <exception>
+#include <future>
+
+#include "absl/strings/str_cat.h"
+#include "glog/logging.h"
+#include "scheduler/common/futex.h"
+
+namespace cadence {
+namespace {
+
+thread_local Task* current_task = nullptr;
+
+void UpdateMax(std::atomic<uint64_t>* max, uint64_t value) {
+  if (value > max->load(std::memory_order_relaxed)) max->store(value, std::memory_order_relaxed);
+}
+
+}  // namespace
+
+int64_t MonotonicNowNs() {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
+Task* CurrentTask() { return current_task; }
+
+Processor::Processor(const ProcessorPlan& plan, ClassicQueue* queue) : plan_(plan), queue_(queue) {
+  waiter_.busy_spin = plan.busy_spin;
+}
+
+Processor::~Processor() { Join(); }
+
+absl::Status Processor::Start(FallbackMode mode) {
+  std::promise<void> ready;
+  std::future<void> started = ready.get_future();
+  thread_ = std::thread([this, mode, &ready] {
+    tid_ = CurrentTid();
+    pthread_setname_np(pthread_self(), plan_.thread_name.c_str());
+    absl::StatusOr<AppliedAttributes> applied = ApplyThreadAttributes(tid_, plan_.attributes, mode);
+    if (!applied.ok()) {
+      start_status_ =
+          absl::Status(applied.status().code(),
+                       absl::StrCat("processor ", plan_.name, ": ", applied.status().message()));
+      ready.set_value();
+      return;
+    }
+    applied_ = *applied;
+    start_ns_ = MonotonicNowNs();
+    ready.set_value();
+    Run();
+  });
+  started.wait();
+  if (!start_status_.ok()) {
+    thread_.join();
+    return start_status_;
+  }
+  if (applied_.fell_back) {
+    LOG(WARNING) << "processor " << plan_.name << " (tid " << tid_ << "): " << applied_.why;
+  }
+  return absl::OkStatus();
+}
+
+void Processor::Join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+void Processor::Run() {
+  uint64_t sleeps = 0;
+  while (true) {
+    Task* task = queue_->WaitPop(&waiter_, &sleeps);
+    sleeps_.store(sleeps, std::memory_order_relaxed);
+    if (task == nullptr) return;
+    RunOne(task);
+  }
+}
+
+void Processor::RunOne(Task* task) {
+  const int64_t start = MonotonicNowNs();
+  const int64_t notified = task->notify_ns.load(std::memory_order_relaxed);
+  if (notified > 0 && start >= notified) task->wake_latency.Record(start - notified);
+  current_task = task;
+  try {
+    task->body();
+  } catch (const std::exception& e) {
+    task->exceptions.fetch_add(1, std::memory_order_relaxed);
+    LOG_EVERY_N(ERROR, 100) << "task " << task->name << " threw: " << e.what()
+                            << " (caught; the processor goes on)";
+  } catch (...) {
+    task->exceptions.fetch_add(1, std::memory_order_relaxed);
+    LOG_EVERY_N(ERROR, 100) << "task " << task->name
+                            << " threw a non-std exception (caught; the processor goes on)";
+  }
+  current_task = nullptr;
+  const int64_t end = MonotonicNowNs();
+  const uint64_t ran = static_cast<uint64_t>(end - start);
+  task->activations.store(task->activations.load(std::memory_order_relaxed) + 1,
+                          std::memory_order_relaxed);
+  task->run_ns_total.store(task->run_ns_total.load(std::memory_order_relaxed) + ran,
+                           std::memory_order_relaxed);
+  UpdateMax(&task->run_ns_max, ran);
+  if (task->budget_ns > 0 && ran > task->budget_ns) {
+    task->overruns.fetch_add(1, std::memory_order_relaxed);
+  }
+  task->last_cpu.store(sched_getcpu(), std::memory_order_relaxed);
+  activations_.store(activations_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  busy_ns_.store(busy_ns_.load(std::memory_order_relaxed) + ran, std::memory_order_relaxed);
+
+  // Finish the activation: Running -> Idle, or run once more if notified meanwhile, or
+  // complete a removal. The seq_cst pair (state CAS here, `removing` store in Remove) makes
+  // sure a remover waiting for the run to end is always woken.
+  uint32_t expected = Task::kRunning;
+  if (!task->removing.load(std::memory_order_seq_cst)) {
+    if (task->state.compare_exchange_strong(expected, Task::kIdle, std::memory_order_seq_cst)) {
+      if (task->removing.load(std::memory_order_seq_cst)) FutexWake(&task->state, INT32_MAX);
+      return;
+    }
+    if (expected == Task::kRunningNotified && !task->removing.load(std::memory_order_seq_cst)) {
+      queue_->Requeue(task);
+      if (task->removing.load(std::memory_order_seq_cst)) FutexWake(&task->state, INT32_MAX);
+      return;
+    }
+  }
+  task->body = nullptr;  // Nobody else touches a task that is being removed.
+  task->state.store(Task::kRemoved, std::memory_order_seq_cst);
+  FutexWake(&task->state, INT32_MAX);
+}
+
+ProcessorStats Processor::Stats() const {
+  ProcessorStats s;
+  s.name = plan_.name;
+  s.tid = tid_;
+  s.activations = activations_.load(std::memory_order_relaxed);
+  s.sleeps = sleeps_.load(std::memory_order_relaxed);
+  s.busy_ns = busy_ns_.load(std::memory_order_relaxed);
+  s.alive_ns = start_ns_ > 0 ? static_cast<uint64_t>(MonotonicNowNs() - start_ns_) : 0;
+  return s;
+}
+
+}  // namespace cadence

@@ -1,0 +1,83 @@
+// Processor: one OS thread that serves one ClassicQueue. It is named so ps/top show it
+// (`<group>/<index>`, at most 15 characters), applies its policy, priority and CPUs before
+// it takes its first task, records what it asked for and what it got, and then runs
+// tasks until its queue is stopped and drained.
+#ifndef CADENCE_SCHEDULER_PROCESSOR_H_
+#define CADENCE_SCHEDULER_PROCESSOR_H_
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <thread>
+
+#include "absl/status/status.h"
+#include "scheduler/common/thread_attributes.h"
+#include "scheduler/config/plan.h"
+#include "scheduler/policy/classic_queue.h"
+
+namespace cadence {
+
+// What a processor did so far.
+struct ProcessorStats {
+  std::string name;
+  pid_t tid = 0;
+  uint64_t activations = 0;
+  // Times it went to sleep for lack of work (each followed by a wake-up).
+  uint64_t sleeps = 0;
+  uint64_t busy_ns = 0;
+  // Since the processor started.
+  uint64_t alive_ns = 0;
+};
+
+class Processor {
+ public:
+  Processor(const ProcessorPlan& plan, ClassicQueue* queue);
+  ~Processor();
+  Processor(const Processor&) = delete;
+  Processor& operator=(const Processor&) = delete;
+
+  // Starts the thread and waits until it has applied its attributes. In strict mode a
+  // refused request fails start-up (the thread exits); otherwise the fallback is logged in
+  // one line. Returns the error when the attributes could not be applied at all.
+  absl::Status Start(FallbackMode mode);
+
+  // Waits for the thread to finish (after its queue was stopped).
+  void Join();
+
+  // The plan entry it was made from.
+  const ProcessorPlan& plan() const { return plan_; }
+
+  // Requested vs effective attributes (valid after Start).
+  const AppliedAttributes& applied() const { return applied_; }
+
+  // The thread's kernel id (valid after Start).
+  pid_t tid() const { return tid_; }
+
+  // A snapshot of its statistics.
+  ProcessorStats Stats() const;
+
+ private:
+  void Run();
+  void RunOne(Task* task);
+
+  const ProcessorPlan plan_;
+  ClassicQueue* const queue_;
+  ClassicQueue::Waiter waiter_;
+  std::thread thread_;
+  pid_t tid_ = 0;
+  AppliedAttributes applied_;
+  absl::Status start_status_;
+  int64_t start_ns_ = 0;
+  std::atomic<uint64_t> activations_{0};
+  std::atomic<uint64_t> sleeps_{0};
+  std::atomic<uint64_t> busy_ns_{0};
+};
+
+// The task the calling thread is running, or nullptr outside a task body.
+Task* CurrentTask();
+
+}  // namespace cadence
+
+#endif  // CADENCE_SCHEDULER_PROCESSOR_H_

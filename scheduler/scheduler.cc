@@ -1,0 +1,307 @@
+#include "scheduler/scheduler.h"
+
+#include <dirent.h>
+#include <sched.h>
+
+#include <cerrno>
+#include <cstring>
+#include <future>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "glog/logging.h"
+#include "scheduler/common/futex.h"
+
+namespace cadence {
+
+Scheduler::Scheduler(const Plan& plan, const SchedulerOptions& options)
+    : plan_(plan), options_(options) {}
+
+absl::StatusOr<std::unique_ptr<Scheduler>> Scheduler::Start(const Plan& plan,
+                                                            const SchedulerOptions& options) {
+  std::unique_ptr<Scheduler> scheduler(new Scheduler(plan, options));
+  absl::Status status = scheduler->Init();
+  if (!status.ok()) {
+    scheduler->Shutdown();
+    return status;
+  }
+  return scheduler;
+}
+
+absl::Status Scheduler::ApplyProcessCpus() {
+  if (!plan_.restrict_process) return absl::OkStatus();
+  const cpu_set_t cpus = plan_.process_cpus.ToNative();
+  DIR* dir = opendir("/proc/self/task");
+  if (dir == nullptr) {
+    return absl::InternalError(absl::StrCat(
+        "cannot list /proc/self/task to apply process_level_cpuset: ", std::strerror(errno)));
+  }
+  absl::Status status;
+  int applied = 0;
+  while (struct dirent* entry = readdir(dir)) {
+    int tid = 0;
+    if (!absl::SimpleAtoi(entry->d_name, &tid)) continue;
+    if (sched_setaffinity(tid, sizeof(cpus), &cpus) != 0 && errno != ESRCH) {
+      status = absl::PermissionDeniedError(
+          absl::StrCat("cannot apply process_level_cpuset ", plan_.process_cpus.ToString(),
+                       " to thread ", tid, ": ", std::strerror(errno)));
+      break;
+    }
+    ++applied;
+  }
+  closedir(dir);
+  if (status.ok()) {
+    VLOG(1) << "process_level_cpuset " << plan_.process_cpus.ToString() << " applied to " << applied
+            << " threads";
+  }
+  return status;
+}
+
+absl::Status Scheduler::Init() {
+  absl::Status status = ApplyProcessCpus();
+  if (!status.ok()) return status;
+  for (const QueuePlan& q : plan_.queues) queues_.push_back(std::make_unique<ClassicQueue>(q.name));
+  const FallbackMode mode = options_.strict ? FallbackMode::kStrict : FallbackMode::kFallback;
+  for (const ProcessorPlan& p : plan_.processors) {
+    auto processor = std::make_unique<Processor>(p, queues_[p.queue].get());
+    status = processor->Start(mode);
+    if (!status.ok()) return status;
+    processors_.push_back(std::move(processor));
+  }
+  return absl::OkStatus();
+}
+
+Scheduler::~Scheduler() { Shutdown(); }
+
+void Scheduler::Shutdown() {
+  if (shut_down_.exchange(true)) {
+    for (auto& p : processors_) p->Join();
+    return;
+  }
+  for (auto& q : queues_) q->Stop();
+  for (auto& p : processors_) p->Join();
+  const uint32_t count = task_count_.load(std::memory_order_acquire);
+  for (uint32_t chunk = 0; chunk * kChunkSize < count; ++chunk) {
+    delete[] chunks_[chunk].exchange(nullptr);
+  }
+  task_count_.store(0);
+}
+
+Task* Scheduler::Lookup(TaskId id) const {
+  if (id.index >= task_count_.load(std::memory_order_acquire)) return nullptr;
+  Task* chunk = chunks_[id.index >> kChunkBits].load(std::memory_order_acquire);
+  return chunk == nullptr ? nullptr : &chunk[id.index & (kChunkSize - 1)];
+}
+
+absl::StatusOr<TaskId> Scheduler::CreateTask(const std::string& name, std::function<void()> body) {
+  if (shut_down_.load()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot create task \"", name, "\": the scheduler is shut down"));
+  }
+  if (!body) return absl::InvalidArgumentError(absl::StrCat("task \"", name, "\" has no body"));
+  TaskPlan placement;
+  bool named = false;
+  if (!plan_.Placement(name, &placement, &named)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "task \"", name, "\" is not named in the config and there is no queue for such tasks (",
+        plan_.kind == SchedulerKind::kChoreography ? "the pool is empty"
+                                                   : "no group has processors",
+        ")"));
+  }
+  std::lock_guard<std::mutex> lock(table_mutex_);
+  if (names_.count(name)) {
+    return absl::AlreadyExistsError(absl::StrCat("a task named \"", name, "\" already exists"));
+  }
+  const uint32_t index = task_count_.load(std::memory_order_relaxed);
+  if (index >= static_cast<uint32_t>(kMaxChunks) * kChunkSize) {
+    return absl::ResourceExhaustedError("too many tasks");
+  }
+  Task* chunk = chunks_[index >> kChunkBits].load(std::memory_order_relaxed);
+  if (chunk == nullptr) {
+    chunk = new Task[kChunkSize];
+    chunks_[index >> kChunkBits].store(chunk, std::memory_order_release);
+  }
+  Task* task = &chunk[index & (kChunkSize - 1)];
+  task->name = name;
+  task->body = std::move(body);
+  task->priority = placement.priority;
+  task->queue = queues_[placement.queue].get();
+  task->budget_ns = placement.budget_us * 1000;
+  task->period_ns = placement.period_us * 1000;
+  task->state.store(Task::kIdle, std::memory_order_release);
+  names_[name] = index;
+  task_count_.store(index + 1, std::memory_order_release);
+  if (!named && reported_.insert(name).second) {
+    LOG(INFO) << "task \"" << name << "\" is not named in the config: it runs on queue "
+              << plan_.queues[placement.queue].name << " at priority 0";
+  }
+  return TaskId{index};
+}
+
+absl::Status Scheduler::NotifyTask(TaskId id) {
+  Task* task = Lookup(id);
+  if (task == nullptr) return absl::NotFoundError("no such task");
+  switch (task->queue->Notify(task)) {
+    case ClassicQueue::NotifyResult::kQueued:
+    case ClassicQueue::NotifyResult::kCoalesced:
+    case ClassicQueue::NotifyResult::kRunAgain:
+      return absl::OkStatus();
+    case ClassicQueue::NotifyResult::kStopped:
+      return absl::FailedPreconditionError("the scheduler is shut down");
+    case ClassicQueue::NotifyResult::kRemoved:
+      break;
+  }
+  return absl::NotFoundError("the task was removed");
+}
+
+absl::Status Scheduler::RemoveTask(TaskId id) {
+  Task* task = Lookup(id);
+  if (task == nullptr || task->state.load() == Task::kFree) {
+    return absl::NotFoundError("no such task");
+  }
+  if (task->removing.exchange(true, std::memory_order_seq_cst)) {
+    return absl::NotFoundError(absl::StrCat("task \"", task->name, "\" is already removed"));
+  }
+  {
+    std::lock_guard<std::mutex> lock(table_mutex_);
+    names_.erase(task->name);
+  }
+  if (CurrentTask() == task) return absl::OkStatus();  // Completes when the body returns.
+  while (true) {
+    uint32_t state = task->state.load(std::memory_order_seq_cst);
+    switch (state) {
+      case Task::kIdle:
+        if (task->state.compare_exchange_strong(state, Task::kRemoved)) {
+          task->body = nullptr;
+          return absl::OkStatus();
+        }
+        break;
+      case Task::kQueued:
+        if (task->queue->Unlink(task)) {
+          task->body = nullptr;
+          return absl::OkStatus();
+        }
+        break;
+      case Task::kRunning:
+      case Task::kRunningNotified:
+        FutexWait(&task->state, state);
+        break;
+      default:
+        return absl::OkStatus();
+    }
+  }
+}
+
+absl::StatusOr<TaskId> Scheduler::FindTask(const std::string& name) const {
+  std::lock_guard<std::mutex> lock(table_mutex_);
+  auto it = names_.find(name);
+  if (it == names_.end()) return absl::NotFoundError(absl::StrCat("no task named \"", name, "\""));
+  return TaskId{it->second};
+}
+
+absl::StatusOr<AppliedAttributes> Scheduler::ApplyThreadConfig(const std::string& name, pid_t tid) {
+  const InnerThreadPlan* entry = nullptr;
+  for (const InnerThreadPlan& t : plan_.inner_threads) {
+    if (t.name == name) entry = &t;
+  }
+  if (entry == nullptr) {
+    std::lock_guard<std::mutex> lock(table_mutex_);
+    if (reported_.insert("thread:" + name).second) {
+      LOG(WARNING) << "thread \"" << name
+                   << "\" is not listed in the config's `threads`: it keeps the process's "
+                      "defaults";
+    }
+    return absl::NotFoundError(
+        absl::StrCat("thread \"", name, "\" is not listed in the config's `threads`"));
+  }
+  absl::StatusOr<AppliedAttributes> applied = ApplyThreadAttributes(
+      tid, entry->attributes, options_.strict ? FallbackMode::kStrict : FallbackMode::kFallback);
+  if (!applied.ok()) {
+    return absl::Status(applied.status().code(),
+                        absl::StrCat("thread ", name, ": ", applied.status().message()));
+  }
+  if (applied->fell_back)
+    LOG(WARNING) << "thread " << name << " (tid " << tid << "): " << applied->why;
+  std::lock_guard<std::mutex> lock(table_mutex_);
+  threads_.push_back({"thread", name, tid, *applied});
+  return applied;
+}
+
+absl::StatusOr<std::thread> Scheduler::StartThread(const std::string& name,
+                                                   std::function<void()> body) {
+  std::promise<absl::Status> ready;
+  std::future<absl::Status> started = ready.get_future();
+  std::thread thread([this, name, body = std::move(body), &ready]() mutable {
+    absl::StatusOr<AppliedAttributes> applied = ApplyThreadConfig(name, CurrentTid());
+    if (!applied.ok() && !absl::IsNotFound(applied.status())) {
+      ready.set_value(applied.status());
+      return;
+    }
+    ready.set_value(absl::OkStatus());
+    body();
+  });
+  absl::Status status = started.get();
+  if (!status.ok()) {
+    thread.join();
+    return status;
+  }
+  return thread;
+}
+
+TaskStats Scheduler::StatsOf(const Task& task) const {
+  TaskStats s;
+  s.name = task.name;
+  s.queue = task.queue->name();
+  s.priority = task.priority;
+  TaskPlan placement;
+  bool named = false;
+  if (plan_.Placement(task.name, &placement, &named) && placement.processor >= 0) {
+    s.processor = plan_.processors[placement.processor].name;
+  }
+  s.notifies = task.notifies.load(std::memory_order_relaxed);
+  s.coalesced = task.coalesced.load(std::memory_order_relaxed);
+  s.activations = task.activations.load(std::memory_order_relaxed);
+  s.exceptions = task.exceptions.load(std::memory_order_relaxed);
+  s.overruns = task.overruns.load(std::memory_order_relaxed);
+  s.run_ns_total = task.run_ns_total.load(std::memory_order_relaxed);
+  s.run_ns_max = task.run_ns_max.load(std::memory_order_relaxed);
+  s.last_cpu = task.last_cpu.load(std::memory_order_relaxed);
+  s.wake_latency = task.wake_latency.Summary();
+  return s;
+}
+
+std::vector<TaskStats> Scheduler::TaskStatistics() const {
+  std::vector<TaskStats> out;
+  const uint32_t count = task_count_.load(std::memory_order_acquire);
+  for (uint32_t i = 0; i < count; ++i) {
+    const Task* task = Lookup(TaskId{i});
+    if (task == nullptr) continue;
+    const uint32_t state = task->state.load(std::memory_order_acquire);
+    if (state == Task::kFree || state == Task::kRemoved) continue;
+    out.push_back(StatsOf(*task));
+  }
+  return out;
+}
+
+absl::StatusOr<TaskStats> Scheduler::TaskStatistics(TaskId id) const {
+  const Task* task = Lookup(id);
+  if (task == nullptr) return absl::NotFoundError("no such task");
+  return StatsOf(*task);
+}
+
+std::vector<ProcessorStats> Scheduler::ProcessorStatistics() const {
+  std::vector<ProcessorStats> out;
+  for (const auto& p : processors_) out.push_back(p->Stats());
+  return out;
+}
+
+std::vector<ThreadRecord> Scheduler::Threads() const {
+  std::vector<ThreadRecord> out;
+  for (const auto& p : processors_)
+    out.push_back({"processor", p->plan().name, p->tid(), p->applied()});
+  std::lock_guard<std::mutex> lock(table_mutex_);
+  out.insert(out.end(), threads_.begin(), threads_.end());
+  return out;
+}
+
+}  // namespace cadence

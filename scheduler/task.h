@@ -1,0 +1,69 @@
+// Task: the runtime's record of one task — its body, its activation state, where it is
+// queued, and its statistics. Internal to the scheduler; users hold a TaskId.
+//
+// Activation state machine (every transition is an atomic compare-and-swap; the ones into
+// and out of kQueued happen under the owning queue's lock):
+//   kIdle --notify--> kQueued --processor pops--> kRunning --returns--> kIdle
+//   kQueued --notify--> kQueued (coalesced: counted; the pending run covers it)
+//   kRunning --notify--> kRunningNotified --returns--> kQueued (runs once more)
+//   any --remove--> kRemoved (after a running activation has finished)
+#ifndef CADENCE_SCHEDULER_TASK_H_
+#define CADENCE_SCHEDULER_TASK_H_
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "scheduler/statistics/latency_histogram.h"
+
+namespace cadence {
+
+class ClassicQueue;
+
+// A handle to a created task; cheap to copy, valid until the task is removed.
+struct TaskId {
+  uint32_t index = UINT32_MAX;
+  bool valid() const { return index != UINT32_MAX; }
+  bool operator==(const TaskId&) const = default;
+};
+
+struct Task {
+  enum State : uint32_t { kFree, kIdle, kQueued, kRunning, kRunningNotified, kRemoved };
+
+  std::atomic<uint32_t> state{kFree};
+  std::atomic<bool> removing{false};
+  // Intrusive links in the queue's level list; guarded by the queue's lock.
+  Task* prev = nullptr;
+  Task* next = nullptr;
+
+  // Set at creation, read-only afterwards.
+  ClassicQueue* queue = nullptr;
+  int priority = 0;
+  std::string name;
+  std::function<void()> body;
+  uint64_t budget_ns = 0;
+  uint64_t period_ns = 0;
+
+  // CLOCK_MONOTONIC time of the notify that started the pending activation.
+  std::atomic<int64_t> notify_ns{0};
+
+  // Statistics: written by the processor running the task (one at a time), or by notifiers
+  // with relaxed atomic increments; read by anyone.
+  std::atomic<uint64_t> notifies{0};
+  std::atomic<uint64_t> coalesced{0};
+  std::atomic<uint64_t> activations{0};
+  std::atomic<uint64_t> exceptions{0};
+  std::atomic<uint64_t> overruns{0};
+  std::atomic<uint64_t> run_ns_total{0};
+  std::atomic<uint64_t> run_ns_max{0};
+  std::atomic<int> last_cpu{-1};
+  LatencyHistogram wake_latency;
+};
+
+// CLOCK_MONOTONIC now, in nanoseconds (vDSO: no syscall).
+int64_t MonotonicNowNs();
+
+}  // namespace cadence
+
+#endif  // CADENCE_SCHEDULER_TASK_H_

@@ -71,7 +71,11 @@ absl::Status Scheduler::Init() {
   return absl::OkStatus();
 }
 
-Scheduler::~Scheduler() { Shutdown(); }
+Scheduler::~Scheduler() {
+  Shutdown();
+  // Tasks (and their statistics) stay readable after Shutdown; they go with the scheduler.
+  for (std::atomic<Task*>& chunk : chunks_) delete[] chunk.exchange(nullptr);
+}
 
 void Scheduler::Shutdown() {
   if (shut_down_.exchange(true)) {
@@ -80,11 +84,6 @@ void Scheduler::Shutdown() {
   }
   for (auto& q : queues_) q->Stop();
   for (auto& p : processors_) p->Join();
-  const uint32_t count = task_count_.load(std::memory_order_acquire);
-  for (uint32_t chunk = 0; chunk * kChunkSize < count; ++chunk) {
-    delete[] chunks_[chunk].exchange(nullptr);
-  }
-  task_count_.store(0);
 }
 
 Task* Scheduler::Lookup(TaskId id) const {

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <map>
 #include <optional>
 
@@ -16,6 +17,10 @@ namespace {
 using google::protobuf::Message;
 using google::protobuf::TextFormat;
 using Tree = TextFormat::ParseInfoTree;
+
+// The most processors (threads) one group may ask for; more is surely a typo, and a uint32
+// count must not wrap around when it becomes an int.
+constexpr uint32_t kMaxProcessors = 1024;
 
 constexpr const char* kPolicyList =
     "SCHED_OTHER, SCHED_BATCH, SCHED_IDLE, SCHED_FIFO, SCHED_RR, SCHED_DEADLINE";
@@ -342,6 +347,15 @@ std::optional<ThreadAttributes> Validator::ResolveAttributes(const AttributeFiel
                      "order them runtime <= deadline <= period");
         return std::nullopt;
       }
+      // The kernel takes nanoseconds below 2^63; larger values would wrap when converted.
+      constexpr uint64_t kMaxDeadlineUs = (uint64_t{1} << 63) / 1000;
+      if (f.period_us > kMaxDeadlineUs) {
+        diags_.Error(where, absl::StrCat(path, ".", f.runtime_field),
+                     absl::StrCat("SCHED_DEADLINE period ", f.period_us,
+                                  " us is more than the kernel can take (", kMaxDeadlineUs, " us)"),
+                     "use a period in microseconds, e.g. 10000 for 10 ms");
+        return std::nullopt;
+      }
       if (f.runtime_us < 2) {
         diags_.Error(where, absl::StrCat(path, ".", f.runtime_field),
                      "SCHED_DEADLINE runtime must be at least 2 us (the kernel's minimum is "
@@ -483,6 +497,12 @@ void Validator::Classic(const proto::SchedulerConf& sched, const Tree* tree) {
   const proto::ClassicConf& classic = sched.classic_conf();
   const Tree* classic_tree = Nested(tree, sched, "classic_conf");
   if (classic.groups_size() == 0) {
+    if (sched.default_proc_num() > kMaxProcessors) {
+      diags_.Error(Where(tree, sched, "default_proc_num"), "scheduler_conf.default_proc_num",
+                   absl::StrCat("default_proc_num ", sched.default_proc_num(), " is more than ",
+                                kMaxProcessors, " threads"));
+      return;
+    }
     const int count = sched.default_proc_num() > 0 ? static_cast<int>(sched.default_proc_num())
                                                    : plan_.process_cpus.Count();
     diags_.Note(
@@ -557,9 +577,10 @@ void Validator::Classic(const proto::SchedulerConf& sched, const Tree* tree) {
             "set processor_num, or remove the group");
       }
     }
-    if (count > 1024) {
+    if (group.processor_num() > kMaxProcessors) {
       diags_.Error(Where(gt, group, "processor_num"), path + ".processor_num",
-                   absl::StrCat("processor_num ", count, " is more than 1024 threads"));
+                   absl::StrCat("processor_num ", group.processor_num(), " is more than ",
+                                kMaxProcessors, " threads"));
       continue;
     }
     int queue = -1;
@@ -611,7 +632,14 @@ void Validator::Choreography(const proto::SchedulerConf& sched, const Tree* tree
       sched.has_choreography_conf() ? Where(tree, sched, "choreography_conf") : FileOnly();
 
   // The choreography processors: one queue each.
-  const int choreo_count = static_cast<int>(c.choreography_processor_num());
+  const int choreo_count =
+      static_cast<int>(std::min<uint32_t>(c.choreography_processor_num(), INT32_MAX));
+  const bool choreo_too_many = c.choreography_processor_num() > kMaxProcessors;
+  if (choreo_too_many) {
+    diags_.Error(Where(ct, c, "choreography_processor_num"), path + ".choreography_processor_num",
+                 absl::StrCat("choreography_processor_num ", c.choreography_processor_num(),
+                              " is more than ", kMaxProcessors, " threads"));
+  }
   std::optional<CpuSet> choreo_cpus =
       ResolveCpus(c.choreography_cpuset(), c.has_choreography_cpuset(),
                   ValueWhere(ct, c, "choreography_cpuset"), path + ".choreography_cpuset");
@@ -641,7 +669,7 @@ void Validator::Choreography(const proto::SchedulerConf& sched, const Tree* tree
                                             : conf_at;
   std::optional<ThreadAttributes> choreo_attributes = ResolveAttributes(f, choreo_attr_at, path);
   std::vector<int> choreo_processors;  // processor index of choreography processor i
-  if (choreo_cpus && choreo_affinity && choreo_attributes && choreo_count > 0) {
+  if (choreo_cpus && choreo_affinity && choreo_attributes && choreo_count > 0 && !choreo_too_many) {
     CpuSet::ParseError ignored;
     CpuSet declared = plan_.process_cpus;
     if (c.has_choreography_cpuset()) CpuSet::Parse(c.choreography_cpuset(), &declared, &ignored);
@@ -690,7 +718,13 @@ void Validator::Choreography(const proto::SchedulerConf& sched, const Tree* tree
   }
 
   // The pool: one classic-style group for every task not placed on a processor.
-  const int pool_count = static_cast<int>(c.pool_processor_num());
+  const int pool_count = static_cast<int>(std::min<uint32_t>(c.pool_processor_num(), INT32_MAX));
+  const bool pool_too_many = c.pool_processor_num() > kMaxProcessors;
+  if (pool_too_many) {
+    diags_.Error(Where(ct, c, "pool_processor_num"), path + ".pool_processor_num",
+                 absl::StrCat("pool_processor_num ", c.pool_processor_num(), " is more than ",
+                              kMaxProcessors, " threads"));
+  }
   std::optional<CpuSet> pool_cpus =
       ResolveCpus(c.pool_cpuset(), c.has_pool_cpuset(), ValueWhere(ct, c, "pool_cpuset"),
                   path + ".pool_cpuset");
@@ -718,7 +752,7 @@ void Validator::Choreography(const proto::SchedulerConf& sched, const Tree* tree
       c.has_pool_processor_policy() ? ValueWhere(ct, c, "pool_processor_policy") : conf_at;
   std::optional<ThreadAttributes> pool_attributes = ResolveAttributes(pf, pool_attr_at, path);
   int pool_queue = -1;
-  if (pool_cpus && pool_affinity && pool_attributes && pool_count > 0) {
+  if (pool_cpus && pool_affinity && pool_attributes && pool_count > 0 && !pool_too_many) {
     CpuSet::ParseError ignored;
     CpuSet declared = plan_.process_cpus;
     if (c.has_pool_cpuset()) CpuSet::Parse(c.pool_cpuset(), &declared, &ignored);

@@ -7,7 +7,7 @@ tools/setup.sh
 status=0
 run() {
   echo "==> bazel test $*"
-  bazel test "$@" || status=1
+  bazel test --nocache_test_results "$@" || status=1
 }
 run //...
 run --config=tsan --test_tag_filters=stress //...

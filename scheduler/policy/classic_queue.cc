@@ -51,6 +51,9 @@ ClassicQueue::Waiter* ClassicQueue::TakeWaiterLocked() {
 
 ClassicQueue::NotifyResult ClassicQueue::Notify(Task* task) {
   task->notifies.fetch_add(1, std::memory_order_relaxed);
+  // A task whose removal has begun (RemoveTask returned, or is waiting for the running
+  // activation) takes no more notifies, also while its last run is still going.
+  if (task->removing.load(std::memory_order_acquire)) return NotifyResult::kRemoved;
   uint32_t state = task->state.load(std::memory_order_acquire);
   while (true) {
     switch (state) {
@@ -99,7 +102,9 @@ Task* ClassicQueue::WaitPop(Waiter* self, uint64_t* waits) {
       std::lock_guard<PiMutex> lock(mutex_);
       Task* task = PopLocked();
       if (task != nullptr) {
-        task->state.store(Task::kRunning, std::memory_order_release);
+        // An RMW, not a store: it reads the last coalescing notify's CAS (acq_rel), so what
+        // that notifier wrote before notifying happens-before the run.
+        task->state.exchange(Task::kRunning, std::memory_order_acq_rel);
         return task;
       }
       if (stopped_.load(std::memory_order_relaxed)) return nullptr;
@@ -122,7 +127,9 @@ void ClassicQueue::Requeue(Task* task) {
   Waiter* wake = nullptr;
   {
     std::lock_guard<PiMutex> lock(mutex_);
-    task->state.store(Task::kQueued, std::memory_order_seq_cst);
+    // An RMW for the same reason as in WaitPop: notifies coalesced while the task was
+    // kRunningNotified must happen-before the run that covers them.
+    task->state.exchange(Task::kQueued, std::memory_order_seq_cst);
     PushLocked(task);
     wake = TakeWaiterLocked();
   }

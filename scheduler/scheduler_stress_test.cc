@@ -1,0 +1,397 @@
+// Stress test of the activation contract under contention: 4 producer threads notify
+// random tasks out of 2000 (2,000,000 notifies; a tenth under sanitizers) while a remover
+// thread removes and recreates a subset of them, on a classic group of 2 processors and on
+// 2 choreography processors + a pool of 2.
+//
+// Before each notify, producer p stores its sequence number into the task's slot for p
+// (release); every run reads all slots (acquire) at its start and keeps the highest value
+// it saw. When the storm is over, the test waits (no sleeps) until exactly the runs the
+// scheduler owes have happened: one per notify that was not coalesced. Then, for every task
+// and producer, some run must have seen the last sequence number that producer published
+// for it — every notify was followed by a run that saw what was written before it — and the
+// statistics must add up: activations + coalesced == successful notifies, no exceptions.
+// Notifies of removed tasks return NotFound and nothing crashes.
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <iostream>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <semaphore>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "scheduler/common/machine.h"
+#include "scheduler/config/loader.h"
+#include "scheduler/config/validator.h"
+#include "scheduler/scheduler.h"
+
+namespace cadence {
+namespace {
+
+using namespace std::chrono_literals;
+
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+constexpr uint64_t kScale = 10;
+#else
+constexpr uint64_t kScale = 1;
+#endif
+
+constexpr int kTasks = 2000;
+// The last kChurnTasks tasks are removed and recreated while the producers notify them.
+constexpr int kChurnTasks = 100;
+constexpr int kStableTasks = kTasks - kChurnTasks;
+constexpr int kProducers = 4;
+constexpr uint64_t kNotifiesPerProducer = 500'000 / kScale;
+constexpr int kRounds = 20;
+// Iterations of busy work in each run of a stable task.
+constexpr int kBodyWork = 300;
+constexpr uint64_t kNotifiesPerRound = kNotifiesPerProducer / kRounds;
+static_assert(kNotifiesPerRound * kRounds == kNotifiesPerProducer);
+constexpr int kChurnCycles = static_cast<int>(5000 / kScale);
+// Producer 0 lets the remover do one cycle every this many of its notifies, so removals are
+// spread over the whole storm.
+constexpr uint64_t kNotifiesPerChurnCycle = kNotifiesPerProducer / kChurnCycles;
+static_assert(kProducers * kNotifiesPerProducer * kScale >= 2'000'000);
+static_assert(kNotifiesPerProducer % kChurnCycles == 0);
+
+// The failure guard for the waits (far beyond what a passing run needs, even under TSan).
+constexpr auto kGuard = 120s;
+
+// The per-task state the producers and the task's runs share.
+struct Slot {
+  // Producer p's sequence number, stored (release) before each of its notifies.
+  std::atomic<uint64_t> published[kProducers] = {};
+  // The highest value of published[p] any run read at its start.
+  std::atomic<uint64_t> seen[kProducers] = {};
+  // NotifyTask calls that returned OK.
+  std::atomic<uint64_t> ok_notifies{0};
+  // Runs of the body.
+  std::atomic<uint64_t> runs{0};
+  // What the body computed (so its work is not optimised away).
+  std::atomic<uint64_t> work{0};
+  TaskId id;
+};
+
+// A task the remover removes and recreates; producers notify whatever id it has now.
+struct ChurnSlot {
+  std::string name;
+  std::atomic<uint32_t> index{UINT32_MAX};
+};
+
+// Counts runs and lets the test wait, without polling, until the count reaches a target
+// set later. A run locks the mutex only once the count has reached the target.
+class RunTarget {
+ public:
+  // Called by every counted run.
+  void Count() {
+    // seq_cst, as in WaitFor: of a Count() and a WaitFor() racing, at least one sees the
+    // other's write, so the last run is never missed.
+    const uint64_t count = count_.fetch_add(1) + 1;
+    if (count >= target_.load()) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      reached_.notify_all();
+    }
+  }
+  // Sets the target and waits for the count to reach it (false after the guard time).
+  bool WaitFor(uint64_t target) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    target_.store(target);
+    const bool reached = reached_.wait_for(lock, kGuard, [&] { return count_.load() >= target; });
+    target_.store(UINT64_MAX);  // runs stop locking the mutex
+    return reached;
+  }
+  uint64_t count() const { return count_.load(); }
+
+ private:
+  std::atomic<uint64_t> count_{0};
+  std::atomic<uint64_t> target_{UINT64_MAX};
+  std::mutex mutex_;
+  std::condition_variable reached_;
+};
+
+std::string StableName(int t) { return absl::StrCat("t", t); }
+
+// A classic conf: one group of 2 processors over CPUs 0-1; the stable tasks are named with
+// priorities 0-19, the churn tasks are not named (they go to the same group).
+std::string ClassicConf() {
+  std::string tasks;
+  for (int t = 0; t < kStableTasks; ++t) {
+    absl::StrAppend(&tasks, t == 0 ? "" : ",\n", "{ name: \"", StableName(t), "\" prio: ", t % 20,
+                    " }");
+  }
+  return absl::StrCat(R"(
+scheduler_conf {
+  policy: "classic"
+  classic_conf {
+    groups: [
+      {
+        name: "stress"
+        processor_num: 2
+        affinity: "range"
+        cpuset: "0-1"
+        tasks: [
+)",
+                      tasks, R"(
+        ]
+      }
+    ]
+  }
+}
+)");
+}
+
+// A choreography conf: 2 choreography processors (one per CPU) and a pool of 2; a third of
+// the stable tasks is placed on each choreography processor, the rest and the churn tasks
+// go to the pool.
+std::string ChoreographyConf() {
+  std::string tasks;
+  for (int t = 0; t < kStableTasks; ++t) {
+    const std::string processor = t % 3 == 2 ? "" : absl::StrCat(" processor: ", t % 3);
+    absl::StrAppend(&tasks, t == 0 ? "" : ",\n", "{ name: \"", StableName(t), "\"", processor,
+                    " prio: ", t % 20, " }");
+  }
+  return absl::StrCat(R"(
+scheduler_conf {
+  policy: "choreography"
+  choreography_conf {
+    choreography_processor_num: 2
+    choreography_affinity: "1to1"
+    choreography_cpuset: "0-1"
+    pool_processor_num: 2
+    pool_affinity: "range"
+    pool_cpuset: "0-1"
+    tasks: [
+)",
+                      tasks, R"(
+    ]
+  }
+}
+)");
+}
+
+void RunStress(const std::string& conf) {
+  absl::StatusOr<LoadedConfig> loaded = ParseConfigText(conf, "stress.conf");
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  const Validation validation = Validate(*loaded, Machine::Read());
+  ASSERT_TRUE(validation.ok()) << validation.diagnostics.ToString();
+  ASSERT_EQ(validation.plan.tasks.size(), static_cast<size_t>(kStableTasks));
+
+  // Everything the bodies touch outlives the scheduler (declared before it).
+  std::unique_ptr<Slot[]> slots(new Slot[kStableTasks]);
+  std::unique_ptr<ChurnSlot[]> churn(new ChurnSlot[kChurnTasks]);
+  RunTarget stable_runs;
+  std::atomic<uint64_t> churn_runs{0};
+
+  absl::StatusOr<std::unique_ptr<Scheduler>> started = Scheduler::Start(validation.plan);
+  ASSERT_TRUE(started.ok()) << started.status();
+  Scheduler& scheduler = **started;
+
+  for (int t = 0; t < kStableTasks; ++t) {
+    Slot* slot = &slots[t];
+    absl::StatusOr<TaskId> id = scheduler.CreateTask(StableName(t), [slot, &stable_runs] {
+      for (int p = 0; p < kProducers; ++p) {
+        const uint64_t value = slot->published[p].load(std::memory_order_acquire);
+        // Runs of one task never overlap, so a plain max is enough.
+        if (value > slot->seen[p].load(std::memory_order_relaxed)) {
+          slot->seen[p].store(value, std::memory_order_relaxed);
+        }
+      }
+      // Some work after the reads, so that notifies often arrive while the task runs (and
+      // must make it run again).
+      uint64_t work = 0;
+      for (int i = 0; i < kBodyWork; ++i) {
+        work = work * 31 + i;
+        std::atomic_signal_fence(std::memory_order_seq_cst);  // keeps the loop
+      }
+      slot->work.store(work, std::memory_order_relaxed);
+      slot->runs.fetch_add(1, std::memory_order_relaxed);
+      stable_runs.Count();
+    });
+    ASSERT_TRUE(id.ok()) << id.status();
+    slot->id = *id;
+  }
+  const auto churn_body = [&churn_runs] { churn_runs.fetch_add(1, std::memory_order_relaxed); };
+  for (int c = 0; c < kChurnTasks; ++c) {
+    churn[c].name = absl::StrCat("churn", c);
+    absl::StatusOr<TaskId> id = scheduler.CreateTask(churn[c].name, churn_body);
+    ASSERT_TRUE(id.ok()) << id.status();
+    churn[c].index.store(id->index);
+  }
+
+  // The storm, in rounds: after each, the test waits until every run owed has happened
+  // and checks that the last notify of every (task, producer) was seen by a run. (A run
+  // that covers a later notify also covers the earlier ones, so only the last one of a
+  // quiet point can be checked; more quiet points check more notifies.)
+  std::atomic<uint64_t> notify_calls{0};
+  std::atomic<uint64_t> stable_failures{0};
+  std::atomic<uint64_t> churn_not_found{0};
+  std::atomic<uint64_t> churn_other_errors{0};
+  std::counting_semaphore<kChurnCycles> churn_tokens(0);
+  std::atomic<int> tokens_released{0};
+  std::atomic<int> remover_errors{0};
+  std::string first_remover_error;  // written by the remover only; read after join
+  std::thread remover([&] {
+    auto fail = [&](const std::string& what) {
+      if (remover_errors.fetch_add(1) == 0) first_remover_error = what;
+    };
+    for (int cycle = 0; cycle < kChurnCycles; ++cycle) {
+      churn_tokens.acquire();
+      ChurnSlot& slot = churn[cycle % kChurnTasks];
+      const TaskId old{slot.index.load(std::memory_order_relaxed)};
+      const absl::Status removed = scheduler.RemoveTask(old);
+      if (!removed.ok()) fail(absl::StrCat("RemoveTask(", slot.name, "): ", removed.ToString()));
+      const absl::Status notify = scheduler.NotifyTask(old);
+      if (!absl::IsNotFound(notify)) {
+        fail(absl::StrCat("NotifyTask of removed ", slot.name, ": ", notify.ToString()));
+      }
+      absl::StatusOr<TaskId> created = scheduler.CreateTask(slot.name, churn_body);
+      if (!created.ok()) {
+        fail(absl::StrCat("CreateTask(", slot.name, "): ", created.status().ToString()));
+        continue;
+      }
+      slot.index.store(created->index, std::memory_order_release);
+    }
+  });
+  std::mt19937 randoms[kProducers];
+  for (int p = 0; p < kProducers; ++p) randoms[p].seed(1234 + p);
+  uint64_t owed = 0;
+  uint64_t coalesced = 0;
+  int missed = 0;
+  for (int round = 0; round < kRounds; ++round) {
+    std::vector<std::thread> producers;
+    for (int p = 0; p < kProducers; ++p) {
+      producers.emplace_back([&, p, round] {
+        std::uniform_int_distribution<int> pick(0, kTasks - 1);
+        uint64_t calls = 0;
+        const uint64_t first = round * kNotifiesPerRound + 1;
+        for (uint64_t seq = first; seq < first + kNotifiesPerRound; ++seq) {
+          const int t = pick(randoms[p]);
+          ++calls;
+          if (p == 0 && seq % kNotifiesPerChurnCycle == 0) {
+            tokens_released.fetch_add(1);
+            churn_tokens.release();
+          }
+          if (t < kStableTasks) {
+            Slot& slot = slots[t];
+            slot.published[p].store(seq, std::memory_order_release);
+            if (scheduler.NotifyTask(slot.id).ok()) {
+              slot.ok_notifies.fetch_add(1, std::memory_order_relaxed);
+            } else {
+              stable_failures.fetch_add(1);
+            }
+          } else {
+            const TaskId id{churn[t - kStableTasks].index.load(std::memory_order_acquire)};
+            const absl::Status status = scheduler.NotifyTask(id);
+            if (absl::IsNotFound(status)) {
+              churn_not_found.fetch_add(1, std::memory_order_relaxed);
+            } else if (!status.ok()) {
+              churn_other_errors.fetch_add(1);
+            }
+          }
+        }
+        notify_calls.fetch_add(calls);
+      });
+    }
+    for (std::thread& producer : producers) producer.join();
+
+    // Quiescence without sleeping and without Shutdown (which would wake every processor
+    // and could hide a lost wake-up): a stable task owes one run per successful notify that
+    // was not coalesced. Its notifies are over for now, so its coalesced count is final.
+    owed = 0;
+    coalesced = 0;
+    bool stats_ok = true;
+    for (int t = 0; t < kStableTasks && stats_ok; ++t) {
+      absl::StatusOr<TaskStats> stats = scheduler.TaskStatistics(slots[t].id);
+      EXPECT_TRUE(stats.ok()) << stats.status();
+      stats_ok = stats.ok() && stats->coalesced <= slots[t].ok_notifies.load();
+      EXPECT_TRUE(stats_ok) << "more notifies coalesced than made";
+      if (stats_ok) {
+        owed += slots[t].ok_notifies.load() - stats->coalesced;
+        coalesced += stats->coalesced;
+      }
+    }
+    if (!stats_ok) break;
+    if (!stable_runs.WaitFor(owed)) {
+      ADD_FAILURE() << "round " << round << ": only " << stable_runs.count() << " of the "
+                    << owed << " runs owed happened";
+      break;
+    }
+
+    // Every notify was followed by a run that saw what its producer wrote before it.
+    for (int t = 0; t < kStableTasks; ++t) {
+      for (int p = 0; p < kProducers; ++p) {
+        const uint64_t last = slots[t].published[p].load(std::memory_order_acquire);
+        const uint64_t seen = slots[t].seen[p].load(std::memory_order_acquire);
+        if (seen != last && ++missed <= 10) {
+          ADD_FAILURE() << "round " << round << ", task " << StableName(t) << ": producer " << p
+                        << " last published " << last
+                        << " before a notify, but the runs saw at most " << seen;
+        }
+      }
+    }
+  }
+  EXPECT_EQ(missed, 0);
+  // Let the remover finish (after a failed round it still waits for the remaining tokens).
+  churn_tokens.release(kChurnCycles - tokens_released.load());
+  remover.join();
+  EXPECT_EQ(notify_calls.load(), kProducers * kNotifiesPerProducer);
+  EXPECT_EQ(stable_failures.load(), 0u);
+  EXPECT_EQ(churn_other_errors.load(), 0u) << "a notify of a churn task failed other than NotFound";
+  EXPECT_EQ(remover_errors.load(), 0) << first_remover_error;
+  if (::testing::Test::HasFailure()) return;
+
+  // Still alive after the storm: one more notify of every task, one more run each.
+  for (int t = 0; t < kStableTasks; ++t) {
+    ASSERT_TRUE(scheduler.NotifyTask(slots[t].id).ok());
+    slots[t].ok_notifies.fetch_add(1, std::memory_order_relaxed);
+  }
+  ASSERT_TRUE(stable_runs.WaitFor(owed + kStableTasks))
+      << "only " << stable_runs.count() - owed << " of " << kStableTasks << " final runs";
+
+  // Shutdown joins the processors: every statistic is final.
+  scheduler.Shutdown();
+  uint64_t ok_notifies = 0;
+  uint64_t activations = 0;
+  uint64_t stat_coalesced = 0;
+  for (int t = 0; t < kStableTasks; ++t) {
+    absl::StatusOr<TaskStats> stats = scheduler.TaskStatistics(slots[t].id);
+    ASSERT_TRUE(stats.ok()) << stats.status();
+    const Slot& slot = slots[t];
+    EXPECT_EQ(stats->activations, slot.runs.load()) << StableName(t);
+    EXPECT_EQ(stats->activations + stats->coalesced, slot.ok_notifies.load()) << StableName(t);
+    EXPECT_EQ(stats->notifies, slot.ok_notifies.load()) << StableName(t);
+    EXPECT_EQ(stats->exceptions, 0u) << StableName(t);
+    ok_notifies += slot.ok_notifies.load();
+    activations += stats->activations;
+    stat_coalesced += stats->coalesced;
+  }
+  EXPECT_EQ(activations + stat_coalesced, ok_notifies);
+  EXPECT_EQ(stat_coalesced, coalesced) << "notifies were coalesced after the storm";
+  EXPECT_EQ(activations, stable_runs.count());
+  uint64_t processor_activations = 0;
+  for (const ProcessorStats& p : scheduler.ProcessorStatistics()) {
+    processor_activations += p.activations;
+  }
+  EXPECT_EQ(processor_activations, activations + churn_runs.load());
+
+  std::cout << "notifies " << notify_calls.load() << " (stable OK " << ok_notifies
+            << "), activations " << activations << ", coalesced " << stat_coalesced
+            << ", churn runs " << churn_runs.load() << ", churn notifies NotFound "
+            << churn_not_found.load() << "\n";
+}
+
+TEST(SchedulerStressTest, ClassicEveryNotifyIsFollowedByARunThatSeesIt) { RunStress(ClassicConf()); }
+
+TEST(SchedulerStressTest, ChoreographyEveryNotifyIsFollowedByARunThatSeesIt) {
+  RunStress(ChoreographyConf());
+}
+
+}  // namespace
+}  // namespace cadence

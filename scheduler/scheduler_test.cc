@@ -1,0 +1,1067 @@
+// Tests of the Scheduler against the real kernel: processors get the policy, priority, CPUs
+// and name the plan asks for (read back from /proc), tasks run where and in the order the
+// plan says, and the activation contracts of task.h hold (coalescing, run-again, removal,
+// shutdown). Synchronisation is by futures, condition variables and atomics only; the two
+// places that poll (a thread's /proc state, a name leaving the task table) poll for a state
+// the kernel or the scheduler reports, with a generous bound as a failure guard.
+#include "scheduler/scheduler.h"
+
+#include <linux/futex.h>
+#include <sched.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <fstream>
+#include <functional>
+#include <future>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <dirent.h>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "scheduler/common/cpuset.h"
+#include "scheduler/common/machine.h"
+#include "scheduler/common/sched_policy.h"
+#include "scheduler/common/thread_attributes.h"
+#include "scheduler/config/loader.h"
+#include "scheduler/config/plan.h"
+#include "scheduler/config/validator.h"
+
+namespace cadence {
+namespace {
+
+using ::testing::HasSubstr;
+using namespace std::chrono_literals;
+
+// The failure guard for every wait: far beyond anything a passing run needs.
+constexpr auto kGuard = 30s;
+
+// ---------------------------------------------------------------------------------------
+// /proc readers.
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// The fields of /proc/self/task/<tid>/stat numbered as in proc(5) (3 = state, 19 = nice,
+// 40 = rt_priority, 41 = policy). comm (field 2) may hold spaces and parentheses, so the
+// fields are split after the last ')'.
+std::map<int, std::string> StatFields(pid_t tid) {
+  const std::string stat = ReadFile(absl::StrCat("/proc/self/task/", tid, "/stat"));
+  std::map<int, std::string> fields;
+  const size_t close = stat.rfind(')');
+  if (close == std::string::npos || close + 2 > stat.size()) return fields;
+  int number = 3;
+  for (absl::string_view field :
+       absl::StrSplit(stat.substr(close + 2), ' ', absl::SkipWhitespace())) {
+    fields[number++] = std::string(absl::StripAsciiWhitespace(field));
+  }
+  return fields;
+}
+
+// A numeric field of /proc/self/task/<tid>/stat.
+int StatField(pid_t tid, int number) {
+  int value = -1000;
+  EXPECT_TRUE(absl::SimpleAtoi(StatFields(tid)[number], &value))
+      << "stat field " << number << " of thread " << tid;
+  return value;
+}
+
+// The thread's state letter (stat field 3): 'R' running, 'S' sleeping, ...
+char StatState(pid_t tid) {
+  const std::string state = StatFields(tid)[3];
+  return state.empty() ? '?' : state[0];
+}
+
+// Cpus_allowed_list of /proc/self/task/<tid>/status, parsed.
+CpuSet ProcCpusAllowed(pid_t tid) {
+  std::istringstream status(ReadFile(absl::StrCat("/proc/self/task/", tid, "/status")));
+  std::string line;
+  while (std::getline(status, line)) {
+    absl::string_view rest(line);
+    if (absl::ConsumePrefix(&rest, "Cpus_allowed_list:")) {
+      CpuSet cpus;
+      CpuSet::ParseError error;
+      EXPECT_TRUE(CpuSet::Parse(std::string(absl::StripAsciiWhitespace(rest)), &cpus, &error))
+          << line;
+      return cpus;
+    }
+  }
+  ADD_FAILURE() << "no Cpus_allowed_list for thread " << tid;
+  return CpuSet();
+}
+
+// /proc/self/task/<tid>/comm without the newline.
+std::string Comm(pid_t tid) {
+  return std::string(
+      absl::StripTrailingAsciiWhitespace(ReadFile(absl::StrCat("/proc/self/task/", tid, "/comm"))));
+}
+
+// Polls the kernel-reported state of a thread (not a synchronisation: the state is what is
+// checked) until it is `want`, for at most a few seconds; returns the last state read.
+char WaitForStatState(pid_t tid, char want) {
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  char state = StatState(tid);
+  while (state != want && std::chrono::steady_clock::now() < deadline) {
+    sched_yield();
+    state = StatState(tid);
+  }
+  return state;
+}
+
+// ---------------------------------------------------------------------------------------
+// Helpers.
+
+// A count that a test can wait on.
+class Counter {
+ public:
+  void Increment() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    ++count_;
+    changed_.notify_all();
+  }
+  // Waits until the count is at least n (false after the guard time).
+  bool WaitAtLeast(uint64_t n) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    return changed_.wait_for(lock, kGuard, [&] { return count_ >= n; });
+  }
+  uint64_t value() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return count_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  uint64_t count_ = 0;
+};
+
+// A one-shot gate: Open() once; Wait() blocks until then (bounded by the guard).
+class Gate {
+ public:
+  void Open() { promise_.set_value(); }
+  bool Wait() { return future_.wait_for(kGuard) == std::future_status::ready; }
+  bool IsOpen() const { return future_.wait_for(0s) == std::future_status::ready; }
+
+ private:
+  std::promise<void> promise_;
+  std::shared_future<void> future_ = promise_.get_future().share();
+};
+
+// Waits until *word is not 0 (futex; at most the guard time). It makes no happens-before
+// edge (relaxed loads, and ThreadSanitizer does not model futex as synchronisation), so a
+// test can check that an ordering comes from the scheduler alone.
+bool WaitUnordered(std::atomic<uint32_t>* word) {
+  const auto deadline = std::chrono::steady_clock::now() + kGuard;
+  while (word->load(std::memory_order_relaxed) == 0) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    struct timespec recheck = {1, 0};  // only re-checks the guard; the wake is the futex's
+    syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAIT_PRIVATE, 0, &recheck,
+            nullptr, 0);
+  }
+  return true;
+}
+
+// Sets *word to 1 and wakes WaitUnordered (no happens-before edge either).
+void SetUnordered(std::atomic<uint32_t>* word) {
+  word->store(1, std::memory_order_relaxed);
+  syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAKE_PRIVATE, INT32_MAX, nullptr,
+          nullptr, 0);
+}
+
+// Parses and validates a config text against this machine; fails the test on any error.
+Plan PlanFrom(const std::string& text) {
+  absl::StatusOr<LoadedConfig> loaded = ParseConfigText(text, "test.conf");
+  EXPECT_TRUE(loaded.ok()) << loaded.status();
+  if (!loaded.ok()) return Plan();
+  Validation validation = Validate(*loaded, Machine::Read());
+  EXPECT_TRUE(validation.ok()) << validation.diagnostics.ToString();
+  return validation.plan;
+}
+
+// Starts a scheduler from a plan; nullptr (and a test failure) when it does not start.
+std::unique_ptr<Scheduler> StartOrNull(const Plan& plan, const SchedulerOptions& options = {}) {
+  absl::StatusOr<std::unique_ptr<Scheduler>> scheduler = Scheduler::Start(plan, options);
+  EXPECT_TRUE(scheduler.ok()) << scheduler.status();
+  if (!scheduler.ok()) return nullptr;
+  return *std::move(scheduler);
+}
+
+// The thread record of a processor or named thread.
+const ThreadRecord* FindRecord(const std::vector<ThreadRecord>& records, const std::string& kind,
+                               const std::string& name) {
+  for (const ThreadRecord& r : records) {
+    if (r.kind == kind && r.name == name) return &r;
+  }
+  return nullptr;
+}
+
+// The kernel tid of the processor named `name` (0 when there is none).
+pid_t ProcessorTid(const Scheduler& scheduler, const std::string& name) {
+  const std::vector<ThreadRecord> records = scheduler.Threads();
+  const ThreadRecord* record = FindRecord(records, "processor", name);
+  return record == nullptr ? 0 : record->tid;
+}
+
+// The tids of the processors that serve queue `queue` of the plan.
+std::set<pid_t> QueueTids(const Scheduler& scheduler, int queue) {
+  std::set<pid_t> tids;
+  for (int p : scheduler.plan().queues[queue].processors) {
+    tids.insert(ProcessorTid(scheduler, scheduler.plan().processors[p].name));
+  }
+  return tids;
+}
+
+// The index of the queue named `name` in the plan, -1 when there is none.
+int QueueIndex(const Plan& plan, const std::string& name) {
+  for (size_t i = 0; i < plan.queues.size(); ++i) {
+    if (plan.queues[i].name == name) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+// Checks that the kernel granted what was requested. SCHED_RESET_ON_FORK is compared only
+// for real-time policies: it is only ever set for them (sched_policy.h), although a plan
+// carries reset_on_fork = true for every policy by default.
+void ExpectGranted(const AppliedAttributes& applied) {
+  const ThreadAttributes& want = applied.requested;
+  const ThreadAttributes& got = applied.effective;
+  SCOPED_TRACE(DescribeApplied(applied));
+  EXPECT_EQ(got.policy, want.policy);
+  EXPECT_EQ(got.rt_priority, want.rt_priority);
+  EXPECT_EQ(got.nice, want.nice);
+  EXPECT_EQ(got.runtime_ns, want.runtime_ns);
+  EXPECT_EQ(got.deadline_ns, want.deadline_ns);
+  EXPECT_EQ(got.period_ns, want.period_ns);
+  EXPECT_EQ(got.cpus, want.cpus);
+  if (IsRealTime(want.policy)) {
+    EXPECT_EQ(got.reset_on_fork, want.reset_on_fork);
+  }
+}
+
+// Checks that every processor of the scheduler runs with exactly what its plan entry asks,
+// as recorded by the scheduler and as /proc reports.
+void ExpectProcessorsHaveTheirAttributes(const Scheduler& scheduler) {
+  const std::vector<ThreadRecord> records = scheduler.Threads();
+  ASSERT_FALSE(scheduler.plan().processors.empty());
+  for (const ProcessorPlan& p : scheduler.plan().processors) {
+    SCOPED_TRACE(p.name);
+    const ThreadRecord* record = FindRecord(records, "processor", p.name);
+    ASSERT_NE(record, nullptr) << "no thread record for processor " << p.name;
+    ASSERT_GT(record->tid, 0);
+    // What the scheduler recorded: requested is the plan's, effective is requested.
+    EXPECT_EQ(record->applied.requested, p.attributes);
+    EXPECT_FALSE(record->applied.fell_back) << record->applied.why;
+    ExpectGranted(record->applied);
+    // What the kernel reports.
+    EXPECT_EQ(StatField(record->tid, 41), NativePolicy(p.attributes.policy)) << "policy";
+    EXPECT_EQ(StatField(record->tid, 40), p.attributes.rt_priority) << "rt_priority";
+    if (UsesNice(p.attributes.policy)) {
+      EXPECT_EQ(StatField(record->tid, 19), p.attributes.nice) << "nice";
+    }
+    EXPECT_EQ(ProcCpusAllowed(record->tid), p.attributes.cpus)
+        << "Cpus_allowed_list " << ProcCpusAllowed(record->tid).ToString() << " vs plan "
+        << p.attributes.cpus.ToString();
+    EXPECT_EQ(Comm(record->tid), p.thread_name);
+  }
+}
+
+void ExpectOk(const absl::Status& status) { EXPECT_TRUE(status.ok()) << status; }
+
+// Every test may change the affinity of every thread of the process (process_level_cpuset);
+// the fixture puts it back so tests do not depend on each other.
+class SchedulerTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_EQ(sched_getaffinity(0, sizeof(initial_), &initial_), 0); }
+  void TearDown() override {
+    DIR* dir = opendir("/proc/self/task");
+    ASSERT_NE(dir, nullptr);
+    while (struct dirent* entry = readdir(dir)) {
+      int tid = 0;
+      if (absl::SimpleAtoi(entry->d_name, &tid)) sched_setaffinity(tid, sizeof(initial_), &initial_);
+    }
+    closedir(dir);
+  }
+
+ private:
+  cpu_set_t initial_;
+};
+
+// One classic group with one processor on every CPU: its tasks run one at a time, in queue
+// order.
+constexpr char kSoloConf[] = R"(
+scheduler_conf {
+  policy: "classic"
+  classic_conf {
+    groups: [
+      {
+        name: "solo"
+        processor_num: 1
+        affinity: "range"
+        cpuset: "0-1"
+        tasks: [
+          { name: "blocker" prio: 19 },
+          { name: "p3" prio: 3 },
+          { name: "p17a" prio: 17 },
+          { name: "p0" prio: 0 },
+          { name: "p17b" prio: 17 },
+          { name: "p10" prio: 10 }
+        ]
+      }
+    ]
+  }
+}
+)";
+
+// ---------------------------------------------------------------------------------------
+// Processors and threads get their attributes.
+
+TEST_F(SchedulerTest, ClassicProcessorsGetPolicyPriorityNiceCpusAndName) {
+  const Plan plan = PlanFrom(R"(
+scheduler_conf {
+  policy: "classic"
+  classic_conf {
+    groups: [
+      {
+        name: "fifo"
+        processor_num: 1
+        affinity: "1to1"
+        cpuset: "1"
+        processor_policy: "SCHED_FIFO"
+        processor_prio: 30
+      },
+      {
+        name: "batch"
+        processor_num: 1
+        affinity: "range"
+        cpuset: "0"
+        processor_policy: "SCHED_BATCH"
+        processor_nice: 7
+      }
+    ]
+  }
+}
+)");
+  // The plan says what the conf says (so the /proc checks below check the conf).
+  ASSERT_EQ(plan.processors.size(), 2u);
+  EXPECT_EQ(plan.processors[0].attributes.policy, SchedPolicy::kFifo);
+  EXPECT_EQ(plan.processors[0].attributes.rt_priority, 30);
+  EXPECT_EQ(plan.processors[0].attributes.cpus, CpuSet::Of({1}));
+  EXPECT_EQ(plan.processors[1].attributes.policy, SchedPolicy::kBatch);
+  EXPECT_EQ(plan.processors[1].attributes.nice, 7);
+  EXPECT_EQ(plan.processors[1].attributes.cpus, CpuSet::Of({0}));
+
+  std::unique_ptr<Scheduler> scheduler = StartOrNull(plan);
+  ASSERT_NE(scheduler, nullptr);
+  ExpectProcessorsHaveTheirAttributes(*scheduler);
+}
+
+TEST_F(SchedulerTest, RobotChoreographyConfProcessorsGetTheirAttributes) {
+  // Bazel runs the test in its runfiles tree, whose root is the workspace: the conf data
+  // dependency is at conf/ relative to the working directory.
+  const std::string path = "conf/robot_choreography.conf";
+  absl::StatusOr<LoadedConfig> loaded = LoadConfigFile(path);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_THAT(loaded->real_path, ::testing::EndsWith("/conf/robot_choreography.conf"));
+  Validation validation = Validate(*loaded, Machine::Read());
+  ASSERT_TRUE(validation.ok()) << validation.diagnostics.ToString();
+  ASSERT_EQ(validation.plan.kind, SchedulerKind::kChoreography);
+
+  std::unique_ptr<Scheduler> scheduler = StartOrNull(validation.plan);
+  ASSERT_NE(scheduler, nullptr);
+  ExpectProcessorsHaveTheirAttributes(*scheduler);
+}
+
+TEST_F(SchedulerTest, ProcessLevelCpusetAppliesToThreadsThatExistedBeforeStart) {
+  const Plan plan = PlanFrom(R"(
+scheduler_conf {
+  policy: "classic"
+  process_level_cpuset: "1"
+  classic_conf {
+    groups: [ { name: "only" processor_num: 1 cpuset: "1" } ]
+  }
+}
+)");
+  ASSERT_TRUE(plan.restrict_process);
+  ASSERT_EQ(plan.process_cpus, CpuSet::Of({1}));
+
+  std::promise<pid_t> tid_promise;
+  std::promise<void> release;
+  std::thread earlier([&tid_promise, released = release.get_future()] {
+    tid_promise.set_value(CurrentTid());
+    released.wait();
+  });
+  const pid_t tid = tid_promise.get_future().get();
+  // Before: the thread may use more than the process_level_cpuset (else the test is moot).
+  EXPECT_NE(ProcCpusAllowed(tid), plan.process_cpus);
+
+  std::unique_ptr<Scheduler> scheduler = StartOrNull(plan);
+  EXPECT_NE(scheduler, nullptr);
+  EXPECT_EQ(ProcCpusAllowed(tid), plan.process_cpus) << ProcCpusAllowed(tid).ToString();
+  EXPECT_EQ(ProcCpusAllowed(getpid()), plan.process_cpus) << "the main thread";
+  release.set_value();
+  earlier.join();
+}
+
+// ---------------------------------------------------------------------------------------
+// Queue order and placement.
+
+TEST_F(SchedulerTest, HigherPriorityRunsFirstFifoWithinALevel) {
+  const Plan plan = PlanFrom(kSoloConf);
+  ASSERT_EQ(plan.processors.size(), 1u);
+
+  Gate blocker_running;
+  Gate release_blocker;
+  std::unique_ptr<Scheduler> scheduler = StartOrNull(plan);
+  ASSERT_NE(scheduler, nullptr);
+  absl::StatusOr<TaskId> blocker = scheduler->CreateTask("blocker", [&] {
+    blocker_running.Open();
+    release_blocker.Wait();
+  });
+  ASSERT_TRUE(blocker.ok()) << blocker.status();
+
+  const std::vector<std::string> notify_order = {"p3", "p17a", "p0", "p17b", "p10"};
+  std::mutex ran_mutex;
+  std::vector<std::string> ran;
+  Counter finished;
+  std::map<std::string, TaskId> ids;
+  for (const std::string& name : notify_order) {
+    absl::StatusOr<TaskId> id = scheduler->CreateTask(name, [&, name] {
+      {
+        std::lock_guard<std::mutex> lock(ran_mutex);
+        ran.push_back(name);
+      }
+      finished.Increment();
+    });
+    ASSERT_TRUE(id.ok()) << id.status();
+    ids[name] = *id;
+  }
+  // The priorities under test are those of the conf: 3, 17, 0, 17, 10.
+  std::vector<int> priorities;
+  for (const std::string& name : notify_order) priorities.push_back(plan.tasks.at(name).priority);
+  ASSERT_EQ(priorities, (std::vector<int>{3, 17, 0, 17, 10}));
+
+  // Hold the only processor, so every notify below queues its task.
+  ExpectOk(scheduler->NotifyTask(*blocker));
+  ASSERT_TRUE(blocker_running.Wait());
+  for (const std::string& name : notify_order) ExpectOk(scheduler->NotifyTask(ids[name]));
+  release_blocker.Open();
+  ASSERT_TRUE(finished.WaitAtLeast(notify_order.size()));
+
+  // Expected: by priority, highest first, and in notify order within a level.
+  std::vector<std::string> expected = notify_order;
+  std::stable_sort(expected.begin(), expected.end(), [&](const std::string& a, const std::string& b) {
+    return plan.tasks.at(a).priority > plan.tasks.at(b).priority;
+  });
+  std::lock_guard<std::mutex> lock(ran_mutex);
+  EXPECT_EQ(ran, expected);
+  EXPECT_EQ(ran, (std::vector<std::string>{"p17a", "p17b", "p10", "p3", "p0"}));
+}
+
+constexpr char kChoreographyConf[] = R"(
+scheduler_conf {
+  policy: "choreography"
+  choreography_conf {
+    choreography_processor_num: 2
+    choreography_affinity: "1to1"
+    choreography_cpuset: "0-1"
+    pool_processor_num: 2
+    pool_affinity: "range"
+    pool_cpuset: "0-1"
+    tasks: [
+      { name: "on0" processor: 0 prio: 5 },
+      { name: "on1" processor: 1 prio: 5 },
+      { name: "pooled" prio: 5 }
+    ]
+  }
+}
+)";
+
+TEST_F(SchedulerTest, ChoreographyTasksRunOnlyOnTheirProcessor) {
+  constexpr int kRounds = 200;
+  std::mutex mutex;
+  std::map<std::string, std::vector<pid_t>> tids;  // task -> tid of each run
+  Counter runs0, runs1;
+  std::unique_ptr<Scheduler> scheduler = StartOrNull(PlanFrom(kChoreographyConf));
+  ASSERT_NE(scheduler, nullptr);
+  const pid_t choreo0 = ProcessorTid(*scheduler, "choreo/0");
+  const pid_t choreo1 = ProcessorTid(*scheduler, "choreo/1");
+  ASSERT_GT(choreo0, 0);
+  ASSERT_GT(choreo1, 0);
+  ASSERT_NE(choreo0, choreo1);
+
+  absl::StatusOr<TaskId> on0 = scheduler->CreateTask("on0", [&] {
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      tids["on0"].push_back(CurrentTid());
+    }
+    runs0.Increment();
+  });
+  absl::StatusOr<TaskId> on1 = scheduler->CreateTask("on1", [&] {
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      tids["on1"].push_back(CurrentTid());
+    }
+    runs1.Increment();
+  });
+  ASSERT_TRUE(on0.ok()) << on0.status();
+  ASSERT_TRUE(on1.ok()) << on1.status();
+  EXPECT_EQ(scheduler->TaskStatistics(*on0)->processor, "choreo/0");
+  EXPECT_EQ(scheduler->TaskStatistics(*on1)->processor, "choreo/1");
+
+  for (int i = 1; i <= kRounds; ++i) {
+    ExpectOk(scheduler->NotifyTask(*on0));
+    ExpectOk(scheduler->NotifyTask(*on1));
+    ASSERT_TRUE(runs0.WaitAtLeast(i));
+    ASSERT_TRUE(runs1.WaitAtLeast(i));
+  }
+  std::lock_guard<std::mutex> lock(mutex);
+  ASSERT_EQ(tids["on0"].size(), static_cast<size_t>(kRounds));
+  ASSERT_EQ(tids["on1"].size(), static_cast<size_t>(kRounds));
+  for (pid_t tid : tids["on0"]) ASSERT_EQ(tid, choreo0);
+  for (pid_t tid : tids["on1"]) ASSERT_EQ(tid, choreo1);
+}
+
+// Creates a task the conf does not name, runs it `runs` times and returns the tids it ran
+// on; *stats receives its statistics.
+std::set<pid_t> RunUnnamedTask(Scheduler& scheduler, const std::string& name, int runs,
+                               TaskStats* stats) {
+  std::mutex mutex;
+  std::set<pid_t> tids;
+  Counter counter;
+  absl::StatusOr<TaskId> id = scheduler.CreateTask(name, [&] {
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      tids.insert(CurrentTid());
+    }
+    counter.Increment();
+  });
+  EXPECT_TRUE(id.ok()) << id.status();
+  if (!id.ok()) return {};
+  for (int i = 1; i <= runs; ++i) {
+    ExpectOk(scheduler.NotifyTask(*id));
+    EXPECT_TRUE(counter.WaitAtLeast(i));
+  }
+  absl::StatusOr<TaskStats> s = scheduler.TaskStatistics(*id);
+  EXPECT_TRUE(s.ok()) << s.status();
+  if (s.ok()) *stats = *s;
+  // The body must not outlive this frame's captures.
+  ExpectOk(scheduler.RemoveTask(*id));
+  std::lock_guard<std::mutex> lock(mutex);
+  return tids;
+}
+
+TEST_F(SchedulerTest, UnnamedTaskGoesToTheFirstClassicGroupAtPriorityZero) {
+  std::unique_ptr<Scheduler> scheduler = StartOrNull(PlanFrom(R"(
+scheduler_conf {
+  policy: "classic"
+  classic_conf {
+    groups: [
+      { name: "first" processor_num: 2 cpuset: "0-1" tasks: [ { name: "named" prio: 7 } ] },
+      { name: "second" processor_num: 1 cpuset: "0-1" }
+    ]
+  }
+}
+)"));
+  ASSERT_NE(scheduler, nullptr);
+  const int first = QueueIndex(scheduler->plan(), "first");
+  ASSERT_GE(first, 0);
+  ASSERT_EQ(scheduler->plan().default_queue, first);
+  const std::set<pid_t> group_tids = QueueTids(*scheduler, first);
+  ASSERT_EQ(group_tids.size(), 2u);
+
+  TaskStats stats;
+  const std::set<pid_t> ran_on = RunUnnamedTask(*scheduler, "not_in_the_conf", 50, &stats);
+  EXPECT_EQ(stats.queue, "first");
+  EXPECT_EQ(stats.priority, 0);
+  EXPECT_EQ(stats.processor, "");
+  ASSERT_FALSE(ran_on.empty());
+  for (pid_t tid : ran_on) EXPECT_TRUE(group_tids.count(tid)) << "ran on tid " << tid;
+}
+
+TEST_F(SchedulerTest, UnnamedTaskGoesToTheChoreographyPool) {
+  std::unique_ptr<Scheduler> scheduler = StartOrNull(PlanFrom(kChoreographyConf));
+  ASSERT_NE(scheduler, nullptr);
+  const int pool = scheduler->plan().default_queue;
+  ASSERT_GE(pool, 0);
+  const std::set<pid_t> pool_tids = QueueTids(*scheduler, pool);
+  ASSERT_EQ(pool_tids.size(), 2u);
+  EXPECT_FALSE(pool_tids.count(ProcessorTid(*scheduler, "choreo/0")));
+  EXPECT_FALSE(pool_tids.count(ProcessorTid(*scheduler, "choreo/1")));
+
+  TaskStats stats;
+  const std::set<pid_t> ran_on = RunUnnamedTask(*scheduler, "not_in_the_conf", 50, &stats);
+  EXPECT_EQ(stats.queue, scheduler->plan().queues[pool].name);
+  EXPECT_EQ(stats.priority, 0);
+  EXPECT_EQ(stats.processor, "");
+  ASSERT_FALSE(ran_on.empty());
+  for (pid_t tid : ran_on) EXPECT_TRUE(pool_tids.count(tid)) << "ran on tid " << tid;
+}
+
+// ---------------------------------------------------------------------------------------
+// Activation semantics.
+
+TEST_F(SchedulerTest, NotifiesWhileRunningMakeItRunExactlyOnceMore) {
+  Gate running;
+  std::atomic<uint32_t> release{0};  // no happens-before edge but the scheduler's
+  std::atomic<int> runs{0};
+  // Written before each notify and read by the second run with no synchronisation of its
+  // own: it must see the value written before the last (coalesced) notify.
+  int written_before_notify = 0;
+  int seen_by_second_run = -1;
+  Counter finished;
+  std::unique_ptr<Scheduler> scheduler = StartOrNull(PlanFrom(kSoloConf));
+  ASSERT_NE(scheduler, nullptr);
+  absl::StatusOr<TaskId> id = scheduler->CreateTask("held", [&] {
+    if (runs.fetch_add(1) == 0) {
+      running.Open();
+      EXPECT_TRUE(WaitUnordered(&release));
+    } else {
+      seen_by_second_run = written_before_notify;
+    }
+    finished.Increment();
+  });
+  ASSERT_TRUE(id.ok()) << id.status();
+
+  ExpectOk(scheduler->NotifyTask(*id));
+  ASSERT_TRUE(running.Wait());
+  constexpr int kNotifies = 5;
+  for (int i = 1; i <= kNotifies; ++i) {
+    written_before_notify = i;
+    ExpectOk(scheduler->NotifyTask(*id));
+  }
+  SetUnordered(&release);
+  ASSERT_TRUE(finished.WaitAtLeast(2));
+  // Shutdown runs whatever is still queued and joins: no run can come after it.
+  scheduler->Shutdown();
+
+  EXPECT_EQ(runs.load(), 2);
+  EXPECT_EQ(seen_by_second_run, kNotifies) << "the run again did not follow every notify";
+  absl::StatusOr<TaskStats> stats = scheduler->TaskStatistics(*id);
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  EXPECT_EQ(stats->activations, 2u);
+  EXPECT_EQ(stats->notifies, 1u + kNotifies);
+  // The first notify while running asked for the run again; the other four coalesced.
+  EXPECT_EQ(stats->coalesced, kNotifies - 1u);
+}
+
+TEST_F(SchedulerTest, NotifyOfAQueuedTaskIsCoalescedAndItsRunFollowsTheNotify) {
+  Gate busy_running;
+  // Released with a relaxed store and a futex wake: no happens-before edge from the test
+  // thread to the processor except the scheduler's own.
+  std::atomic<uint32_t> release_busy{0};
+  // Written by the test thread between the two notifies and read by the run with no
+  // synchronisation of its own: the notify -> run ordering of the scheduler must publish
+  // it (a plain int, so ThreadSanitizer checks that happens-before edge).
+  int written_before_second_notify = 0;
+  int seen_by_run = -1;
+  Gate queued_ran;
+  std::unique_ptr<Scheduler> scheduler = StartOrNull(PlanFrom(kSoloConf));
+  ASSERT_NE(scheduler, nullptr);
+  absl::StatusOr<TaskId> busy = scheduler->CreateTask("busy", [&] {
+    busy_running.Open();
+    EXPECT_TRUE(WaitUnordered(&release_busy));
+  });
+  ASSERT_TRUE(busy.ok()) << busy.status();
+  absl::StatusOr<TaskId> queued = scheduler->CreateTask("queued", [&] {
+    seen_by_run = written_before_second_notify;
+    queued_ran.Open();
+  });
+  ASSERT_TRUE(queued.ok()) << queued.status();
+
+  ExpectOk(scheduler->NotifyTask(*busy));
+  ASSERT_TRUE(busy_running.Wait());
+  ExpectOk(scheduler->NotifyTask(*queued));  // queued behind the busy processor
+  written_before_second_notify = 1;
+  ExpectOk(scheduler->NotifyTask(*queued));  // coalesced
+  SetUnordered(&release_busy);
+  ASSERT_TRUE(queued_ran.Wait());
+  scheduler->Shutdown();
+
+  EXPECT_EQ(seen_by_run, 1) << "the run did not follow the coalesced notify";
+  absl::StatusOr<TaskStats> stats = scheduler->TaskStatistics(*queued);
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  EXPECT_EQ(stats->notifies, 2u);
+  EXPECT_EQ(stats->coalesced, 1u);
+  EXPECT_EQ(stats->activations, 1u);
+}
+
+TEST_F(SchedulerTest, TaskRemovesItselfFromItsBody) {
+  std::atomic<int> runs{0};
+  TaskId self;
+  absl::Status removed = absl::UnknownError("not run");
+  absl::Status notify_after_remove = absl::UnknownError("not run");
+  Gate done;
+  std::unique_ptr<Scheduler> scheduler = StartOrNull(PlanFrom(kSoloConf));
+  ASSERT_NE(scheduler, nullptr);
+  absl::StatusOr<TaskId> id = scheduler->CreateTask("self", [&] {
+    if (runs.fetch_add(1) != 0) return;
+    removed = scheduler->RemoveTask(self);
+    notify_after_remove = scheduler->NotifyTask(self);
+    done.Open();
+  });
+  ASSERT_TRUE(id.ok()) << id.status();
+  self = *id;
+  ExpectOk(scheduler->NotifyTask(self));
+  ASSERT_TRUE(done.Wait());
+
+  EXPECT_TRUE(removed.ok()) << removed;
+  EXPECT_TRUE(absl::IsNotFound(notify_after_remove)) << notify_after_remove;
+  absl::Status notify = scheduler->NotifyTask(self);
+  EXPECT_TRUE(absl::IsNotFound(notify)) << notify;
+  absl::Status remove_again = scheduler->RemoveTask(self);
+  EXPECT_TRUE(absl::IsNotFound(remove_again)) << remove_again;
+  EXPECT_TRUE(absl::IsNotFound(scheduler->FindTask("self").status()));
+
+  // The name is free again.
+  Gate again_ran;
+  absl::StatusOr<TaskId> again = scheduler->CreateTask("self", [&] { again_ran.Open(); });
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_NE(again->index, self.index);
+  ExpectOk(scheduler->NotifyTask(*again));
+  ASSERT_TRUE(again_ran.Wait());
+
+  scheduler->Shutdown();  // drains: a stray run of the removed task would show up now
+  EXPECT_EQ(runs.load(), 1);
+}
+
+TEST_F(SchedulerTest, RemoveFromAnotherThreadWaitsForTheRunningActivation) {
+  Gate running;
+  Gate release;
+  std::atomic<bool> body_finished{false};
+  std::atomic<int> runs{0};
+  std::unique_ptr<Scheduler> scheduler = StartOrNull(PlanFrom(kSoloConf));
+  ASSERT_NE(scheduler, nullptr);
+  absl::StatusOr<TaskId> id = scheduler->CreateTask("held", [&] {
+    runs.fetch_add(1);
+    running.Open();
+    release.Wait();
+    body_finished.store(true);
+  });
+  ASSERT_TRUE(id.ok()) << id.status();
+  ExpectOk(scheduler->NotifyTask(*id));
+  ASSERT_TRUE(running.Wait());
+
+  struct Removal {
+    absl::Status status;
+    bool body_finished_before_return = false;
+  };
+  std::promise<pid_t> remover_tid;
+  std::promise<Removal> removal;
+  std::future<Removal> removed = removal.get_future();
+  std::thread remover([&] {
+    remover_tid.set_value(CurrentTid());
+    Removal r;
+    r.status = scheduler->RemoveTask(*id);
+    r.body_finished_before_return = body_finished.load();
+    removal.set_value(r);
+  });
+  const pid_t tid = remover_tid.get_future().get();
+
+  // RemoveTask takes the name out of the table first, then waits: once the name is gone the
+  // remover is inside RemoveTask. Poll for that (bounded), then for the remover to be asleep.
+  const auto deadline = std::chrono::steady_clock::now() + kGuard;
+  while (scheduler->FindTask("held").ok() && std::chrono::steady_clock::now() < deadline) {
+    sched_yield();
+  }
+  EXPECT_FALSE(scheduler->FindTask("held").ok()) << "RemoveTask never started";
+  EXPECT_EQ(WaitForStatState(tid, 'S'), 'S') << "the remover should sleep while it waits";
+  // The body is still held: RemoveTask must not have returned.
+  EXPECT_NE(removed.wait_for(0s), std::future_status::ready);
+  EXPECT_FALSE(body_finished.load());
+
+  release.Open();
+  remover.join();
+  ASSERT_EQ(removed.wait_for(0s), std::future_status::ready);
+  const Removal r = removed.get();
+  EXPECT_TRUE(r.status.ok()) << r.status;
+  EXPECT_TRUE(r.body_finished_before_return);
+  absl::Status notify = scheduler->NotifyTask(*id);
+  EXPECT_TRUE(absl::IsNotFound(notify)) << notify;
+  scheduler->Shutdown();
+  EXPECT_EQ(runs.load(), 1);
+}
+
+TEST_F(SchedulerTest, ShutdownLetsRunningAndQueuedActivationsFinishThenRefusesNotifies) {
+  Gate running;
+  Gate release;
+  std::atomic<int> held_runs{0};
+  constexpr int kQueued = 3;
+  std::atomic<int> queued_runs[kQueued] = {};
+  std::unique_ptr<Scheduler> scheduler = StartOrNull(PlanFrom(kSoloConf));
+  ASSERT_NE(scheduler, nullptr);
+  absl::StatusOr<TaskId> held = scheduler->CreateTask("held", [&] {
+    if (held_runs.fetch_add(1) == 0) {
+      running.Open();
+      release.Wait();
+    }
+  });
+  ASSERT_TRUE(held.ok()) << held.status();
+  std::vector<TaskId> queued;
+  for (int i = 0; i < kQueued; ++i) {
+    absl::StatusOr<TaskId> id =
+        scheduler->CreateTask(absl::StrCat("queued", i), [&, i] { queued_runs[i].fetch_add(1); });
+    ASSERT_TRUE(id.ok()) << id.status();
+    queued.push_back(*id);
+  }
+
+  ExpectOk(scheduler->NotifyTask(*held));
+  ASSERT_TRUE(running.Wait());
+  for (TaskId id : queued) ExpectOk(scheduler->NotifyTask(id));
+  ExpectOk(scheduler->NotifyTask(*held));  // runs once more after the held run
+
+  std::promise<void> shut_down;
+  std::future<void> shutdown_done = shut_down.get_future();
+  std::thread shutter([&] {
+    scheduler->Shutdown();
+    shut_down.set_value();
+  });
+  // Shutdown has begun once CreateTask is refused (probe tasks are never notified).
+  const auto deadline = std::chrono::steady_clock::now() + kGuard;
+  absl::Status probe;
+  for (int i = 0; std::chrono::steady_clock::now() < deadline; ++i) {
+    probe = scheduler->CreateTask(absl::StrCat("probe", i), [] {}).status();
+    if (!probe.ok()) break;
+    sched_yield();
+  }
+  EXPECT_TRUE(absl::IsFailedPrecondition(probe)) << probe;
+  // The held run is still going, so Shutdown cannot have joined.
+  EXPECT_NE(shutdown_done.wait_for(0s), std::future_status::ready);
+
+  release.Open();
+  EXPECT_EQ(shutdown_done.wait_for(kGuard), std::future_status::ready);
+  shutter.join();
+
+  EXPECT_EQ(held_runs.load(), 2);
+  for (int i = 0; i < kQueued; ++i) EXPECT_EQ(queued_runs[i].load(), 1) << "queued" << i;
+  for (TaskId id : queued) {
+    absl::Status notify = scheduler->NotifyTask(id);
+    EXPECT_TRUE(absl::IsFailedPrecondition(notify)) << notify;
+  }
+  absl::Status notify = scheduler->NotifyTask(*held);
+  EXPECT_TRUE(absl::IsFailedPrecondition(notify)) << notify;
+  EXPECT_TRUE(absl::IsFailedPrecondition(scheduler->CreateTask("late", [] {}).status()));
+}
+
+TEST_F(SchedulerTest, DuplicateTaskNameIsAlreadyExists) {
+  std::unique_ptr<Scheduler> scheduler = StartOrNull(PlanFrom(kSoloConf));
+  ASSERT_NE(scheduler, nullptr);
+  ASSERT_TRUE(scheduler->CreateTask("p3", [] {}).ok());
+  absl::Status duplicate = scheduler->CreateTask("p3", [] {}).status();
+  EXPECT_TRUE(absl::IsAlreadyExists(duplicate)) << duplicate;
+  EXPECT_THAT(std::string(duplicate.message()), HasSubstr("p3"));
+  duplicate = scheduler->CreateTask("unnamed", [] {}).status();
+  EXPECT_TRUE(duplicate.ok()) << duplicate;
+  duplicate = scheduler->CreateTask("unnamed", [] {}).status();
+  EXPECT_TRUE(absl::IsAlreadyExists(duplicate)) << duplicate;
+}
+
+TEST_F(SchedulerTest, ThrowingBodyIsCaughtCountedAndTheProcessorGoesOn) {
+  std::atomic<int> throws{0};
+  std::unique_ptr<Scheduler> scheduler = StartOrNull(PlanFrom(kSoloConf));
+  ASSERT_NE(scheduler, nullptr);
+  absl::StatusOr<TaskId> thrower = scheduler->CreateTask("thrower", [&] {
+    // One std::exception, then one that is not.
+    if (throws.fetch_add(1) == 0) throw std::runtime_error("task failure");
+    throw 42;
+  });
+  ASSERT_TRUE(thrower.ok()) << thrower.status();
+  Counter after_runs;
+  absl::StatusOr<TaskId> after = scheduler->CreateTask("after", [&] { after_runs.Increment(); });
+  ASSERT_TRUE(after.ok()) << after.status();
+
+  for (int i = 1; i <= 2; ++i) {
+    ExpectOk(scheduler->NotifyTask(*thrower));
+    ExpectOk(scheduler->NotifyTask(*after));
+    // One processor: `after` runs after the throwing run only if the processor survived it.
+    ASSERT_TRUE(after_runs.WaitAtLeast(i));
+  }
+  scheduler->Shutdown();
+  EXPECT_EQ(throws.load(), 2);
+  absl::StatusOr<TaskStats> stats = scheduler->TaskStatistics(*thrower);
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  EXPECT_EQ(stats->exceptions, 2u);
+  EXPECT_EQ(stats->activations, 2u);
+  stats = scheduler->TaskStatistics(*after);
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  EXPECT_EQ(stats->exceptions, 0u);
+  EXPECT_EQ(stats->activations, 2u);
+}
+
+// ---------------------------------------------------------------------------------------
+// Named threads.
+
+constexpr char kThreadsConf[] = R"(
+scheduler_conf {
+  policy: "classic"
+  threads: [ { name: "logger" cpuset: "1" policy: "SCHED_BATCH" nice: 3 } ]
+  classic_conf { groups: [ { name: "g" processor_num: 1 cpuset: "0-1" } ] }
+}
+)";
+
+const InnerThreadPlan* InnerThread(const Plan& plan, const std::string& name) {
+  for (const InnerThreadPlan& t : plan.inner_threads) {
+    if (t.name == name) return &t;
+  }
+  return nullptr;
+}
+
+TEST_F(SchedulerTest, ApplyThreadConfigAppliesTheConfEntry) {
+  std::unique_ptr<Scheduler> scheduler = StartOrNull(PlanFrom(kThreadsConf));
+  ASSERT_NE(scheduler, nullptr);
+  const InnerThreadPlan* logger = InnerThread(scheduler->plan(), "logger");
+  ASSERT_NE(logger, nullptr);
+  ASSERT_EQ(logger->attributes.policy, SchedPolicy::kBatch);
+  ASSERT_EQ(logger->attributes.nice, 3);
+  ASSERT_EQ(logger->attributes.cpus, CpuSet::Of({1}));
+
+  std::promise<pid_t> tid_promise;
+  std::promise<void> release;
+  std::thread thread([&tid_promise, released = release.get_future()] {
+    tid_promise.set_value(CurrentTid());
+    released.wait();
+  });
+  const pid_t tid = tid_promise.get_future().get();
+  absl::StatusOr<AppliedAttributes> applied = scheduler->ApplyThreadConfig("logger", tid);
+  EXPECT_TRUE(applied.ok()) << applied.status();
+  if (applied.ok()) {
+    EXPECT_FALSE(applied->fell_back) << applied->why;
+    EXPECT_EQ(applied->requested, logger->attributes);
+    ExpectGranted(*applied);
+  }
+  EXPECT_EQ(StatField(tid, 41), NativePolicy(logger->attributes.policy));
+  EXPECT_EQ(StatField(tid, 19), logger->attributes.nice);
+  EXPECT_EQ(ProcCpusAllowed(tid), logger->attributes.cpus);
+  const std::vector<ThreadRecord> records = scheduler->Threads();
+  const ThreadRecord* record = FindRecord(records, "thread", "logger");
+  EXPECT_NE(record, nullptr);
+  if (record != nullptr) {
+    EXPECT_EQ(record->tid, tid);
+  }
+
+  absl::StatusOr<AppliedAttributes> unknown = scheduler->ApplyThreadConfig("no_such_thread", tid);
+  EXPECT_TRUE(absl::IsNotFound(unknown.status())) << unknown.status();
+  EXPECT_THAT(std::string(unknown.status().message()), HasSubstr("no_such_thread"));
+  release.set_value();
+  thread.join();
+}
+
+TEST_F(SchedulerTest, StartThreadRunsTheBodyWithTheAttributesApplied) {
+  std::unique_ptr<Scheduler> scheduler = StartOrNull(PlanFrom(kThreadsConf));
+  ASSERT_NE(scheduler, nullptr);
+  const InnerThreadPlan* logger = InnerThread(scheduler->plan(), "logger");
+  ASSERT_NE(logger, nullptr);
+
+  std::promise<absl::StatusOr<ThreadAttributes>> inside;
+  std::future<absl::StatusOr<ThreadAttributes>> read = inside.get_future();
+  absl::StatusOr<std::thread> thread = scheduler->StartThread(
+      "logger", [&inside] { inside.set_value(ReadThreadAttributes(CurrentTid())); });
+  ASSERT_TRUE(thread.ok()) << thread.status();
+  thread->join();
+  ASSERT_EQ(read.wait_for(0s), std::future_status::ready);
+  absl::StatusOr<ThreadAttributes> attributes = read.get();
+  ASSERT_TRUE(attributes.ok()) << attributes.status();
+  EXPECT_EQ(attributes->policy, logger->attributes.policy);
+  EXPECT_EQ(attributes->nice, logger->attributes.nice);
+  EXPECT_EQ(attributes->rt_priority, logger->attributes.rt_priority);
+  EXPECT_EQ(attributes->cpus, logger->attributes.cpus);
+}
+
+// ---------------------------------------------------------------------------------------
+// Statistics and idling.
+
+constexpr char kPairConf[] = R"(
+scheduler_conf {
+  policy: "classic"
+  classic_conf {
+    groups: [ { name: "pair" processor_num: 2 affinity: "range" cpuset: "0-1"
+                tasks: [ { name: "counted" prio: 4 } ] } ]
+  }
+}
+)";
+
+TEST_F(SchedulerTest, StatisticsCountEveryActivation) {
+  Counter runs;
+  std::unique_ptr<Scheduler> scheduler = StartOrNull(PlanFrom(kPairConf));
+  ASSERT_NE(scheduler, nullptr);
+  absl::StatusOr<TaskId> id = scheduler->CreateTask("counted", [&] { runs.Increment(); });
+  ASSERT_TRUE(id.ok()) << id.status();
+  constexpr uint64_t kRuns = 100;
+  for (uint64_t i = 1; i <= kRuns; ++i) {
+    ExpectOk(scheduler->NotifyTask(*id));
+    ASSERT_TRUE(runs.WaitAtLeast(i));  // each run completes before the next notify
+  }
+  // Shutdown joins the processors, so every statistic written after the last body is in.
+  scheduler->Shutdown();
+
+  absl::StatusOr<TaskStats> stats = scheduler->TaskStatistics(*id);
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  EXPECT_EQ(stats->name, "counted");
+  EXPECT_EQ(stats->queue, "pair");
+  EXPECT_EQ(stats->priority, scheduler->plan().tasks.at("counted").priority);
+  EXPECT_EQ(stats->notifies, kRuns);
+  EXPECT_EQ(stats->coalesced, 0u);
+  EXPECT_EQ(stats->activations, kRuns);
+  EXPECT_EQ(stats->exceptions, 0u);
+  EXPECT_EQ(stats->wake_latency.count, kRuns);
+  EXPECT_LE(stats->wake_latency.p50_ns, stats->wake_latency.p99_ns);
+  EXPECT_GE(stats->run_ns_total, stats->run_ns_max);
+  CpuSet group_cpus;
+  for (const ProcessorPlan& p : scheduler->plan().processors) {
+    group_cpus = group_cpus.Union(p.attributes.cpus);
+  }
+  EXPECT_TRUE(group_cpus.Contains(stats->last_cpu))
+      << "last_cpu " << stats->last_cpu << " not in " << group_cpus.ToString();
+
+  uint64_t processor_activations = 0;
+  const std::vector<ProcessorStats> processors = scheduler->ProcessorStatistics();
+  ASSERT_EQ(processors.size(), scheduler->plan().processors.size());
+  for (const ProcessorStats& p : processors) processor_activations += p.activations;
+  EXPECT_EQ(processor_activations, kRuns);
+
+  const std::vector<TaskStats> all = scheduler->TaskStatistics();
+  ASSERT_EQ(all.size(), 1u);
+  EXPECT_EQ(all[0].activations, kRuns);
+}
+
+TEST_F(SchedulerTest, IdleProcessorsSleep) {
+  Counter runs;
+  std::unique_ptr<Scheduler> scheduler = StartOrNull(PlanFrom(kPairConf));
+  ASSERT_NE(scheduler, nullptr);
+  absl::StatusOr<TaskId> id = scheduler->CreateTask("counted", [&] { runs.Increment(); });
+  ASSERT_TRUE(id.ok()) << id.status();
+  constexpr uint64_t kRuns = 20;
+  for (uint64_t i = 1; i <= kRuns; ++i) {
+    ExpectOk(scheduler->NotifyTask(*id));
+    ASSERT_TRUE(runs.WaitAtLeast(i));
+  }
+  // The work is done: every processor goes to sleep (futex wait), none spins.
+  for (const ThreadRecord& r : scheduler->Threads()) {
+    if (r.kind != "processor") continue;
+    EXPECT_EQ(WaitForStatState(r.tid, 'S'), 'S') << r.name << " (tid " << r.tid << ")";
+  }
+}
+
+}  // namespace
+}  // namespace cadence

@@ -6,6 +6,7 @@
 
 #include <exception>
 #include <future>
+#include <memory>
 
 #include "absl/strings/str_cat.h"
 #include "glog/logging.h"
@@ -37,9 +38,10 @@ Processor::Processor(const ProcessorPlan& plan, ClassicQueue* queue) : plan_(pla
 Processor::~Processor() { Join(); }
 
 absl::Status Processor::Start(FallbackMode mode) {
-  std::promise<void> ready;
-  std::future<void> started = ready.get_future();
-  thread_ = std::thread([this, mode, &ready] {
+  // Shared with the thread: it may still be inside set_value() when Start() returns.
+  auto ready = std::make_shared<std::promise<void>>();
+  std::future<void> started = ready->get_future();
+  thread_ = std::thread([this, mode, ready] {
     tid_ = CurrentTid();
     pthread_setname_np(pthread_self(), plan_.thread_name.c_str());
     absl::StatusOr<AppliedAttributes> applied = ApplyThreadAttributes(tid_, plan_.attributes, mode);
@@ -47,12 +49,12 @@ absl::Status Processor::Start(FallbackMode mode) {
       start_status_ =
           absl::Status(applied.status().code(),
                        absl::StrCat("processor ", plan_.name, ": ", applied.status().message()));
-      ready.set_value();
+      ready->set_value();
       return;
     }
     applied_ = *applied;
     start_ns_ = MonotonicNowNs();
-    ready.set_value();
+    ready->set_value();
     Run();
   });
   started.wait();

@@ -78,10 +78,8 @@ Scheduler::~Scheduler() {
 }
 
 void Scheduler::Shutdown() {
-  if (shut_down_.exchange(true)) {
-    for (auto& p : processors_) p->Join();
-    return;
-  }
+  std::lock_guard<std::mutex> lock(shutdown_mutex_);  // Concurrent callers all wait.
+  if (shut_down_.exchange(true)) return;
   for (auto& q : queues_) q->Stop();
   for (auto& p : processors_) p->Join();
 }
@@ -228,15 +226,16 @@ absl::StatusOr<AppliedAttributes> Scheduler::ApplyThreadConfig(const std::string
 
 absl::StatusOr<std::thread> Scheduler::StartThread(const std::string& name,
                                                    std::function<void()> body) {
-  std::promise<absl::Status> ready;
-  std::future<absl::Status> started = ready.get_future();
-  std::thread thread([this, name, body = std::move(body), &ready]() mutable {
+  // Shared with the thread: it may still be inside set_value() when this returns.
+  auto ready = std::make_shared<std::promise<absl::Status>>();
+  std::future<absl::Status> started = ready->get_future();
+  std::thread thread([this, name, body = std::move(body), ready]() mutable {
     absl::StatusOr<AppliedAttributes> applied = ApplyThreadConfig(name, CurrentTid());
     if (!applied.ok() && !absl::IsNotFound(applied.status())) {
-      ready.set_value(applied.status());
+      ready->set_value(applied.status());
       return;
     }
-    ready.set_value(absl::OkStatus());
+    ready->set_value(absl::OkStatus());
     body();
   });
   absl::Status status = started.get();

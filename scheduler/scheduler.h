@@ -147,6 +147,7 @@ class Scheduler {
   std::vector<std::unique_ptr<ClassicQueue>> queues_;
   std::vector<std::unique_ptr<Processor>> processors_;
   std::atomic<bool> shut_down_{false};
+  std::mutex shutdown_mutex_;
 
   // Task table: fixed chunks, so lookups need no lock and tasks never move.
   std::array<std::atomic<Task*>, kMaxChunks> chunks_{};

@@ -319,8 +319,8 @@ void RunStress(const std::string& conf) {
     }
     if (!stats_ok) break;
     if (!stable_runs.WaitFor(owed)) {
-      ADD_FAILURE() << "round " << round << ": only " << stable_runs.count() << " of the "
-                    << owed << " runs owed happened";
+      ADD_FAILURE() << "round " << round << ": only " << stable_runs.count() << " of the " << owed
+                    << " runs owed happened";
       break;
     }
 
@@ -387,7 +387,9 @@ void RunStress(const std::string& conf) {
             << churn_not_found.load() << "\n";
 }
 
-TEST(SchedulerStressTest, ClassicEveryNotifyIsFollowedByARunThatSeesIt) { RunStress(ClassicConf()); }
+TEST(SchedulerStressTest, ClassicEveryNotifyIsFollowedByARunThatSeesIt) {
+  RunStress(ClassicConf());
+}
 
 TEST(SchedulerStressTest, ChoreographyEveryNotifyIsFollowedByARunThatSeesIt) {
   RunStress(ChoreographyConf());

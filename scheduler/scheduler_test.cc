@@ -6,6 +6,7 @@
 // the kernel or the scheduler reports, with a generous bound as a failure guard.
 #include "scheduler/scheduler.h"
 
+#include <dirent.h>
 #include <linux/futex.h>
 #include <sched.h>
 #include <sys/syscall.h>
@@ -28,8 +29,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <dirent.h>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -177,8 +176,8 @@ bool WaitUnordered(std::atomic<uint32_t>* word) {
   while (word->load(std::memory_order_relaxed) == 0) {
     if (std::chrono::steady_clock::now() >= deadline) return false;
     struct timespec recheck = {1, 0};  // only re-checks the guard; the wake is the futex's
-    syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAIT_PRIVATE, 0, &recheck,
-            nullptr, 0);
+    syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAIT_PRIVATE, 0, &recheck, nullptr,
+            0);
   }
   return true;
 }
@@ -299,7 +298,8 @@ class SchedulerTest : public ::testing::Test {
     ASSERT_NE(dir, nullptr);
     while (struct dirent* entry = readdir(dir)) {
       int tid = 0;
-      if (absl::SimpleAtoi(entry->d_name, &tid)) sched_setaffinity(tid, sizeof(initial_), &initial_);
+      if (absl::SimpleAtoi(entry->d_name, &tid))
+        sched_setaffinity(tid, sizeof(initial_), &initial_);
     }
     closedir(dir);
   }
@@ -471,9 +471,10 @@ TEST_F(SchedulerTest, HigherPriorityRunsFirstFifoWithinALevel) {
 
   // Expected: by priority, highest first, and in notify order within a level.
   std::vector<std::string> expected = notify_order;
-  std::stable_sort(expected.begin(), expected.end(), [&](const std::string& a, const std::string& b) {
-    return plan.tasks.at(a).priority > plan.tasks.at(b).priority;
-  });
+  std::stable_sort(expected.begin(), expected.end(),
+                   [&](const std::string& a, const std::string& b) {
+                     return plan.tasks.at(a).priority > plan.tasks.at(b).priority;
+                   });
   std::lock_guard<std::mutex> lock(ran_mutex);
   EXPECT_EQ(ran, expected);
   EXPECT_EQ(ran, (std::vector<std::string>{"p17a", "p17b", "p10", "p3", "p0"}));

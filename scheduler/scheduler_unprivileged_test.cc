@@ -188,9 +188,9 @@ std::map<std::string, std::string> RunUnprivilegedChild() {
   if (child == 0) {
     close(fds[0]);
     const std::string failed = DropSchedulingPrivileges();
-    const std::string report =
-        failed.empty() ? ChildReport()
-                       : absl::StrCat("error=", failed, " failed, errno ", errno, "\n");
+    const std::string report = failed.empty()
+                                   ? ChildReport()
+                                   : absl::StrCat("error=", failed, " failed, errno ", errno, "\n");
     const char* data = report.data();
     size_t left = report.size();
     while (left > 0) {

@@ -368,6 +368,8 @@ std::optional<ThreadAttributes> Validator::ResolveAttributes(const AttributeFiel
       break;
     }
   }
+  // SCHED_RESET_ON_FORK only matters for (and is only set on) real-time policies.
+  a.reset_on_fork = a.reset_on_fork && IsRealTime(a.policy);
   if (a.policy != SchedPolicy::kDeadline && f.has_deadline_params) {
     diags_.Warning(where, absl::StrCat(path, ".", f.runtime_field),
                    absl::StrCat("SCHED_DEADLINE parameters are ignored for ", PolicyName(a.policy)),

@@ -41,6 +41,51 @@ struct AttributeFields {
   std::string policy_field, prio_field, nice_field, runtime_field;
 };
 
+int64_t IntValue(const Message& m, const google::protobuf::FieldDescriptor* field) {
+  const google::protobuf::Reflection* r = m.GetReflection();
+  switch (field->cpp_type()) {
+    case google::protobuf::FieldDescriptor::CPPTYPE_INT32:
+      return r->GetInt32(m, field);
+    case google::protobuf::FieldDescriptor::CPPTYPE_UINT32:
+      return r->GetUInt32(m, field);
+    case google::protobuf::FieldDescriptor::CPPTYPE_INT64:
+      return r->GetInt64(m, field);
+    case google::protobuf::FieldDescriptor::CPPTYPE_UINT64:
+      return static_cast<int64_t>(std::min<uint64_t>(r->GetUInt64(m, field), INT64_MAX));
+    default:
+      return 0;
+  }
+}
+
+// Gathers `<prefix>policy`, `<prefix>prio`, `<prefix>nice` and `<prefix>runtime_us`/
+// `deadline_us`/`period_us` of a thread, group or choreography section (each message names
+// them with its own prefix: "", "processor_", "choreography_processor_", "pool_processor_").
+AttributeFields GatherAttributeFields(const Message& m, const std::string& prefix,
+                                      bool inherit_rt_on_fork) {
+  const google::protobuf::Descriptor* d = m.GetDescriptor();
+  const google::protobuf::Reflection* r = m.GetReflection();
+  auto field = [&](const std::string& name) { return d->FindFieldByName(prefix + name); };
+  AttributeFields out;
+  out.policy_field = prefix + "policy";
+  out.prio_field = prefix + "prio";
+  out.nice_field = prefix + "nice";
+  out.runtime_field = prefix + "runtime_us";
+  out.policy = r->GetString(m, field("policy"));
+  out.has_policy = r->HasField(m, field("policy"));
+  out.prio = IntValue(m, field("prio"));
+  out.has_prio = r->HasField(m, field("prio"));
+  out.nice = IntValue(m, field("nice"));
+  out.has_nice = r->HasField(m, field("nice"));
+  out.runtime_us = static_cast<uint64_t>(IntValue(m, field("runtime_us")));
+  out.deadline_us = static_cast<uint64_t>(IntValue(m, field("deadline_us")));
+  out.period_us = static_cast<uint64_t>(IntValue(m, field("period_us")));
+  out.has_deadline_params = r->HasField(m, field("runtime_us")) ||
+                            r->HasField(m, field("deadline_us")) ||
+                            r->HasField(m, field("period_us"));
+  out.reset_on_fork = !inherit_rt_on_fork;
+  return out;
+}
+
 class Validator {
  public:
   Validator(const LoadedConfig* config, const Machine& machine, const ValidateOptions& options)
@@ -543,23 +588,7 @@ void Validator::Classic(const proto::SchedulerConf& sched, const Tree* tree) {
     std::optional<Affinity> affinity =
         ResolveAffinity(group.affinity(), group.has_affinity(), ValueWhere(gt, group, "affinity"),
                         path + ".affinity");
-    AttributeFields f;
-    f.policy = group.processor_policy();
-    f.has_policy = group.has_processor_policy();
-    f.prio = group.processor_prio();
-    f.has_prio = group.has_processor_prio();
-    f.nice = group.processor_nice();
-    f.has_nice = group.has_processor_nice();
-    f.runtime_us = group.processor_runtime_us();
-    f.deadline_us = group.processor_deadline_us();
-    f.period_us = group.processor_period_us();
-    f.has_deadline_params = group.has_processor_runtime_us() || group.has_processor_deadline_us() ||
-                            group.has_processor_period_us();
-    f.reset_on_fork = !group.inherit_rt_on_fork();
-    f.policy_field = "processor_policy";
-    f.prio_field = "processor_prio";
-    f.nice_field = "processor_nice";
-    f.runtime_field = "processor_runtime_us";
+    AttributeFields f = GatherAttributeFields(group, "processor_", group.inherit_rt_on_fork());
     const SourceLocation attr_at =
         group.has_processor_policy() ? ValueWhere(gt, group, "processor_policy") : group_at;
     std::optional<ThreadAttributes> attributes = ResolveAttributes(f, attr_at, path);
@@ -648,24 +677,7 @@ void Validator::Choreography(const proto::SchedulerConf& sched, const Tree* tree
   std::optional<Affinity> choreo_affinity =
       ResolveAffinity(c.choreography_affinity(), c.has_choreography_affinity(),
                       ValueWhere(ct, c, "choreography_affinity"), path + ".choreography_affinity");
-  AttributeFields f;
-  f.policy = c.choreography_processor_policy();
-  f.has_policy = c.has_choreography_processor_policy();
-  f.prio = c.choreography_processor_prio();
-  f.has_prio = c.has_choreography_processor_prio();
-  f.nice = c.choreography_processor_nice();
-  f.has_nice = c.has_choreography_processor_nice();
-  f.runtime_us = c.choreography_processor_runtime_us();
-  f.deadline_us = c.choreography_processor_deadline_us();
-  f.period_us = c.choreography_processor_period_us();
-  f.has_deadline_params = c.has_choreography_processor_runtime_us() ||
-                          c.has_choreography_processor_deadline_us() ||
-                          c.has_choreography_processor_period_us();
-  f.reset_on_fork = !c.inherit_rt_on_fork();
-  f.policy_field = "choreography_processor_policy";
-  f.prio_field = "choreography_processor_prio";
-  f.nice_field = "choreography_processor_nice";
-  f.runtime_field = "choreography_processor_runtime_us";
+  AttributeFields f = GatherAttributeFields(c, "choreography_processor_", c.inherit_rt_on_fork());
   const SourceLocation choreo_attr_at = c.has_choreography_processor_policy()
                                             ? ValueWhere(ct, c, "choreography_processor_policy")
                                             : conf_at;
@@ -733,23 +745,7 @@ void Validator::Choreography(const proto::SchedulerConf& sched, const Tree* tree
   std::optional<Affinity> pool_affinity =
       ResolveAffinity(c.pool_affinity(), c.has_pool_affinity(), ValueWhere(ct, c, "pool_affinity"),
                       path + ".pool_affinity");
-  AttributeFields pf;
-  pf.policy = c.pool_processor_policy();
-  pf.has_policy = c.has_pool_processor_policy();
-  pf.prio = c.pool_processor_prio();
-  pf.has_prio = c.has_pool_processor_prio();
-  pf.nice = c.pool_processor_nice();
-  pf.has_nice = c.has_pool_processor_nice();
-  pf.runtime_us = c.pool_processor_runtime_us();
-  pf.deadline_us = c.pool_processor_deadline_us();
-  pf.period_us = c.pool_processor_period_us();
-  pf.has_deadline_params = c.has_pool_processor_runtime_us() ||
-                           c.has_pool_processor_deadline_us() || c.has_pool_processor_period_us();
-  pf.reset_on_fork = !c.inherit_rt_on_fork();
-  pf.policy_field = "pool_processor_policy";
-  pf.prio_field = "pool_processor_prio";
-  pf.nice_field = "pool_processor_nice";
-  pf.runtime_field = "pool_processor_runtime_us";
+  AttributeFields pf = GatherAttributeFields(c, "pool_processor_", c.inherit_rt_on_fork());
   const SourceLocation pool_attr_at =
       c.has_pool_processor_policy() ? ValueWhere(ct, c, "pool_processor_policy") : conf_at;
   std::optional<ThreadAttributes> pool_attributes = ResolveAttributes(pf, pool_attr_at, path);
@@ -842,24 +838,8 @@ void Validator::InnerThreads(const proto::SchedulerConf& sched, const Tree* tree
     }
     std::optional<CpuSet> cpus = ResolveCpus(thread.cpuset(), thread.has_cpuset(),
                                              ValueWhere(tt, thread, "cpuset"), path + ".cpuset");
-    AttributeFields f;
-    f.policy = thread.policy();
-    f.has_policy = thread.has_policy();
-    f.prio = thread.prio();
-    f.has_prio = thread.has_prio();
-    f.nice = thread.nice();
-    f.has_nice = thread.has_nice();
+    AttributeFields f = GatherAttributeFields(thread, "", thread.inherit_rt_on_fork());
     if (!f.has_prio && !f.has_nice) f.prio = 0;  // Cyber's default prio 1 means nothing here.
-    f.runtime_us = thread.runtime_us();
-    f.deadline_us = thread.deadline_us();
-    f.period_us = thread.period_us();
-    f.has_deadline_params =
-        thread.has_runtime_us() || thread.has_deadline_us() || thread.has_period_us();
-    f.reset_on_fork = !thread.inherit_rt_on_fork();
-    f.policy_field = "policy";
-    f.prio_field = "prio";
-    f.nice_field = "nice";
-    f.runtime_field = "runtime_us";
     const SourceLocation attr_at = thread.has_policy() ? ValueWhere(tt, thread, "policy") : at;
     std::optional<ThreadAttributes> attributes = ResolveAttributes(f, attr_at, path);
     if (!cpus || !attributes) continue;

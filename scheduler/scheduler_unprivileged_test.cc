@@ -7,8 +7,6 @@
 // The child is forked from the test's main thread while the process has no other thread,
 // writes its findings as key=value lines into a pipe, and _exits; the parent checks them.
 #include <errno.h>
-#include <linux/capability.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -32,6 +30,7 @@
 #include "gtest/gtest.h"
 #include "scheduler/common/machine.h"
 #include "scheduler/common/sched_policy.h"
+#include "scheduler/common/testing/unprivileged_child.h"
 #include "scheduler/common/thread_attributes.h"
 #include "scheduler/config/loader.h"
 #include "scheduler/config/validator.h"
@@ -60,29 +59,6 @@ scheduler_conf {
 }
 )";
 
-// Drops what lets this process use real-time policies: CAP_SYS_NICE from the bounding,
-// effective, permitted and inheritable sets (raw capset, no libcap), and RLIMIT_RTPRIO and
-// RLIMIT_NICE to 0. Returns "" on success, else the step that failed.
-std::string DropSchedulingPrivileges() {
-  constexpr int kCapSysNice = 23;
-  if (prctl(PR_CAPBSET_DROP, kCapSysNice, 0, 0, 0) != 0) return "prctl(PR_CAPBSET_DROP)";
-  __user_cap_header_struct header = {};
-  header.version = _LINUX_CAPABILITY_VERSION_3;
-  header.pid = 0;
-  __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {};
-  if (syscall(SYS_capget, &header, data) != 0) return "capget";
-  const uint32_t bit = 1u << kCapSysNice;  // In the first 32-bit word.
-  data[0].effective &= ~bit;
-  data[0].permitted &= ~bit;
-  data[0].inheritable &= ~bit;
-  if (syscall(SYS_capset, &header, data) != 0) return "capset";
-  const struct rlimit zero = {0, 0};
-  if (setrlimit(RLIMIT_RTPRIO, &zero) != 0) return "setrlimit(RLIMIT_RTPRIO)";
-  if (setrlimit(RLIMIT_NICE, &zero) != 0) return "setrlimit(RLIMIT_NICE)";
-  return "";
-}
-
-// One report line; newlines in values would split it, so they become spaces.
 std::string Line(const std::string& key, const std::string& value) {
   return absl::StrCat(key, "=", absl::StrReplaceAll(value, {{"\n", " "}}), "\n");
 }
@@ -113,7 +89,6 @@ std::string StatField(pid_t tid, int number) {
 std::string ChildReport() {
   std::string out;
   const Machine machine = Machine::Read();
-  out += Line("cap_sys_nice", absl::StrCat(machine.cap_sys_nice));
   out += Line("lowest_nice", absl::StrCat(machine.LowestNice()));
 
   // The validator, against the child's real Machine.
@@ -176,58 +151,11 @@ std::string ChildReport() {
   return out;
 }
 
-// Forks a child (from this, the only thread), which drops its privileges, runs
-// ChildReport and writes it into a pipe; returns the report as a map.
-std::map<std::string, std::string> RunUnprivilegedChild() {
-  int fds[2];
-  if (pipe(fds) != 0) {
-    ADD_FAILURE() << "pipe: " << errno;
-    return {};
-  }
-  const pid_t child = fork();
-  if (child == 0) {
-    close(fds[0]);
-    const std::string failed = DropSchedulingPrivileges();
-    const std::string report = failed.empty()
-                                   ? ChildReport()
-                                   : absl::StrCat("error=", failed, " failed, errno ", errno, "\n");
-    const char* data = report.data();
-    size_t left = report.size();
-    while (left > 0) {
-      const ssize_t n = write(fds[1], data, left);
-      if (n <= 0) _exit(2);
-      data += n;
-      left -= static_cast<size_t>(n);
-    }
-    _exit(0);
-  }
-  close(fds[1]);
-  if (child < 0) {
-    close(fds[0]);
-    ADD_FAILURE() << "fork: " << errno;
-    return {};
-  }
-  std::string text;
-  char buffer[4096];
-  ssize_t n;
-  while ((n = read(fds[0], buffer, sizeof(buffer))) > 0) text.append(buffer, n);
-  close(fds[0]);
-  int status = 0;
-  EXPECT_EQ(waitpid(child, &status, 0), child);
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "child status " << status;
-  std::map<std::string, std::string> out;
-  for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
-    std::pair<std::string, std::string> kv = absl::StrSplit(line, absl::MaxSplits('=', 1));
-    out[kv.first] = kv.second;
-  }
-  return out;
-}
-
 class SchedulerUnprivilegedTest : public ::testing::Test {
  protected:
   // One child per test binary run: every test reads the same report.
   static void SetUpTestSuite() {
-    report_ = new std::map<std::string, std::string>(RunUnprivilegedChild());
+    report_ = new std::map<std::string, std::string>(test_support::RunUnprivileged(ChildReport));
   }
   static void TearDownTestSuite() {
     delete report_;

@@ -1,9 +1,7 @@
 #include "scheduler/common/thread_attributes.h"
 
 #include <errno.h>
-#include <linux/capability.h>
 #include <sched.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -24,6 +22,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "scheduler/common/machine.h"
+#include "scheduler/common/testing/unprivileged_child.h"
 
 namespace cadence {
 namespace {
@@ -304,76 +303,10 @@ TEST(DescribeAppliedTest, SaysRequestedAndEffective) {
 
 // --- Without privileges: a forked child drops CAP_SYS_NICE and its rlimits. ---
 
-constexpr int kCapSysNice = 23;
-
-// In the child: drops CAP_SYS_NICE from the bounding, effective, permitted and inheritable
-// sets and sets RLIMIT_RTPRIO and RLIMIT_NICE to 0. Returns "" or what failed.
-std::string DropSchedulingPrivileges() {
-  if (prctl(PR_CAPBSET_DROP, kCapSysNice, 0, 0, 0) != 0) return "prctl(PR_CAPBSET_DROP)";
-  __user_cap_header_struct header = {};
-  header.version = _LINUX_CAPABILITY_VERSION_3;
-  header.pid = 0;
-  __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {};
-  if (syscall(SYS_capget, &header, data) != 0) return "capget";
-  const uint32_t bit = 1u << kCapSysNice;  // In the first 32-bit word.
-  data[0].effective &= ~bit;
-  data[0].permitted &= ~bit;
-  data[0].inheritable &= ~bit;
-  if (syscall(SYS_capset, &header, data) != 0) return "capset";
-  const struct rlimit zero = {0, 0};
-  if (setrlimit(RLIMIT_RTPRIO, &zero) != 0) return "setrlimit(RLIMIT_RTPRIO)";
-  if (setrlimit(RLIMIT_NICE, &zero) != 0) return "setrlimit(RLIMIT_NICE)";
-  return "";
-}
-
-// Forks a child that drops its scheduling privileges and runs `body` on its only thread;
-// `body` returns "key=value" lines, which come back to the parent through a pipe as a map.
-// The child never returns into gtest: it writes its report and _exits.
+// Runs `body` in a child without CAP_SYS_NICE and with RLIMIT_RTPRIO/RLIMIT_NICE 0, and
+// checks that the child really lost the privilege.
 std::map<std::string, std::string> RunUnprivileged(std::string (*body)()) {
-  int fds[2];
-  if (pipe(fds) != 0) {
-    ADD_FAILURE() << "pipe: " << errno;
-    return {};
-  }
-  const pid_t child = fork();
-  if (child == 0) {
-    close(fds[0]);
-    std::string report;
-    const std::string failed = DropSchedulingPrivileges();
-    if (!failed.empty()) {
-      report = absl::StrCat("error=", failed, " failed, errno ", errno, "\n");
-    } else {
-      report = absl::StrCat("cap_sys_nice=", Machine::Read().cap_sys_nice, "\n", body());
-    }
-    const char* data = report.data();
-    size_t left = report.size();
-    while (left > 0) {
-      const ssize_t n = write(fds[1], data, left);
-      if (n <= 0) _exit(2);
-      data += n;
-      left -= static_cast<size_t>(n);
-    }
-    _exit(0);
-  }
-  close(fds[1]);
-  if (child < 0) {
-    close(fds[0]);
-    ADD_FAILURE() << "fork: " << errno;
-    return {};
-  }
-  std::string text;
-  char buffer[4096];
-  ssize_t n;
-  while ((n = read(fds[0], buffer, sizeof(buffer))) > 0) text.append(buffer, n);
-  close(fds[0]);
-  int status = 0;
-  EXPECT_EQ(waitpid(child, &status, 0), child);
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "child status " << status;
-  std::map<std::string, std::string> out;
-  for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
-    std::pair<std::string, std::string> kv = absl::StrSplit(line, absl::MaxSplits('=', 1));
-    out[kv.first] = kv.second;
-  }
+  std::map<std::string, std::string> out = test_support::RunUnprivileged(body);
   EXPECT_EQ(out.count("error"), 0u) << out["error"];
   EXPECT_EQ(out["cap_sys_nice"], "0") << "the child still has CAP_SYS_NICE";
   return out;

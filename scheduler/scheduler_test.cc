@@ -38,6 +38,7 @@
 #include "gtest/gtest.h"
 #include "scheduler/common/cpuset.h"
 #include "scheduler/common/machine.h"
+#include "scheduler/common/proc_thread.h"
 #include "scheduler/common/sched_policy.h"
 #include "scheduler/common/thread_attributes.h"
 #include "scheduler/config/loader.h"
@@ -56,75 +57,21 @@ constexpr auto kGuard = 30s;
 // ---------------------------------------------------------------------------------------
 // /proc readers.
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-// The fields of /proc/self/task/<tid>/stat numbered as in proc(5) (3 = state, 19 = nice,
-// 40 = rt_priority, 41 = policy). comm (field 2) may hold spaces and parentheses, so the
-// fields are split after the last ')'.
-std::map<int, std::string> StatFields(pid_t tid) {
-  const std::string stat = ReadFile(absl::StrCat("/proc/self/task/", tid, "/stat"));
-  std::map<int, std::string> fields;
-  const size_t close = stat.rfind(')');
-  if (close == std::string::npos || close + 2 > stat.size()) return fields;
-  int number = 3;
-  for (absl::string_view field :
-       absl::StrSplit(stat.substr(close + 2), ' ', absl::SkipWhitespace())) {
-    fields[number++] = std::string(absl::StripAsciiWhitespace(field));
-  }
-  return fields;
-}
-
-// A numeric field of /proc/self/task/<tid>/stat.
-int StatField(pid_t tid, int number) {
-  int value = -1000;
-  EXPECT_TRUE(absl::SimpleAtoi(StatFields(tid)[number], &value))
-      << "stat field " << number << " of thread " << tid;
-  return value;
-}
-
-// The thread's state letter (stat field 3): 'R' running, 'S' sleeping, ...
-char StatState(pid_t tid) {
-  const std::string state = StatFields(tid)[3];
-  return state.empty() ? '?' : state[0];
-}
-
-// Cpus_allowed_list of /proc/self/task/<tid>/status, parsed.
-CpuSet ProcCpusAllowed(pid_t tid) {
-  std::istringstream status(ReadFile(absl::StrCat("/proc/self/task/", tid, "/status")));
-  std::string line;
-  while (std::getline(status, line)) {
-    absl::string_view rest(line);
-    if (absl::ConsumePrefix(&rest, "Cpus_allowed_list:")) {
-      CpuSet cpus;
-      CpuSet::ParseError error;
-      EXPECT_TRUE(CpuSet::Parse(std::string(absl::StripAsciiWhitespace(rest)), &cpus, &error))
-          << line;
-      return cpus;
-    }
-  }
-  ADD_FAILURE() << "no Cpus_allowed_list for thread " << tid;
-  return CpuSet();
-}
-
-// /proc/self/task/<tid>/comm without the newline.
-std::string Comm(pid_t tid) {
-  return std::string(
-      absl::StripTrailingAsciiWhitespace(ReadFile(absl::StrCat("/proc/self/task/", tid, "/comm"))));
+// What the kernel reports for a thread of this process (/proc/self/task/<tid>/).
+ProcThread Proc(pid_t tid) {
+  absl::StatusOr<ProcThread> thread = ReadProcThread(0, tid);
+  EXPECT_TRUE(thread.ok()) << thread.status();
+  return thread.ok() ? *thread : ProcThread{};
 }
 
 // Polls the kernel-reported state of a thread (not a synchronisation: the state is what is
 // checked) until it is `want`, for at most a few seconds; returns the last state read.
 char WaitForStatState(pid_t tid, char want) {
   const auto deadline = std::chrono::steady_clock::now() + 5s;
-  char state = StatState(tid);
+  char state = Proc(tid).state;
   while (state != want && std::chrono::steady_clock::now() < deadline) {
     sched_yield();
-    state = StatState(tid);
+    state = Proc(tid).state;
   }
   return state;
 }
@@ -274,15 +221,15 @@ void ExpectProcessorsHaveTheirAttributes(const Scheduler& scheduler) {
     EXPECT_FALSE(record->applied.fell_back) << record->applied.why;
     ExpectGranted(record->applied);
     // What the kernel reports.
-    EXPECT_EQ(StatField(record->tid, 41), NativePolicy(p.attributes.policy)) << "policy";
-    EXPECT_EQ(StatField(record->tid, 40), p.attributes.rt_priority) << "rt_priority";
+    EXPECT_EQ(Proc(record->tid).policy, NativePolicy(p.attributes.policy)) << "policy";
+    EXPECT_EQ(Proc(record->tid).rt_priority, p.attributes.rt_priority) << "rt_priority";
     if (UsesNice(p.attributes.policy)) {
-      EXPECT_EQ(StatField(record->tid, 19), p.attributes.nice) << "nice";
+      EXPECT_EQ(Proc(record->tid).nice, p.attributes.nice) << "nice";
     }
-    EXPECT_EQ(ProcCpusAllowed(record->tid), p.attributes.cpus)
-        << "Cpus_allowed_list " << ProcCpusAllowed(record->tid).ToString() << " vs plan "
+    EXPECT_EQ(Proc(record->tid).cpus_allowed, p.attributes.cpus)
+        << "Cpus_allowed_list " << Proc(record->tid).cpus_allowed.ToString() << " vs plan "
         << p.attributes.cpus.ToString();
-    EXPECT_EQ(Comm(record->tid), p.thread_name);
+    EXPECT_EQ(Proc(record->tid).name, p.thread_name);
   }
 }
 
@@ -414,12 +361,12 @@ scheduler_conf {
   });
   const pid_t tid = tid_promise.get_future().get();
   // Before: the thread may use more than the process_level_cpuset (else the test is moot).
-  EXPECT_NE(ProcCpusAllowed(tid), plan.process_cpus);
+  EXPECT_NE(Proc(tid).cpus_allowed, plan.process_cpus);
 
   std::unique_ptr<Scheduler> scheduler = StartOrNull(plan);
   EXPECT_NE(scheduler, nullptr);
-  EXPECT_EQ(ProcCpusAllowed(tid), plan.process_cpus) << ProcCpusAllowed(tid).ToString();
-  EXPECT_EQ(ProcCpusAllowed(getpid()), plan.process_cpus) << "the main thread";
+  EXPECT_EQ(Proc(tid).cpus_allowed, plan.process_cpus) << Proc(tid).cpus_allowed.ToString();
+  EXPECT_EQ(Proc(getpid()).cpus_allowed, plan.process_cpus) << "the main thread";
   release.set_value();
   earlier.join();
 }
@@ -951,9 +898,9 @@ TEST_F(SchedulerTest, ApplyThreadConfigAppliesTheConfEntry) {
     EXPECT_EQ(applied->requested, logger->attributes);
     ExpectGranted(*applied);
   }
-  EXPECT_EQ(StatField(tid, 41), NativePolicy(logger->attributes.policy));
-  EXPECT_EQ(StatField(tid, 19), logger->attributes.nice);
-  EXPECT_EQ(ProcCpusAllowed(tid), logger->attributes.cpus);
+  EXPECT_EQ(Proc(tid).policy, NativePolicy(logger->attributes.policy));
+  EXPECT_EQ(Proc(tid).nice, logger->attributes.nice);
+  EXPECT_EQ(Proc(tid).cpus_allowed, logger->attributes.cpus);
   const std::vector<ThreadRecord> records = scheduler->Threads();
   const ThreadRecord* record = FindRecord(records, "thread", "logger");
   EXPECT_NE(record, nullptr);

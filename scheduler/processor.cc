@@ -16,9 +16,18 @@ namespace cadence {
 namespace {
 
 thread_local Task* current_task = nullptr;
+thread_local int64_t current_release = 0;
 
 void UpdateMax(std::atomic<uint64_t>* max, uint64_t value) {
   if (value > max->load(std::memory_order_relaxed)) max->store(value, std::memory_order_relaxed);
+}
+
+// Deadline misses and overruns are logged at most once a second per task (they are also
+// counted, always).
+bool ShouldLog(Task* task, int64_t now) {
+  int64_t last = task->last_log_ns.load(std::memory_order_relaxed);
+  return now - last >= 1000000000 &&
+         task->last_log_ns.compare_exchange_strong(last, now, std::memory_order_relaxed);
 }
 
 }  // namespace
@@ -30,6 +39,8 @@ int64_t MonotonicNowNs() {
 }
 
 Task* CurrentTask() { return current_task; }
+
+int64_t CurrentRelease() { return current_release; }
 
 Processor::Processor(const ProcessorPlan& plan, ClassicQueue* queue) : plan_(plan), queue_(queue) {
   waiter_.busy_spin = plan.busy_spin;
@@ -86,7 +97,20 @@ void Processor::RunOne(Task* task) {
   const int64_t start = MonotonicNowNs();
   const int64_t notified = task->notify_ns.load(std::memory_order_relaxed);
   if (notified > 0 && start >= notified) task->wake_latency.Record(start - notified);
+  int64_t release = 0;
+  if (task->period_ns > 0 && task->release_ns.load(std::memory_order_relaxed) != 0) {
+    release = task->release_ns.exchange(0, std::memory_order_relaxed);
+    if (release > 0 && start - release > static_cast<int64_t>(task->period_ns)) {
+      const uint64_t misses = task->deadline_misses.fetch_add(1, std::memory_order_relaxed) + 1;
+      if (ShouldLog(task, start)) {
+        LOG(WARNING) << "task " << task->name << ": deadline miss: started "
+                     << (start - release) / 1000 << " us after its release (period "
+                     << task->period_ns / 1000 << " us); " << misses << " misses so far";
+      }
+    }
+  }
   current_task = task;
+  current_release = release;
   try {
     task->body();
   } catch (const std::exception& e) {
@@ -99,6 +123,7 @@ void Processor::RunOne(Task* task) {
                             << " threw a non-std exception (caught; the processor goes on)";
   }
   current_task = nullptr;
+  current_release = 0;
   const int64_t end = MonotonicNowNs();
   const uint64_t ran = static_cast<uint64_t>(end - start);
   task->activations.store(task->activations.load(std::memory_order_relaxed) + 1,
@@ -107,9 +132,20 @@ void Processor::RunOne(Task* task) {
                            std::memory_order_relaxed);
   UpdateMax(&task->run_ns_max, ran);
   if (task->budget_ns > 0 && ran > task->budget_ns) {
-    task->overruns.fetch_add(1, std::memory_order_relaxed);
+    const uint64_t overruns = task->overruns.fetch_add(1, std::memory_order_relaxed) + 1;
+    if (ShouldLog(task, end)) {
+      LOG(WARNING) << "task " << task->name << ": overrun: ran " << ran / 1000 << " us, budget "
+                   << task->budget_ns / 1000 << " us; " << overruns << " overruns so far";
+    }
   }
-  task->last_cpu.store(sched_getcpu(), std::memory_order_relaxed);
+  const int cpu = sched_getcpu();
+  task->last_cpu.store(cpu, std::memory_order_relaxed);
+  if (cpu >= 0 && cpu < 64) {
+    const uint64_t bit = uint64_t{1} << cpu;
+    if ((task->cpus_mask.load(std::memory_order_relaxed) & bit) == 0) {
+      task->cpus_mask.fetch_or(bit, std::memory_order_relaxed);
+    }
+  }
   activations_.store(activations_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   busy_ns_.store(busy_ns_.load(std::memory_order_relaxed) + ran, std::memory_order_relaxed);
 

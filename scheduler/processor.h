@@ -78,6 +78,10 @@ class Processor {
 // The task the calling thread is running, or nullptr outside a task body.
 Task* CurrentTask();
 
+// The ideal release time (CLOCK_MONOTONIC ns) of the periodic release the calling task
+// body is running for, or 0 when this activation is not a periodic release.
+int64_t CurrentRelease();
+
 }  // namespace cadence
 
 #endif  // CADENCE_SCHEDULER_PROCESSOR_H_

@@ -10,6 +10,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "glog/logging.h"
+#include "scheduler/common/cpuset.h"
 #include "scheduler/common/futex.h"
 
 namespace cadence {
@@ -91,6 +92,34 @@ Task* Scheduler::Lookup(TaskId id) const {
 }
 
 absl::StatusOr<TaskId> Scheduler::CreateTask(const std::string& name, std::function<void()> body) {
+  return Create(name, 0, std::move(body));
+}
+
+absl::StatusOr<TaskId> Scheduler::CreatePeriodicTask(const std::string& name,
+                                                     std::chrono::nanoseconds period,
+                                                     std::function<void()> body) {
+  if (period.count() <= 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "periodic task \"", name, "\": the period must be > 0, got ", period.count(), " ns"));
+  }
+  return Create(name, period.count(), std::move(body));
+}
+
+void Scheduler::CountDropped(TaskId id, uint64_t count) {
+  Task* task = Lookup(id);
+  if (task != nullptr) task->dropped.fetch_add(count, std::memory_order_relaxed);
+}
+
+std::string CpusOfMask(uint64_t mask) {
+  CpuSet cpus;
+  for (int cpu = 0; cpu < 64; ++cpu) {
+    if (mask & (uint64_t{1} << cpu)) cpus.Add(cpu);
+  }
+  return cpus.ToString();
+}
+
+absl::StatusOr<TaskId> Scheduler::Create(const std::string& name, int64_t period_ns,
+                                         std::function<void()> body) {
   if (shut_down_.load()) {
     return absl::FailedPreconditionError(
         absl::StrCat("cannot create task \"", name, "\": the scheduler is shut down"));
@@ -125,9 +154,19 @@ absl::StatusOr<TaskId> Scheduler::CreateTask(const std::string& name, std::funct
   task->queue = queues_[placement.queue].get();
   task->budget_ns = placement.budget_us * 1000;
   task->period_ns = placement.period_us * 1000;
+  if (period_ns > 0 && task->period_ns == 0) {
+    task->period_ns = static_cast<uint64_t>(period_ns);
+  } else if (period_ns > 0 && task->period_ns != static_cast<uint64_t>(period_ns)) {
+    LOG(WARNING) << "task \"" << name << "\" asked for a period of " << period_ns / 1000
+                 << " us; the config's period_us " << placement.period_us << " applies"
+                 << (placement.where.line > 0 ? " (" + placement.where.ToString() + ")" : "");
+  }
   task->state.store(Task::kIdle, std::memory_order_release);
   names_[name] = index;
   task_count_.store(index + 1, std::memory_order_release);
+  if (task->period_ns > 0) {
+    task->queue->AddTimer(task, MonotonicNowNs() + static_cast<int64_t>(task->period_ns));
+  }
   if (!named && reported_.insert(name).second) {
     LOG(INFO) << "task \"" << name << "\" is not named in the config: it runs on queue "
               << plan_.queues[placement.queue].name << " at priority 0";
@@ -163,6 +202,7 @@ absl::Status Scheduler::RemoveTask(TaskId id) {
     std::lock_guard<std::mutex> lock(table_mutex_);
     names_.erase(task->name);
   }
+  if (task->period_ns > 0) task->queue->RemoveTimer(task);
   if (CurrentTask() == task) return absl::OkStatus();  // Completes when the body returns.
   while (true) {
     uint32_t state = task->state.load(std::memory_order_seq_cst);
@@ -264,6 +304,12 @@ TaskStats Scheduler::StatsOf(const Task& task) const {
   s.run_ns_total = task.run_ns_total.load(std::memory_order_relaxed);
   s.run_ns_max = task.run_ns_max.load(std::memory_order_relaxed);
   s.last_cpu = task.last_cpu.load(std::memory_order_relaxed);
+  s.cpus_mask = task.cpus_mask.load(std::memory_order_relaxed);
+  s.period_ns = task.period_ns;
+  s.releases = task.releases.load(std::memory_order_relaxed);
+  s.deadline_misses = task.deadline_misses.load(std::memory_order_relaxed);
+  s.budget_ns = task.budget_ns;
+  s.dropped = task.dropped.load(std::memory_order_relaxed);
   s.wake_latency = task.wake_latency.Summary();
   return s;
 }

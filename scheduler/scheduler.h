@@ -18,6 +18,7 @@
 
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
@@ -59,9 +60,25 @@ struct TaskStats {
   uint64_t run_ns_total = 0;
   uint64_t run_ns_max = 0;
   int last_cpu = -1;
-  // Notify -> start of the run.
+  // Bit c set: it ran on CPU c (CPUs 0-63).
+  uint64_t cpus_mask = 0;
+  // Periodic tasks: the period (0: not periodic), releases so far, and deadline misses
+  // (releases that started more than one period late, or were skipped because the
+  // previous one had not started yet).
+  uint64_t period_ns = 0;
+  uint64_t releases = 0;
+  uint64_t deadline_misses = 0;
+  // The overrun threshold (0: none).
+  uint64_t budget_ns = 0;
+  // Messages its channel readers dropped (pending queue full).
+  uint64_t dropped = 0;
+  // Notify -> start of the run; for a periodic release, ideal release time -> start (the
+  // release jitter).
   LatencySummary wake_latency;
 };
+
+// "0", "0-1", "0,2": the CPUs of a CPU bit mask.
+std::string CpusOfMask(uint64_t mask);
 
 // A thread the runtime owns or was handed: what the config asked and what it got.
 struct ThreadRecord {
@@ -86,10 +103,26 @@ class Scheduler {
   Scheduler& operator=(const Scheduler&) = delete;
 
   // Creates a task with the given body, placed where the plan says (a task the plan does
-  // not name goes to the default queue at priority 0, reported once). Errors:
+  // not name goes to the default queue at priority 0, reported once). A task whose conf
+  // entry has `period_us` is periodic (see CreatePeriodicTask). Errors:
   // AlreadyExists for a name in use, FailedPrecondition when there is nowhere to run it or
   // the scheduler is shut down.
   absl::StatusOr<TaskId> CreateTask(const std::string& name, std::function<void()> body);
+
+  // Creates a periodic task: released at absolute, drift-free times (the first one period
+  // from now, then next = previous + period) by its queue's timer, on its processor's own
+  // thread. The conf's `period_us` for this name, when set, takes precedence (a differing
+  // request is logged once). A release that starts more than one period late, or that
+  // finds the previous one not started yet, counts as a deadline miss; missed releases are
+  // skipped, never run in a burst. Errors: as CreateTask, and InvalidArgument for a period
+  // <= 0.
+  absl::StatusOr<TaskId> CreatePeriodicTask(const std::string& name,
+                                            std::chrono::nanoseconds period,
+                                            std::function<void()> body);
+
+  // Adds `count` to a task's dropped-message count (channel readers call this when their
+  // pending queue overflows).
+  void CountDropped(TaskId id, uint64_t count);
 
   // Notifies a task (hot path). Errors: NotFound for a removed or unknown task,
   // FailedPrecondition after shutdown.
@@ -140,6 +173,8 @@ class Scheduler {
   absl::Status Init();
   absl::Status ApplyProcessCpus();
   Task* Lookup(TaskId id) const;
+  absl::StatusOr<TaskId> Create(const std::string& name, int64_t period_ns,
+                                std::function<void()> body);
   TaskStats StatsOf(const Task& task) const;
 
   const Plan plan_;

@@ -7,6 +7,11 @@
 //   kQueued --notify--> kQueued (coalesced: counted; the pending run covers it)
 //   kRunning --notify--> kRunningNotified --returns--> kQueued (runs once more)
 //   any --remove--> kRemoved (after a running activation has finished)
+//
+// A periodic task (period_ns > 0) is also released by its queue's timer at absolute times
+// next = previous + period: a release of an idle task queues it; of a running task makes it
+// run once more; of a task whose previous release has not started yet is skipped and counted
+// as a deadline miss (so a late task never gets a burst of catch-up runs).
 #ifndef CADENCE_SCHEDULER_TASK_H_
 #define CADENCE_SCHEDULER_TASK_H_
 
@@ -45,6 +50,12 @@ struct Task {
   uint64_t budget_ns = 0;
   uint64_t period_ns = 0;
 
+  // Timer bookkeeping of a periodic task; guarded by the queue's lock.
+  int64_t next_release_ns = 0;
+  int timer_index = -1;
+  // Ideal release time of the pending periodic activation (0: none pending).
+  std::atomic<int64_t> release_ns{0};
+
   // CLOCK_MONOTONIC time of the notify that started the pending activation.
   std::atomic<int64_t> notify_ns{0};
 
@@ -58,6 +69,15 @@ struct Task {
   std::atomic<uint64_t> run_ns_total{0};
   std::atomic<uint64_t> run_ns_max{0};
   std::atomic<int> last_cpu{-1};
+  // Bit c set: the task ran on CPU c (CPUs 0-63).
+  std::atomic<uint64_t> cpus_mask{0};
+  // Periodic releases, and releases that started more than one period late or were skipped.
+  std::atomic<uint64_t> releases{0};
+  std::atomic<uint64_t> deadline_misses{0};
+  // Messages its channel readers dropped because their pending queue was full.
+  std::atomic<uint64_t> dropped{0};
+  // Rate limit of the deadline-miss and overrun log lines (CLOCK_MONOTONIC ns).
+  std::atomic<int64_t> last_log_ns{0};
   LatencyHistogram wake_latency;
 };
 

@@ -5,9 +5,11 @@
 
 #include <linux/futex.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <cstdint>
 
 namespace cadence {
@@ -19,10 +21,22 @@ inline void FutexWait(std::atomic<uint32_t>* word, uint32_t expected) {
           nullptr, 0);
 }
 
+// Sleeps while *word == expected, at most until `deadline_ns` (CLOCK_MONOTONIC, absolute,
+// on the kernel's high-resolution timers, as clock_nanosleep). Returns false when the
+// deadline passed; may wake spuriously.
+inline bool FutexWaitUntil(std::atomic<uint32_t>* word, uint32_t expected, int64_t deadline_ns) {
+  struct timespec deadline;
+  deadline.tv_sec = deadline_ns / 1000000000;
+  deadline.tv_nsec = deadline_ns % 1000000000;
+  const long r = syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAIT_BITSET_PRIVATE,
+                         expected, &deadline, nullptr, FUTEX_BITSET_MATCH_ANY);
+  return !(r != 0 && errno == ETIMEDOUT);
+}
+
 // Wakes up to `count` threads sleeping on *word.
 inline void FutexWake(std::atomic<uint32_t>* word, int count) {
-  syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAKE_PRIVATE, count, nullptr,
-          nullptr, 0);
+  syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAKE_PRIVATE, count, nullptr, nullptr,
+          0);
 }
 
 static_assert(sizeof(std::atomic<uint32_t>) == sizeof(uint32_t), "futex word must be 32 bits");

@@ -40,13 +40,29 @@ Task* ClassicQueue::PopLocked() {
 }
 
 ClassicQueue::Waiter* ClassicQueue::TakeWaiterLocked() {
+  // Prefer a waiter that is not the timer waiter, so the timer keeps its sleeper.
   Waiter* waiter = idle_;
+  if (waiter != nullptr && waiter == timer_waiter_ && waiter->next != nullptr) {
+    waiter = waiter->next;
+  }
   if (waiter != nullptr) {
-    idle_ = waiter->next;
-    waiter->next = nullptr;
+    UnregisterLocked(waiter);
     waiter->word.store(1, std::memory_order_release);
   }
   return waiter;
+}
+
+void ClassicQueue::UnregisterLocked(Waiter* waiter) {
+  if (!waiter->registered) return;
+  for (Waiter** link = &idle_; *link != nullptr; link = &(*link)->next) {
+    if (*link == waiter) {
+      *link = waiter->next;
+      break;
+    }
+  }
+  waiter->next = nullptr;
+  waiter->registered = false;
+  if (timer_waiter_ == waiter) timer_waiter_ = nullptr;
 }
 
 ClassicQueue::NotifyResult ClassicQueue::Notify(Task* task) {
@@ -98,24 +114,49 @@ ClassicQueue::NotifyResult ClassicQueue::Notify(Task* task) {
 
 Task* ClassicQueue::WaitPop(Waiter* self, uint64_t* waits) {
   while (true) {
+    int64_t deadline = 0;
+    Task* task = nullptr;
+    Waiter* hand_over = nullptr;
     {
       std::lock_guard<PiMutex> lock(mutex_);
-      Task* task = PopLocked();
+      UnregisterLocked(self);  // After a timeout it is still on the idle list.
+      const bool stopped = stopped_.load(std::memory_order_relaxed);
+      if (!timers_.empty() && !stopped) ReleaseDueLocked(MonotonicNowNs());
+      task = PopLocked();
       if (task != nullptr) {
         // An RMW, not a store: it reads the last coalescing notify's CAS (acq_rel), so what
         // that notifier wrote before notifying happens-before the run.
         task->state.exchange(Task::kRunning, std::memory_order_acq_rel);
-        return task;
+        // More work queued, or timers nobody sleeps on: wake an idle processor for them.
+        if (size_.load(std::memory_order_relaxed) > 0 ||
+            (!timers_.empty() && timer_waiter_ == nullptr && !stopped)) {
+          hand_over = TakeWaiterLocked();
+        }
+      } else {
+        if (stopped) return nullptr;
+        self->word.store(0, std::memory_order_relaxed);
+        self->next = idle_;
+        idle_ = self;
+        self->registered = true;
+        if (!timers_.empty() && timer_waiter_ == nullptr) {
+          timer_waiter_ = self;
+          deadline = timers_[0]->next_release_ns;
+        }
       }
-      if (stopped_.load(std::memory_order_relaxed)) return nullptr;
-      self->word.store(0, std::memory_order_relaxed);
-      self->next = idle_;
-      idle_ = self;
+    }
+    if (task != nullptr) {
+      if (hand_over != nullptr && !hand_over->busy_spin) FutexWake(&hand_over->word, 1);
+      return task;
     }
     ++*waits;
     if (self->busy_spin) {
       while (self->word.load(std::memory_order_acquire) == 0) {
+        if (deadline > 0 && MonotonicNowNs() >= deadline) break;
         __builtin_ia32_pause();
+      }
+    } else if (deadline > 0) {
+      while (self->word.load(std::memory_order_acquire) == 0) {
+        if (!FutexWaitUntil(&self->word, 0, deadline)) break;
       }
     } else {
       while (self->word.load(std::memory_order_acquire) == 0) FutexWait(&self->word, 0);
@@ -160,6 +201,129 @@ bool ClassicQueue::Unlink(Task* task) {
   return true;
 }
 
+void ClassicQueue::ReleaseLocked(Task* task, int64_t release) {
+  task->releases.fetch_add(1, std::memory_order_relaxed);
+  uint32_t state = task->state.load(std::memory_order_acquire);
+  while (true) {
+    switch (state) {
+      case Task::kIdle:
+        if (task->removing.load(std::memory_order_acquire)) return;
+        if (!task->state.compare_exchange_weak(state, Task::kQueued, std::memory_order_acq_rel)) {
+          continue;
+        }
+        task->release_ns.store(release, std::memory_order_relaxed);
+        task->notify_ns.store(release, std::memory_order_relaxed);
+        PushLocked(task);
+        return;
+      case Task::kRunning:
+        if (!task->state.compare_exchange_weak(state, Task::kRunningNotified,
+                                               std::memory_order_acq_rel)) {
+          continue;
+        }
+        task->release_ns.store(release, std::memory_order_relaxed);
+        task->notify_ns.store(release, std::memory_order_relaxed);
+        return;
+      case Task::kQueued:
+      case Task::kRunningNotified:
+        // The previous activation has not started yet: this release is skipped, not
+        // stacked up behind it.
+        task->deadline_misses.fetch_add(1, std::memory_order_relaxed);
+        return;
+      default:
+        return;
+    }
+  }
+}
+
+void ClassicQueue::ReleaseDueLocked(int64_t now) {
+  while (!timers_.empty() && timers_[0]->next_release_ns <= now) {
+    Task* task = timers_[0];
+    if (task->removing.load(std::memory_order_acquire)) {
+      TimerRemoveAt(0);
+      continue;
+    }
+    const int64_t release = task->next_release_ns;
+    const int64_t period = static_cast<int64_t>(task->period_ns);
+    ReleaseLocked(task, release);
+    int64_t next = release + period;
+    if (next <= now) {
+      // Later than a whole period: skip the missed releases (counted), no catch-up burst.
+      const int64_t skipped = (now - release) / period;
+      task->deadline_misses.fetch_add(static_cast<uint64_t>(skipped), std::memory_order_relaxed);
+      next = release + (skipped + 1) * period;
+    }
+    task->next_release_ns = next;
+    TimerSiftDown(0);
+  }
+}
+
+void ClassicQueue::TimerSiftUp(int i) {
+  while (i > 0) {
+    const int parent = (i - 1) / 2;
+    if (timers_[parent]->next_release_ns <= timers_[i]->next_release_ns) break;
+    std::swap(timers_[parent], timers_[i]);
+    timers_[parent]->timer_index = parent;
+    timers_[i]->timer_index = i;
+    i = parent;
+  }
+}
+
+void ClassicQueue::TimerSiftDown(int i) {
+  const int n = static_cast<int>(timers_.size());
+  while (true) {
+    int least = i;
+    for (int child : {2 * i + 1, 2 * i + 2}) {
+      if (child < n && timers_[child]->next_release_ns < timers_[least]->next_release_ns) {
+        least = child;
+      }
+    }
+    if (least == i) return;
+    std::swap(timers_[least], timers_[i]);
+    timers_[least]->timer_index = least;
+    timers_[i]->timer_index = i;
+    i = least;
+  }
+}
+
+void ClassicQueue::TimerRemoveAt(int i) {
+  Task* removed = timers_[i];
+  removed->timer_index = -1;
+  Task* last = timers_.back();
+  timers_.pop_back();
+  if (last == removed) return;
+  timers_[i] = last;
+  last->timer_index = i;
+  TimerSiftDown(i);
+  TimerSiftUp(i);
+}
+
+void ClassicQueue::AddTimer(Task* task, int64_t first_release_ns) {
+  Waiter* wake = nullptr;
+  {
+    std::lock_guard<PiMutex> lock(mutex_);
+    if (task->timer_index >= 0 || task->period_ns == 0) return;
+    task->next_release_ns = first_release_ns;
+    task->timer_index = static_cast<int>(timers_.size());
+    timers_.push_back(task);
+    TimerSiftUp(task->timer_index);
+    if (task->timer_index == 0) {
+      // The earliest release changed: the timer waiter re-arms (or an idle processor
+      // becomes the timer waiter).
+      wake = timer_waiter_ != nullptr ? timer_waiter_ : idle_;
+      if (wake != nullptr) {
+        UnregisterLocked(wake);
+        wake->word.store(1, std::memory_order_release);
+      }
+    }
+  }
+  if (wake != nullptr && !wake->busy_spin) FutexWake(&wake->word, 1);
+}
+
+void ClassicQueue::RemoveTimer(Task* task) {
+  std::lock_guard<PiMutex> lock(mutex_);
+  if (task->timer_index >= 0) TimerRemoveAt(task->timer_index);
+}
+
 void ClassicQueue::Stop() {
   Waiter* wake_all = nullptr;
   {
@@ -167,7 +331,9 @@ void ClassicQueue::Stop() {
     stopped_.store(true, std::memory_order_relaxed);
     wake_all = idle_;
     idle_ = nullptr;
+    timer_waiter_ = nullptr;
     for (Waiter* w = wake_all; w != nullptr; w = w->next) {
+      w->registered = false;
       w->word.store(1, std::memory_order_release);
     }
   }

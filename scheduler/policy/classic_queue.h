@@ -7,12 +7,19 @@
 // unlink one task, set or clear one bit); coalesced notifies take no lock at all. An idle
 // processor registers itself and sleeps on its own futex word with no timeout; a notify
 // that queues work wakes exactly one registered processor. Nothing here allocates or logs.
+//
+// Periodic tasks are released by the queue itself: it keeps their next release times in a
+// min-heap, and one idle processor (the timer waiter) sleeps on its futex with the earliest
+// release as an absolute CLOCK_MONOTONIC deadline. The kernel's high-resolution timer then
+// wakes the very thread that runs the task — one wake-up, as in cyclictest, no timer thread
+// and no tick. The other idle processors sleep with no timeout.
 #ifndef CADENCE_SCHEDULER_POLICY_CLASSIC_QUEUE_H_
 #define CADENCE_SCHEDULER_POLICY_CLASSIC_QUEUE_H_
 
 #include <atomic>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "scheduler/common/pi_mutex.h"
 #include "scheduler/task.h"
@@ -31,6 +38,8 @@ class ClassicQueue {
     std::atomic<uint32_t> word{0};
     Waiter* next = nullptr;
     bool busy_spin = false;
+    // On the idle list (guarded by the queue's lock).
+    bool registered = false;
   };
 
   explicit ClassicQueue(std::string name) : name_(std::move(name)) {}
@@ -53,6 +62,13 @@ class ClassicQueue {
   // the task was not queued any more.
   bool Unlink(Task* task);
 
+  // Starts releasing a periodic task (task->period_ns > 0) at first_release_ns, then every
+  // period. Allocates (the heap may grow): call it when the task is created.
+  void AddTimer(Task* task, int64_t first_release_ns);
+
+  // Stops releasing a periodic task (no-op when it has no timer).
+  void RemoveTimer(Task* task);
+
   // Stops the queue: notifies are refused; processors drain what is queued, then exit.
   void Stop();
 
@@ -63,6 +79,12 @@ class ClassicQueue {
   void PushLocked(Task* task);
   Task* PopLocked();
   Waiter* TakeWaiterLocked();
+  void UnregisterLocked(Waiter* waiter);
+  void ReleaseDueLocked(int64_t now);
+  void ReleaseLocked(Task* task, int64_t release);
+  void TimerSiftUp(int i);
+  void TimerSiftDown(int i);
+  void TimerRemoveAt(int i);
 
   const std::string name_;
   PiMutex mutex_;
@@ -73,6 +95,10 @@ class ClassicQueue {
   std::atomic<uint32_t> nonempty_{0};
   std::atomic<int> size_{0};
   Waiter* idle_ = nullptr;
+  // Periodic tasks by next release (min-heap on Task::next_release_ns).
+  std::vector<Task*> timers_;
+  // The idle processor sleeping until timers_[0]'s release, if any.
+  Waiter* timer_waiter_ = nullptr;
   std::atomic<bool> stopped_{false};
 };
 

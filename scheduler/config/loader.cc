@@ -250,9 +250,8 @@ std::vector<std::string> ClosestFieldNames(const Descriptor& descriptor,
   return containing;
 }
 
-SourceLocation LoadedConfig::FieldLocation(const TextFormat::ParseInfoTree* tree,
-                                           const Message& message, const std::string& field,
-                                           int index) const {
+SourceLocation LocationOf(const TextFormat::ParseInfoTree* tree, const Message& message,
+                          const std::string& field, int index, const std::string& path) {
   if (tree == nullptr) return {path, 0, 0};
   const FieldDescriptor* descriptor = message.GetDescriptor()->FindFieldByName(field);
   if (descriptor == nullptr) return {path, 0, 0};
@@ -286,6 +285,12 @@ SourceLocation LoadedConfig::FieldLocation(const TextFormat::ParseInfoTree* tree
   return {path, location.line + 1, location.column + 1};
 }
 
+SourceLocation LoadedConfig::FieldLocation(const TextFormat::ParseInfoTree* tree,
+                                           const Message& message, const std::string& field,
+                                           int index) const {
+  return LocationOf(tree, message, field, index, path);
+}
+
 SourceLocation LoadedConfig::ValueLocation(const TextFormat::ParseInfoTree* tree,
                                            const Message& message, const std::string& field,
                                            int index) const {
@@ -302,9 +307,9 @@ SourceLocation LoadedConfig::ValueLocation(const TextFormat::ParseInfoTree* tree
   return {path, where.line, ColumnOfByte(line, quote) + 2};
 }
 
-const TextFormat::ParseInfoTree* LoadedConfig::Nested(const TextFormat::ParseInfoTree* tree,
-                                                      const Message& message,
-                                                      const std::string& field, int index) const {
+const TextFormat::ParseInfoTree* NestedTreeOf(const TextFormat::ParseInfoTree* tree,
+                                              const Message& message, const std::string& field,
+                                              int index) {
   if (tree == nullptr) return nullptr;
   const FieldDescriptor* descriptor = message.GetDescriptor()->FindFieldByName(field);
   if (descriptor == nullptr) return nullptr;
@@ -312,8 +317,43 @@ const TextFormat::ParseInfoTree* LoadedConfig::Nested(const TextFormat::ParseInf
   return tree->GetTreeForNested(descriptor, index);
 }
 
+const TextFormat::ParseInfoTree* LoadedConfig::Nested(const TextFormat::ParseInfoTree* tree,
+                                                      const Message& message,
+                                                      const std::string& field, int index) const {
+  return NestedTreeOf(tree, message, field, index);
+}
+
 const TextFormat::ParseInfoTree* LoadedConfig::SchedulerTree() const {
   return Nested(locations.get(), config, "scheduler_conf");
+}
+
+absl::Status ParseTextProto(const std::string& text, const std::string& path, Message* out,
+                            TextFormat::ParseInfoTree* locations, Diagnostics* warnings) {
+  if (LooksBinary(text)) {
+    const std::string hint =
+        out->GetDescriptor() == proto::CyberConfig::descriptor()
+            ? "write the config as text, e.g. `scheduler_conf { policy: \"classic\" }`"
+            : absl::StrCat("write the ", out->GetDescriptor()->name(), " as protobuf text format");
+    return ErrorAt(path, 0, 0,
+                   "this is not a text-format config (it holds binary data); cadence reads "
+                   "protobuf text format only and does not guess at binary protobuf",
+                   hint);
+  }
+  FirstErrorCollector errors;
+  TextFormat::Parser parser;
+  parser.RecordErrorsTo(&errors);
+  if (locations != nullptr) parser.WriteLocationsTo(locations);
+  parser.AllowPartialMessage(true);  // Required fields are the caller's to check.
+  if (!parser.ParseFromString(text, out) || errors.has_error_) {
+    if (!errors.has_error_) return ErrorAt(path, 0, 0, "the config does not parse");
+    return ParseErrorStatus(path, text, errors);
+  }
+  if (warnings != nullptr) {
+    for (const FirstErrorCollector::Warning& w : errors.warnings_) {
+      warnings->Warning({path, w.line + 1, w.column + 1}, "", w.message);
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<LoadedConfig> ParseConfigText(std::string text, const std::string& path) {
@@ -321,25 +361,10 @@ absl::StatusOr<LoadedConfig> ParseConfigText(std::string text, const std::string
   loaded.path = path;
   loaded.real_path = path;
   loaded.text = std::move(text);
-  if (LooksBinary(loaded.text)) {
-    return ErrorAt(path, 0, 0,
-                   "this is not a text-format config (it holds binary data); cadence reads "
-                   "protobuf text format only and does not guess at binary protobuf",
-                   "write the config as text, e.g. `scheduler_conf { policy: \"classic\" }`");
-  }
   loaded.locations = std::make_shared<TextFormat::ParseInfoTree>();
-  FirstErrorCollector errors;
-  TextFormat::Parser parser;
-  parser.RecordErrorsTo(&errors);
-  parser.WriteLocationsTo(loaded.locations.get());
-  parser.AllowPartialMessage(true);  // Required fields are checked below, with locations.
-  if (!parser.ParseFromString(loaded.text, &loaded.config) || errors.has_error_) {
-    if (!errors.has_error_) return ErrorAt(path, 0, 0, "the config does not parse");
-    return ParseErrorStatus(path, loaded.text, errors);
-  }
-  for (const FirstErrorCollector::Warning& w : errors.warnings_) {
-    loaded.diagnostics.Warning({path, w.line + 1, w.column + 1}, "", w.message);
-  }
+  const absl::Status parsed = ParseTextProto(loaded.text, path, &loaded.config,
+                                             loaded.locations.get(), &loaded.diagnostics);
+  if (!parsed.ok()) return parsed;
   std::vector<std::string> missing;
   SourceLocation first;
   CheckRequired(loaded, loaded.config, loaded.locations.get(), {path, 0, 0}, "", &missing, &first);

@@ -7,6 +7,8 @@
 // protobuf is refused, not guessed at. Cyber's other sections (`transport_conf`,
 // `run_mode_conf`, `perf_conf`) are accepted and reported as ignored. The loaded config
 // keeps the parse locations, so the validator can point at the exact field of a finding.
+// The same strict parse and field locations serve other text-format files (ParseTextProto,
+// LocationOf), e.g. the launcher's DAG files.
 #ifndef CADENCE_SCHEDULER_CONFIG_LOADER_H_
 #define CADENCE_SCHEDULER_CONFIG_LOADER_H_
 
@@ -14,7 +16,9 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "google/protobuf/message.h"
 #include "google/protobuf/text_format.h"
 #include "proto/cyber_conf.pb.h"
 #include "scheduler/config/diagnostic.h"
@@ -75,6 +79,28 @@ std::string ConfigPathFor(const std::string& conf_dir, const std::string& name);
 // The field names of `descriptor` closest to `unknown`, best first (for "did you mean").
 std::vector<std::string> ClosestFieldNames(const google::protobuf::Descriptor& descriptor,
                                            const std::string& unknown);
+
+// Parses protobuf text `text` that came from `path` into *out strictly, recording where each
+// field stands in *locations (may be nullptr). Binary data is refused; the parser's first
+// error is returned as InvalidArgument "file:line:col: error: ...", an unknown field with a
+// "did you mean" hint. Required fields are not checked. The parser's warnings, if any, are
+// added to *warnings (may be nullptr).
+absl::Status ParseTextProto(const std::string& text, const std::string& path,
+                            google::protobuf::Message* out,
+                            google::protobuf::TextFormat::ParseInfoTree* locations,
+                            Diagnostics* warnings = nullptr);
+
+// The location in `path` of a field of `message`, whose parse tree is `tree` (index for an
+// element of a repeated field, -1 otherwise); just the file when unknown. An element of a
+// list (`f: [ {..}, {..} ]`) is located at its own first field.
+SourceLocation LocationOf(const google::protobuf::TextFormat::ParseInfoTree* tree,
+                          const google::protobuf::Message& message, const std::string& field,
+                          int index, const std::string& path);
+
+// The parse tree of a nested message field of `message` (nullptr when unknown).
+const google::protobuf::TextFormat::ParseInfoTree* NestedTreeOf(
+    const google::protobuf::TextFormat::ParseInfoTree* tree,
+    const google::protobuf::Message& message, const std::string& field, int index = -1);
 
 }  // namespace cadence
 

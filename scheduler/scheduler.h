@@ -149,6 +149,9 @@ class Scheduler {
   // Stops taking work, lets queued and running activations finish, joins every processor.
   void Shutdown();
 
+  // Whether Shutdown has begun.
+  bool is_shut_down() const { return shut_down_.load(std::memory_order_acquire); }
+
   // Statistics of every live task, in creation order.
   std::vector<TaskStats> TaskStatistics() const;
 

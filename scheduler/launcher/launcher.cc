@@ -1,0 +1,253 @@
+#include "scheduler/launcher/launcher.h"
+
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <map>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "glog/logging.h"
+#include "scheduler/common/machine.h"
+#include "scheduler/config/loader.h"
+
+namespace cadence {
+namespace {
+
+// The self-pipe the stop-signal handlers write to.
+int stop_pipe[2] = {-1, -1};
+
+void OnStopSignal(int signal) {
+  const unsigned char byte = static_cast<unsigned char>(signal);
+  const int saved = errno;
+  [[maybe_unused]] ssize_t n = write(stop_pipe[1], &byte, 1);
+  errno = saved;
+}
+
+std::string ErrorAt(const SourceLocation& where, const std::string& message,
+                    const std::string& hint = "") {
+  return Diagnostic{Severity::kError, where, "", message, hint}.ToString();
+}
+
+ComponentConfig ConfigOf(const DagComponent& c) {
+  ComponentConfig config;
+  config.name = c.name;
+  config.config_file_path = c.config_file_path;
+  config.flag_file_path = c.flag_file_path;
+  for (const DagComponent::Reader& r : c.readers) {
+    config.readers.push_back({r.channel, r.pending_queue_size});
+  }
+  config.interval_ms = c.interval_ms;
+  return config;
+}
+
+}  // namespace
+
+absl::Status InstallStopSignals() {
+  static std::once_flag once;
+  static absl::Status status;
+  std::call_once(once, [] {
+    if (pipe2(stop_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
+      status = absl::InternalError(
+          absl::StrCat("cannot create the stop-signal pipe: ", std::strerror(errno)));
+      return;
+    }
+    struct sigaction action = {};
+    action.sa_handler = OnStopSignal;
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = SA_RESTART;
+    for (int signal : {SIGINT, SIGTERM}) {
+      if (sigaction(signal, &action, nullptr) != 0) {
+        status = absl::InternalError(absl::StrCat("cannot install the handler of signal ", signal,
+                                                  ": ", std::strerror(errno)));
+        return;
+      }
+    }
+  });
+  return status;
+}
+
+absl::StatusOr<std::unique_ptr<Launcher>> Launcher::Start(const LauncherOptions& options) {
+  std::unique_ptr<Launcher> launcher(new Launcher());
+  absl::Status status = launcher->Init(options);
+  if (!status.ok()) {
+    launcher->Shutdown();
+    return status;
+  }
+  return launcher;
+}
+
+absl::Status Launcher::Init(const LauncherOptions& options) {
+  absl::Status status = InstallStopSignals();
+  if (!status.ok()) return status;
+
+  // 1. The DAGs, every error of every file at once.
+  std::vector<std::string> errors;
+  for (const std::string& file : options.dag_files) {
+    absl::StatusOr<Dag> dag = LoadDagFile(file);
+    if (!dag.ok()) {
+      errors.push_back(std::string(dag.status().message()));
+      continue;
+    }
+    if (!dag->diagnostics.ToString().empty()) LOG(WARNING) << dag->diagnostics.ToString();
+    dags_.push_back(*std::move(dag));
+  }
+  if (!errors.empty()) return absl::InvalidArgumentError(absl::StrJoin(errors, "\n"));
+  status = CheckDagsTogether(dags_);
+  if (!status.ok()) return status;
+
+  // 2. The libraries, each loaded once; what each registers is recorded.
+  ComponentRegistry& registry = ComponentRegistry::Global();
+  std::map<std::pair<const Dag*, std::string>, std::string> resolved;  // (dag, library) -> path
+  std::set<std::string> loaded;
+  for (const Dag& dag : dags_) {
+    for (const DagModule& module : dag.modules) {
+      if (module.library.empty()) continue;
+      absl::StatusOr<std::string> path = ResolveLibrary(module, dag.path, options.library_path);
+      if (!path.ok()) return path.status();
+      resolved[{&dag, module.library}] = *path;
+      if (!loaded.insert(*path).second) continue;
+      registry.SetLoadingLibrary(*path);
+      void* handle = dlopen(path->c_str(), RTLD_NOW | RTLD_GLOBAL);
+      registry.SetLoadingLibrary("");
+      if (handle == nullptr) {
+        const char* why = dlerror();
+        return absl::InvalidArgumentError(ErrorAt(
+            module.where,
+            absl::StrCat("cannot load module_library '", module.library, "' (", *path,
+                         "): ", why != nullptr ? why : "unknown dlopen error"),
+            "a library built for another machine, or missing one of its own dependencies? "
+            "`ldd " + *path + "` shows what it needs"));
+      }
+      libraries_.push_back(*path);
+      LOG(INFO) << "loaded " << *path << ": registers "
+                << absl::StrJoin(registry.ClassesOf(*path), ", ");
+    }
+  }
+
+  // 3. Every component's class, before any thread starts.
+  std::vector<const DagComponent*> entries;
+  for (const Dag& dag : dags_) {
+    for (const DagComponent& c : dag.components) {
+      absl::StatusOr<std::unique_ptr<ComponentBase>> component = registry.Create(c.class_name);
+      if (!component.ok()) {
+        std::string hint;
+        auto it = resolved.find({&dag, c.library});
+        if (it != resolved.end()) {
+          std::vector<std::string> classes = registry.ClassesOf(it->second);
+          hint = absl::StrCat(
+              c.library, " registers ", classes.empty() ? "no classes" : absl::StrJoin(classes, ", "),
+              "; a class is registered with CADENCE_REGISTER_COMPONENT(", c.class_name, ")");
+        }
+        errors.push_back(ErrorAt(c.where, std::string(component.status().message()), hint));
+        continue;
+      }
+      components_.push_back(*std::move(component));
+      entries.push_back(&c);
+    }
+  }
+  if (!errors.empty()) return absl::InvalidArgumentError(absl::StrJoin(errors, "\n"));
+
+  // 4. The scheduler conf.
+  conf_path_ = !options.conf_file.empty()
+                   ? options.conf_file
+                   : ConfigPathFor(options.conf_dir, options.sched_name.empty()
+                                                         ? options.process_group
+                                                         : options.sched_name);
+  absl::StatusOr<Validation> validation =
+      LoadAndValidate(conf_path_, Machine::Read(), {.strict = options.strict});
+  if (!validation.ok()) return validation.status();
+  validation_ = *std::move(validation);
+  if (!validation_.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the scheduler conf ", conf_path_, " is not valid:\n",
+                     validation_.diagnostics.ToString()));
+  }
+  if (!validation_.diagnostics.ToString().empty()) {
+    LOG(WARNING) << "scheduler conf " << conf_path_ << ":\n" << validation_.diagnostics.ToString();
+  }
+  LOG(INFO) << "scheduler conf: " << conf_path_
+            << (validation_.plan.real_config_path.empty() ||
+                        validation_.plan.real_config_path == conf_path_
+                    ? ""
+                    : " -> " + validation_.plan.real_config_path);
+
+  // 5. The scheduler, then the components (in DAG order).
+  absl::StatusOr<std::unique_ptr<Scheduler>> scheduler =
+      Scheduler::Start(validation_.plan, {.strict = options.strict});
+  if (!scheduler.ok()) return scheduler.status();
+  scheduler_ = *std::move(scheduler);
+  const ComponentContext context{scheduler_.get(), &channels_};
+  for (size_t i = 0; i < components_.size(); ++i) {
+    status = components_[i]->Initialize(ConfigOf(*entries[i]), context);
+    if (!status.ok()) {
+      return absl::Status(status.code(), ErrorAt(entries[i]->where, std::string(status.message())));
+    }
+  }
+  return absl::OkStatus();
+}
+
+Launcher::~Launcher() { Shutdown(); }
+
+void Launcher::Shutdown() {
+  if (shut_down_) return;
+  shut_down_ = true;
+  if (scheduler_ != nullptr) scheduler_->Shutdown();  // Running activations finish first.
+  for (auto& component : components_) component->Shutdown();
+}
+
+int Launcher::WaitForStop(std::chrono::milliseconds limit) {
+  struct pollfd fd = {stop_pipe[0], POLLIN, 0};
+  const int timeout = limit.count() > 0 ? static_cast<int>(limit.count()) : -1;
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (true) {
+    int wait = timeout;
+    if (timeout >= 0) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) return 0;
+      wait = static_cast<int>(left.count());
+    }
+    const int ready = poll(&fd, 1, wait);
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready <= 0) {
+      if (timeout >= 0 && std::chrono::steady_clock::now() >= deadline) return 0;
+      continue;
+    }
+    unsigned char byte = 0;
+    if (read(stop_pipe[0], &byte, 1) == 1) return byte;
+  }
+}
+
+std::string Launcher::Summary() const {
+  std::string out = absl::StrCat("conf: ", conf_path_);
+  if (!validation_.plan.real_config_path.empty() &&
+      validation_.plan.real_config_path != conf_path_) {
+    absl::StrAppend(&out, " -> ", validation_.plan.real_config_path);
+  }
+  absl::StrAppend(&out, " (", validation_.plan.kind == SchedulerKind::kChoreography
+                                  ? "choreography"
+                                  : "classic",
+                  ")\n");
+  for (const std::string& library : libraries_) absl::StrAppend(&out, "library: ", library, "\n");
+  for (const auto& component : components_) {
+    TaskPlan placement;
+    bool named = false;
+    std::string where = "-";
+    if (validation_.plan.Placement(component->name(), &placement, &named)) {
+      where = validation_.plan.queues[placement.queue].name;
+      if (placement.processor >= 0) where = validation_.plan.processors[placement.processor].name;
+      if (!named) absl::StrAppend(&where, " (not named in the conf)");
+    }
+    absl::StrAppend(&out, "component: ", component->name(), " -> ", where, "\n");
+  }
+  return out;
+}
+
+}  // namespace cadence

@@ -1,0 +1,52 @@
+#include "scheduler/launcher/report.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "scheduler/common/sched_policy.h"
+
+namespace cadence {
+
+std::string FormatThreadTable(const std::vector<ThreadRecord>& threads) {
+  std::string out = absl::StrFormat("  %-10s %-15s %-7s %-34s %-34s %s\n", "KIND", "NAME", "TID",
+                                    "REQUESTED", "EFFECTIVE", "NOTE");
+  for (const ThreadRecord& t : threads) {
+    absl::StrAppend(
+        &out, absl::StrFormat("  %-10s %-15s %-7d %-34s %-34s %s\n", t.kind, t.name, t.tid,
+                              Describe(t.applied.requested), Describe(t.applied.effective),
+                              t.applied.fell_back ? "FELL BACK: " + t.applied.why : "as asked"));
+  }
+  return out;
+}
+
+std::string FormatTaskTable(const std::vector<TaskStats>& tasks) {
+  std::string out = absl::StrFormat(
+      "  %-16s %-12s %4s %9s %9s %10s %10s %10s %9s %9s %7s %8s %8s %6s\n", "TASK", "QUEUE",
+      "PRIO", "PERIOD us", "RUNS", "WAKE p50us", "WAKE p99us", "WAKE maxus", "RUN avgus",
+      "RUN maxus", "MISSES", "OVERRUNS", "DROPPED", "CPUS");
+  for (const TaskStats& t : tasks) {
+    absl::StrAppend(
+        &out,
+        absl::StrFormat(
+            "  %-16s %-12s %4d %9s %9d %10.1f %10.1f %10.1f %9.1f %9.1f %7d %8d %8d %6s\n", t.name,
+            t.queue, t.priority,
+            t.period_ns > 0 ? absl::StrCat(t.period_ns / 1000) : std::string("-"), t.activations,
+            t.wake_latency.p50_ns / 1e3, t.wake_latency.p99_ns / 1e3, t.wake_latency.max_ns / 1e3,
+            t.activations > 0 ? t.run_ns_total / 1e3 / t.activations : 0.0, t.run_ns_max / 1e3,
+            t.deadline_misses, t.overruns, t.dropped,
+                        t.cpus_mask != 0 ? CpusOfMask(t.cpus_mask) : std::string("-")));
+  }
+  return out;
+}
+
+std::string FormatProcessorTable(const std::vector<ProcessorStats>& processors) {
+  std::string out = absl::StrFormat("  %-15s %-7s %10s %10s %12s %6s\n", "PROCESSOR", "TID", "RUNS",
+                                    "SLEEPS", "BUSY ms", "BUSY%");
+  for (const ProcessorStats& p : processors) {
+    absl::StrAppend(&out, absl::StrFormat("  %-15s %-7d %10d %10d %12.1f %5.1f%%\n", p.name, p.tid,
+                                          p.activations, p.sleeps, p.busy_ns / 1e6,
+                                          p.alive_ns > 0 ? 100.0 * p.busy_ns / p.alive_ns : 0.0));
+  }
+  return out;
+}
+
+}  // namespace cadence

@@ -1,0 +1,129 @@
+// mainboard: Cyber RT's launcher, the cadence way. Loads the DAG files' libraries, creates
+// their components, builds the scheduler from `<conf_dir>/<sched_name or process_group>.conf`
+// and runs until SIGINT/SIGTERM, then shuts down cleanly with exit code 0.
+//
+//   mainboard -d DAG [-d DAG ...] [-p PROCESS_GROUP] [-s SCHED_NAME] [--conf_dir DIR]
+//             [--conf FILE] [--library_path DIR,...] [--strict] [--duration_s N]
+//
+// Exit codes: 0 after a clean stop, 1 when something in the input is wrong (the message
+// says what and where), 2 for a usage error.
+#include <signal.h>
+#include <string.h>
+
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "gflags/gflags.h"
+#include "glog/logging.h"
+#include "scheduler/launcher/launcher.h"
+#include "scheduler/launcher/report.h"
+
+DEFINE_string(dag, "", "DAG files, comma-separated (-d FILE may be repeated).");
+DEFINE_string(process_group, "mainboard_default",
+              "The process group (-p); names the scheduler conf unless --sched_name is given.");
+DEFINE_string(sched_name, "", "The scheduler conf's name (-s), when not the process group's.");
+DEFINE_string(conf_dir, "conf", "Where <name>.conf is looked up.");
+DEFINE_string(conf, "", "A scheduler conf file to use instead of <conf_dir>/<name>.conf.");
+DEFINE_string(library_path, "",
+              "Extra directories (comma-separated) to look up relative module_library paths in.");
+DEFINE_bool(strict, false,
+            "Warnings are errors; a thread that cannot get its policy fails start-up.");
+DEFINE_int32(duration_s, 0, "Stop after this many seconds (0: run until SIGINT/SIGTERM).");
+
+namespace {
+
+// Rewrites Cyber's short options (-d X, -p X, -s X, and -dX) into gflags' long form; the
+// -d values are collected into one --dag list.
+std::vector<std::string> Rewrite(int argc, char** argv) {
+  std::vector<std::string> out = {argv[0]};
+  std::vector<std::string> dags;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    auto take = [&](const char* flag) {
+      std::string value;
+      if (arg.size() > 2) {
+        value = arg.substr(2);
+      } else if (i + 1 < argc) {
+        value = argv[++i];
+      }
+      return std::pair<std::string, std::string>(flag, value);
+    };
+    if (arg.rfind("-d", 0) == 0 && arg.rfind("--", 0) != 0) {
+      dags.push_back(take("dag").second);
+    } else if (arg.rfind("-p", 0) == 0 && arg.rfind("--", 0) != 0) {
+      out.push_back("--process_group=" + take("process_group").second);
+    } else if (arg.rfind("-s", 0) == 0 && arg.rfind("--", 0) != 0) {
+      out.push_back("--sched_name=" + take("sched_name").second);
+    } else if (arg == "--dag" && i + 1 < argc) {
+      dags.push_back(argv[++i]);
+    } else if (arg.rfind("--dag=", 0) == 0) {
+      dags.push_back(arg.substr(6));
+    } else {
+      out.push_back(arg);
+    }
+  }
+  if (!dags.empty()) out.push_back("--dag=" + absl::StrJoin(dags, ","));
+  return out;
+}
+
+std::vector<std::string> List(const std::string& flag) {
+  return absl::StrSplit(flag, ',', absl::SkipEmpty());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> rewritten = Rewrite(argc, argv);
+  std::vector<char*> args;
+  for (std::string& arg : rewritten) args.push_back(arg.data());
+  int n = static_cast<int>(args.size());
+  char** p = args.data();
+  gflags::SetUsageMessage(
+      "mainboard -d DAG [-d DAG ...] [-p PROCESS_GROUP] [-s SCHED_NAME] [--conf_dir DIR]");
+  gflags::ParseCommandLineFlags(&n, &p, true);
+  google::InitGoogleLogging(argv[0]);
+  FLAGS_logtostderr = true;
+  if (n > 1) {
+    std::cerr << "mainboard: unexpected argument '" << p[1] << "'\n"
+              << gflags::ProgramUsage() << "\n";
+    return 2;
+  }
+  cadence::LauncherOptions options;
+  options.dag_files = List(FLAGS_dag);
+  if (options.dag_files.empty()) {
+    std::cerr << "mainboard: no DAG file given (-d FILE)\n" << gflags::ProgramUsage() << "\n";
+    return 2;
+  }
+  options.process_group = FLAGS_process_group;
+  options.sched_name = FLAGS_sched_name;
+  options.conf_dir = FLAGS_conf_dir;
+  options.conf_file = FLAGS_conf;
+  options.library_path = List(FLAGS_library_path);
+  options.strict = FLAGS_strict;
+
+  absl::StatusOr<std::unique_ptr<cadence::Launcher>> launcher = cadence::Launcher::Start(options);
+  if (!launcher.ok()) {
+    std::cerr << "mainboard: cannot start:\n" << launcher.status().message() << "\n";
+    return 1;
+  }
+  cadence::Launcher& l = **launcher;
+  std::cout << l.Summary() << "\nthreads (requested vs effective):\n"
+            << cadence::FormatThreadTable(l.scheduler().Threads())
+            << "\nmainboard: running (pid " << getpid() << "); SIGINT or SIGTERM stops it"
+            << std::endl;
+  const int signal = l.WaitForStop(std::chrono::seconds(FLAGS_duration_s));
+  std::cout << "\nmainboard: stopping ("
+            << (signal > 0 ? std::string(strsignal(signal)) : std::string("time limit"))
+            << ")" << std::endl;
+  l.Shutdown();
+  std::cout << "\ntasks:\n"
+            << cadence::FormatTaskTable(l.scheduler().TaskStatistics()) << "\nprocessors:\n"
+            << cadence::FormatProcessorTable(l.scheduler().ProcessorStatistics())
+            << "mainboard: stopped cleanly" << std::endl;
+  return 0;
+}

@@ -389,8 +389,8 @@ absl::StatusOr<std::string> ResolveLibrary(const DagModule& module, const std::s
       absl::StrCat("module_library '", library, "' not found; tried: ", absl::StrJoin(tried, ", ")),
       library[0] == '/' ? "check the path"
                         : "build the library first (a path beginning with bazel-bin/ is also "
-                          "looked for in the runfiles tree), or pass the directory it is in as a "
-                          "search directory"}
+                          "looked for in the runfiles tree), or pass the directory it is in with "
+                          "--library_path DIR"}
                                  .ToString());
 }
 

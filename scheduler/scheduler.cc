@@ -1,6 +1,7 @@
 #include "scheduler/scheduler.h"
 
 #include <dirent.h>
+#include <pthread.h>
 #include <sched.h>
 
 #include <cerrno>
@@ -270,6 +271,7 @@ absl::StatusOr<std::thread> Scheduler::StartThread(const std::string& name,
   auto ready = std::make_shared<std::promise<absl::Status>>();
   std::future<absl::Status> started = ready->get_future();
   std::thread thread([this, name, body = std::move(body), ready]() mutable {
+    pthread_setname_np(pthread_self(), name.substr(0, 15).c_str());  // What ps/top show.
     absl::StatusOr<AppliedAttributes> applied = ApplyThreadConfig(name, CurrentTid());
     if (!applied.ok() && !absl::IsNotFound(applied.status())) {
       ready->set_value(applied.status());

@@ -141,7 +141,8 @@ class Scheduler {
   // logged, once per name); in strict mode, a refused request.
   absl::StatusOr<AppliedAttributes> ApplyThreadConfig(const std::string& name, pid_t tid);
 
-  // Starts a std::thread that first applies the conf's entry for `name`, then runs `body`.
+  // Starts a std::thread named `name` (its first 15 characters, what ps/top show) that
+  // first applies the conf's entry for `name`, then runs `body`.
   // A name the conf does not list is logged once and the thread runs with the process's
   // defaults. Errors: in strict mode, a refused request (the thread is not started).
   absl::StatusOr<std::thread> StartThread(const std::string& name, std::function<void()> body);

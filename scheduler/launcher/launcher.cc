@@ -4,9 +4,12 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <set>
@@ -118,12 +121,13 @@ absl::Status Launcher::Init(const LauncherOptions& options) {
       registry.SetLoadingLibrary("");
       if (handle == nullptr) {
         const char* why = dlerror();
-        return absl::InvalidArgumentError(ErrorAt(
-            module.where,
-            absl::StrCat("cannot load module_library '", module.library, "' (", *path,
-                         "): ", why != nullptr ? why : "unknown dlopen error"),
-            "a library built for another machine, or missing one of its own dependencies? "
-            "`ldd " + *path + "` shows what it needs"));
+        return absl::InvalidArgumentError(
+            ErrorAt(module.where,
+                    absl::StrCat("cannot load module_library '", module.library, "' (", *path,
+                                 "): ", why != nullptr ? why : "unknown dlopen error"),
+                    "a library built for another machine, or missing one of its own dependencies? "
+                    "`ldd " +
+                        *path + "` shows what it needs"));
       }
       libraries_.push_back(*path);
       LOG(INFO) << "loaded " << *path << ": registers "
@@ -141,9 +145,10 @@ absl::Status Launcher::Init(const LauncherOptions& options) {
         auto it = resolved.find({&dag, c.library});
         if (it != resolved.end()) {
           std::vector<std::string> classes = registry.ClassesOf(it->second);
-          hint = absl::StrCat(
-              c.library, " registers ", classes.empty() ? "no classes" : absl::StrJoin(classes, ", "),
-              "; a class is registered with CADENCE_REGISTER_COMPONENT(", c.class_name, ")");
+          hint = absl::StrCat(c.library, " registers ",
+                              classes.empty() ? "no classes" : absl::StrJoin(classes, ", "),
+                              "; a class is registered with CADENCE_REGISTER_COMPONENT(",
+                              c.class_name, ")");
         }
         errors.push_back(ErrorAt(c.where, std::string(component.status().message()), hint));
         continue;
@@ -155,28 +160,26 @@ absl::Status Launcher::Init(const LauncherOptions& options) {
   if (!errors.empty()) return absl::InvalidArgumentError(absl::StrJoin(errors, "\n"));
 
   // 4. The scheduler conf.
-  conf_path_ = !options.conf_file.empty()
-                   ? options.conf_file
-                   : ConfigPathFor(options.conf_dir, options.sched_name.empty()
-                                                         ? options.process_group
-                                                         : options.sched_name);
+  conf_path_ =
+      !options.conf_file.empty()
+          ? options.conf_file
+          : ConfigPathFor(options.conf_dir,
+                          options.sched_name.empty() ? options.process_group : options.sched_name);
   absl::StatusOr<Validation> validation =
       LoadAndValidate(conf_path_, Machine::Read(), {.strict = options.strict});
   if (!validation.ok()) return validation.status();
   validation_ = *std::move(validation);
   if (!validation_.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("the scheduler conf ", conf_path_, " is not valid:\n",
-                     validation_.diagnostics.ToString()));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the scheduler conf ", conf_path_, " is not valid:\n", validation_.diagnostics.ToString()));
   }
   if (!validation_.diagnostics.ToString().empty()) {
     LOG(WARNING) << "scheduler conf " << conf_path_ << ":\n" << validation_.diagnostics.ToString();
   }
-  LOG(INFO) << "scheduler conf: " << conf_path_
-            << (validation_.plan.real_config_path.empty() ||
-                        validation_.plan.real_config_path == conf_path_
-                    ? ""
-                    : " -> " + validation_.plan.real_config_path);
+  LOG(INFO) << "scheduler conf: " << conf_path_ << " (the real file: "
+            << (validation_.plan.real_config_path.empty() ? "none, the default plan"
+                                                          : validation_.plan.real_config_path)
+            << ")";
 
   // 5. The scheduler, then the components (in DAG order).
   absl::StatusOr<std::unique_ptr<Scheduler>> scheduler =
@@ -227,14 +230,18 @@ int Launcher::WaitForStop(std::chrono::milliseconds limit) {
 
 std::string Launcher::Summary() const {
   std::string out = absl::StrCat("conf: ", conf_path_);
-  if (!validation_.plan.real_config_path.empty() &&
-      validation_.plan.real_config_path != conf_path_) {
+  char resolved[PATH_MAX];
+  const bool is_link = realpath(conf_path_.c_str(), resolved) != nullptr &&
+                       std::string(resolved) == validation_.plan.real_config_path && [&] {
+                         struct stat st;
+                         return lstat(conf_path_.c_str(), &st) == 0 && S_ISLNK(st.st_mode);
+                       }();
+  if (is_link) {
     absl::StrAppend(&out, " -> ", validation_.plan.real_config_path);
   }
-  absl::StrAppend(&out, " (", validation_.plan.kind == SchedulerKind::kChoreography
-                                  ? "choreography"
-                                  : "classic",
-                  ")\n");
+  absl::StrAppend(
+      &out, " (",
+      validation_.plan.kind == SchedulerKind::kChoreography ? "choreography" : "classic", ")\n");
   for (const std::string& library : libraries_) absl::StrAppend(&out, "library: ", library, "\n");
   for (const auto& component : components_) {
     TaskPlan placement;

@@ -53,7 +53,16 @@ std::vector<std::string> Rewrite(int argc, char** argv) {
       }
       return std::pair<std::string, std::string>(flag, value);
     };
-    if (arg.rfind("-d", 0) == 0 && arg.rfind("--", 0) != 0) {
+    // A registered flag in gflags' single-dash form (-strict, -duration_s=1) is not a
+    // short option.
+    const std::string name =
+        arg.substr(1, arg.find('=') == std::string::npos ? std::string::npos : arg.find('=') - 1);
+    gflags::CommandLineFlagInfo info;
+    if (arg.size() > 2 && arg[0] == '-' && arg[1] != '-' &&
+        (gflags::GetCommandLineFlagInfo(name.c_str(), &info) ||
+         (name.rfind("no", 0) == 0 && gflags::GetCommandLineFlagInfo(name.c_str() + 2, &info)))) {
+      out.push_back(arg);
+    } else if (arg.rfind("-d", 0) == 0 && arg.rfind("--", 0) != 0) {
       dags.push_back(take("dag").second);
     } else if (arg.rfind("-p", 0) == 0 && arg.rfind("--", 0) != 0) {
       out.push_back("--process_group=" + take("process_group").second);
@@ -113,17 +122,27 @@ int main(int argc, char** argv) {
   }
   cadence::Launcher& l = **launcher;
   std::cout << l.Summary() << "\nthreads (requested vs effective):\n"
-            << cadence::FormatThreadTable(l.scheduler().Threads())
-            << "\nmainboard: running (pid " << getpid() << "); SIGINT or SIGTERM stops it"
-            << std::endl;
+            << cadence::FormatThreadTable(l.scheduler().Threads()) << "\nmainboard: running (pid "
+            << getpid() << "); SIGINT or SIGTERM stops it" << std::endl;
   const int signal = l.WaitForStop(std::chrono::seconds(FLAGS_duration_s));
   std::cout << "\nmainboard: stopping ("
-            << (signal > 0 ? std::string(strsignal(signal)) : std::string("time limit"))
-            << ")" << std::endl;
+            << (signal > 0 ? std::string(strsignal(signal)) : std::string("time limit")) << ")"
+            << std::endl;
   l.Shutdown();
   std::cout << "\ntasks:\n"
             << cadence::FormatTaskTable(l.scheduler().TaskStatistics()) << "\nprocessors:\n"
-            << cadence::FormatProcessorTable(l.scheduler().ProcessorStatistics())
-            << "mainboard: stopped cleanly" << std::endl;
+            << cadence::FormatProcessorTable(l.scheduler().ProcessorStatistics());
+  uint64_t failures = 0;
+  for (const auto& component : l.components()) {
+    const cadence::ComponentStats stats = component->Stats();
+    if (stats.proc_failures > 0) {
+      std::cout << "component " << stats.name << ": " << stats.proc_failures << " of "
+                << stats.procs << " Proc calls failed\n";
+    }
+    failures += stats.proc_failures;
+  }
+  for (const cadence::TaskStats& t : l.scheduler().TaskStatistics()) failures += t.exceptions;
+  std::cout << "mainboard: stopped cleanly (" << failures << " failed or throwing task runs)"
+            << std::endl;
   return 0;
 }

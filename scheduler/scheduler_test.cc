@@ -44,6 +44,7 @@
 #include "scheduler/config/loader.h"
 #include "scheduler/config/plan.h"
 #include "scheduler/config/validator.h"
+#include "scheduler/testing/test_plans.h"
 
 namespace cadence {
 namespace {
@@ -136,23 +137,10 @@ void SetUnordered(std::atomic<uint32_t>* word) {
           nullptr, 0);
 }
 
-// Parses and validates a config text against this machine; fails the test on any error.
-Plan PlanFrom(const std::string& text) {
-  absl::StatusOr<LoadedConfig> loaded = ParseConfigText(text, "test.conf");
-  EXPECT_TRUE(loaded.ok()) << loaded.status();
-  if (!loaded.ok()) return Plan();
-  Validation validation = Validate(*loaded, Machine::Read());
-  EXPECT_TRUE(validation.ok()) << validation.diagnostics.ToString();
-  return validation.plan;
-}
+using test_support::StartOrNull;
 
-// Starts a scheduler from a plan; nullptr (and a test failure) when it does not start.
-std::unique_ptr<Scheduler> StartOrNull(const Plan& plan, const SchedulerOptions& options = {}) {
-  absl::StatusOr<std::unique_ptr<Scheduler>> scheduler = Scheduler::Start(plan, options);
-  EXPECT_TRUE(scheduler.ok()) << scheduler.status();
-  if (!scheduler.ok()) return nullptr;
-  return *std::move(scheduler);
-}
+// Parses and validates a config text against this machine; fails the test on any error.
+Plan PlanFrom(const std::string& text) { return test_support::PlanFromText(text); }
 
 // The thread record of a processor or named thread.
 const ThreadRecord* FindRecord(const std::vector<ThreadRecord>& records, const std::string& kind,

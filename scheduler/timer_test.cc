@@ -20,6 +20,7 @@
 #include "scheduler/config/validator.h"
 #include "scheduler/processor.h"
 #include "scheduler/scheduler.h"
+#include "scheduler/testing/test_plans.h"
 
 namespace cadence {
 namespace {
@@ -28,19 +29,8 @@ using namespace std::chrono_literals;
 
 constexpr auto kGuard = 30s;
 
-Plan PlanFrom(const std::string& text) {
-  absl::StatusOr<LoadedConfig> loaded = ParseConfigText(text, "timer_test.conf");
-  EXPECT_TRUE(loaded.ok()) << loaded.status();
-  if (!loaded.ok()) return Plan();
-  Validation validation = Validate(*loaded, Machine::Read());
-  EXPECT_TRUE(validation.ok()) << validation.diagnostics.ToString();
-  return validation.plan;
-}
-
 std::unique_ptr<Scheduler> StartOrNull(const std::string& conf) {
-  absl::StatusOr<std::unique_ptr<Scheduler>> scheduler = Scheduler::Start(PlanFrom(conf));
-  EXPECT_TRUE(scheduler.ok()) << scheduler.status();
-  return scheduler.ok() ? *std::move(scheduler) : nullptr;
+  return test_support::StartOrNull(test_support::PlanFromText(conf));
 }
 
 // The release times a task body saw, with a wait for "at least n".

@@ -30,7 +30,8 @@
 
 DEFINE_string(conf, "conf/robot.conf", "The scheduler conf (a symlink picks the layout).");
 DEFINE_int32(duration_s, 10, "How long to run (0: until SIGINT/SIGTERM).");
-DEFINE_string(dag, "", "The DAG (default: examples/robot/robot.dag, beside the binary's runfiles).");
+DEFINE_string(dag, "",
+              "The DAG (default: examples/robot/robot.dag, beside the binary's runfiles).");
 DEFINE_string(library_path, "", "Extra directories for the DAG's module_library.");
 DEFINE_bool(strict, false, "Fail instead of falling back when a thread cannot get its policy.");
 
@@ -82,9 +83,9 @@ int main(int argc, char** argv) {
       if (!motion.ok()) continue;
       absl::StatusOr<cadence::TaskStats> t = s.TaskStatistics(*motion);
       if (t.ok()) {
-        std::cout << absl::StrFormat("  t=%2ds motion_control runs %d, wake p99 %.1f us, misses %d\n",
-                                     second, t->activations, t->wake_latency.p99_ns / 1e3,
-                                     t->deadline_misses)
+        std::cout << absl::StrFormat(
+                         "  t=%2ds motion_control runs %d, wake p99 %.1f us, misses %d\n", second,
+                         t->activations, t->wake_latency.p99_ns / 1e3, t->deadline_misses)
                   << std::flush;
       }
     }
@@ -113,10 +114,10 @@ int main(int argc, char** argv) {
             << cadence::FormatProcessorTable(s.ProcessorStatistics())
             << "\nthreads (requested vs effective):\n"
             << cadence::FormatThreadTable(threads);
-  uint64_t failures = 0;
-  for (const auto& component : l.components()) failures += component->Stats().proc_failures;
-  for (const cadence::TaskStats& t : s.TaskStatistics()) failures += t.exceptions;
-  std::cout << "\n" << (failures == 0 ? "robot_demo: ok" : "robot_demo: FAILURES") << " ("
-            << failures << " failed or throwing task runs)" << std::endl;
+  const uint64_t failures = l.FailedRuns();
+  std::cout << l.FailureReport();
+  std::cout << "\n"
+            << (failures == 0 ? "robot_demo: ok" : "robot_demo: FAILURES") << " (" << failures
+            << " failed or throwing task runs)" << std::endl;
   return failures == 0 ? 0 : 1;
 }

@@ -29,6 +29,7 @@
 #include "scheduler/config/validator.h"
 #include "scheduler/processor.h"
 #include "scheduler/scheduler.h"
+#include "scheduler/testing/test_plans.h"
 
 namespace cadence {
 namespace {
@@ -47,19 +48,8 @@ scheduler_conf {
   }
 })";
 
-Plan PlanFrom(const std::string& text) {
-  absl::StatusOr<LoadedConfig> loaded = ParseConfigText(text, "component_test.conf");
-  EXPECT_TRUE(loaded.ok()) << loaded.status();
-  if (!loaded.ok()) return Plan();
-  Validation validation = Validate(*loaded, Machine::Read());
-  EXPECT_TRUE(validation.ok()) << validation.diagnostics.ToString();
-  return validation.plan;
-}
-
 std::unique_ptr<Scheduler> StartOrNull() {
-  absl::StatusOr<std::unique_ptr<Scheduler>> scheduler = Scheduler::Start(PlanFrom(kConf));
-  EXPECT_TRUE(scheduler.ok()) << scheduler.status();
-  return scheduler.ok() ? *std::move(scheduler) : nullptr;
+  return test_support::StartOrNull(test_support::PlanFromText(kConf));
 }
 
 // What a task body saw, with a wait for "at least n".

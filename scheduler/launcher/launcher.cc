@@ -228,6 +228,27 @@ int Launcher::WaitForStop(std::chrono::milliseconds limit) {
   }
 }
 
+uint64_t Launcher::FailedRuns() const {
+  uint64_t failures = 0;
+  for (const auto& component : components_) failures += component->Stats().proc_failures;
+  if (scheduler_ != nullptr) {
+    for (const TaskStats& t : scheduler_->TaskStatistics()) failures += t.exceptions;
+  }
+  return failures;
+}
+
+std::string Launcher::FailureReport() const {
+  std::string out;
+  for (const auto& component : components_) {
+    const ComponentStats stats = component->Stats();
+    if (stats.proc_failures > 0) {
+      absl::StrAppend(&out, "component ", stats.name, ": ", stats.proc_failures, " of ",
+                      stats.procs, " Proc calls failed\n");
+    }
+  }
+  return out;
+}
+
 std::string Launcher::Summary() const {
   std::string out = absl::StrCat("conf: ", conf_path_);
   char resolved[PATH_MAX];

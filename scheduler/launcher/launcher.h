@@ -89,6 +89,12 @@ class Launcher {
   // The libraries loaded (resolved paths), in load order.
   const std::vector<std::string>& libraries() const { return libraries_; }
 
+  // Task runs that failed so far: Proc calls that returned false, and bodies that threw.
+  uint64_t FailedRuns() const;
+
+  // One line per component with failed Proc calls ("" when none).
+  std::string FailureReport() const;
+
   // A few lines on what started: conf (symlink chain and real file), libraries,
   // components and their tasks.
   std::string Summary() const;

@@ -132,17 +132,8 @@ int main(int argc, char** argv) {
   std::cout << "\ntasks:\n"
             << cadence::FormatTaskTable(l.scheduler().TaskStatistics()) << "\nprocessors:\n"
             << cadence::FormatProcessorTable(l.scheduler().ProcessorStatistics());
-  uint64_t failures = 0;
-  for (const auto& component : l.components()) {
-    const cadence::ComponentStats stats = component->Stats();
-    if (stats.proc_failures > 0) {
-      std::cout << "component " << stats.name << ": " << stats.proc_failures << " of "
-                << stats.procs << " Proc calls failed\n";
-    }
-    failures += stats.proc_failures;
-  }
-  for (const cadence::TaskStats& t : l.scheduler().TaskStatistics()) failures += t.exceptions;
-  std::cout << "mainboard: stopped cleanly (" << failures << " failed or throwing task runs)"
+  std::cout << l.FailureReport();
+  std::cout << "mainboard: stopped cleanly (" << l.FailedRuns() << " failed or throwing task runs)"
             << std::endl;
   return 0;
 }

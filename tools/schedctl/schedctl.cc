@@ -1,29 +1,64 @@
-// schedctl: look at a scheduling config without running it.
+// schedctl: look at a scheduling config without running it, at what this machine allows,
+// and at the threads of a running process.
 //
 //   schedctl check FILE... [--strict] [--cpus=N]
 //       Loads and validates each file; prints every finding as
 //       `file:line:col: error|warning|note: ...`. Exit 0: no errors; 1: errors; 2: usage.
 //   schedctl plan FILE [--json] [--strict] [--cpus=N]
 //       Prints the resolved plan (processors, queues, tasks, threads, per-CPU map) or JSON.
+//   schedctl budget [FILE]
+//       Prints what this machine allows real-time threads (RT throttling, cgroup RT budgets,
+//       RLIMIT_RTPRIO, CAP_SYS_NICE, SCHED_DEADLINE headroom); with FILE, validates it and
+//       says per check whether its real-time processors fit. Exit 0: everything fits (without
+//       FILE: real-time is available to this process); 1: something does not; 2: usage.
+//   schedctl template -d DAG [-d DAG...] [--layout=classic|choreography|both]
+//                     [--out_dir=DIR [--name=NAME] [--force]] [--cpus=N]
+//       Prints (or writes to DIR as NAME_<layout>.conf) a conf listing every task the DAGs
+//       create. Exit 1 when a DAG does not load.
+//   schedctl ps PID [--interval_ms=200]
+//       Every thread of a process: policy, priority/nice, allowed CPUs, last CPU, CPU% over
+//       the interval, CPU time. Exit 1 when there is no such process or /proc refuses.
 //
 // --cpus=N validates against a machine with CPUs 0..N-1 (this process's privileges and RT
 // limits), to check a config meant for a bigger or smaller target.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
 #include <cstdio>
+#include <cstring>
+#include <fstream>
 #include <iostream>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "gflags/gflags.h"
 #include "scheduler/common/machine.h"
 #include "scheduler/config/validator.h"
+#include "scheduler/launcher/dag.h"
+#include "tools/schedctl/budget.h"
+#include "tools/schedctl/ps.h"
+#include "tools/schedctl/template.h"
 
 DEFINE_bool(strict, false, "Treat warnings as errors.");
 DEFINE_bool(json, false, "plan: print the plan as JSON.");
 DEFINE_int32(cpus, 0,
              "Validate against a machine with CPUs 0..N-1 instead of this one (0: this one).");
+DEFINE_string(layout, "classic", "template: classic, choreography or both.");
+DEFINE_string(out_dir, "",
+              "template: write NAME_<layout>.conf (and a NAME.conf symlink) into this "
+              "directory instead of printing.");
+DEFINE_string(name, "",
+              "template: the NAME of the files --out_dir writes (default: the first "
+              "DAG's file name without .dag).");
+DEFINE_bool(force, false, "template: overwrite files in --out_dir.");
+DEFINE_int32(interval_ms, 200, "ps: measure CPU% over this many milliseconds (0: do not measure).");
 
 namespace cadence {
 namespace {
@@ -33,7 +68,11 @@ constexpr int kUsageError = 2;
 const char kUsage[] =
     "usage:\n"
     "  schedctl check FILE... [--strict] [--cpus=N]\n"
-    "  schedctl plan FILE [--json] [--strict] [--cpus=N]\n";
+    "  schedctl plan FILE [--json] [--strict] [--cpus=N]\n"
+    "  schedctl budget [FILE] [--strict]\n"
+    "  schedctl template -d DAG [-d DAG...] [--layout=classic|choreography|both]\n"
+    "                    [--out_dir=DIR [--name=NAME] [--force]] [--cpus=N]\n"
+    "  schedctl ps PID [--interval_ms=200]\n";
 
 Machine TargetMachine() {
   Machine machine = Machine::Read();
@@ -91,11 +130,203 @@ int PrintPlan(const std::vector<std::string>& files) {
   return 0;
 }
 
+int Budget(const std::vector<std::string>& files) {
+  if (files.size() > 1) {
+    std::cerr << "schedctl budget: name at most one config file\n" << kUsage;
+    return kUsageError;
+  }
+  if (FLAGS_cpus > 0) {
+    std::cerr << "schedctl budget: --cpus does not apply: budget is about this machine\n" << kUsage;
+    return kUsageError;
+  }
+  const BudgetFacts facts = BudgetFacts::Read();
+  std::cout << FormatFacts(facts);
+  const Verdict available = JudgeRealTimeAvailable(facts);
+  std::cout << FormatVerdict(available);
+  if (files.empty()) return available.fits ? 0 : 1;
+
+  const std::string& file = files[0];
+  absl::StatusOr<LoadedConfig> loaded = LoadConfigFile(file);
+  if (!loaded.ok()) {
+    std::cout << loaded.status().message() << "\n" << file << ": cannot judge it\n";
+    return 1;
+  }
+  const Validation v = Validate(*loaded, Machine::Read(), {.strict = FLAGS_strict});
+  std::cout << "\n";
+  for (const std::string& hop : loaded->link_chain) std::cout << "# " << hop << "\n";
+  std::cout << v.diagnostics.ToString();
+  if (!v.ok()) {
+    std::cout << file << ": cannot judge it: " << v.diagnostics.ErrorCount()
+              << " errors (see `schedctl check " << file << "`)\n";
+    return 1;
+  }
+  std::cout << FormatPerCpu(v.plan, facts);
+  int failed = 0;
+  const std::vector<Verdict> verdicts = JudgePlan(v.plan, facts);
+  for (const Verdict& verdict : verdicts) {
+    std::cout << file << ": " << FormatVerdict(verdict);
+    failed += verdict.fits ? 0 : 1;
+  }
+  if (failed == 0) {
+    std::cout << file << ": fits (" << verdicts.size() << " checks)\n";
+    return 0;
+  }
+  std::cout << file << ": does not fit (" << failed << " of " << verdicts.size()
+            << " checks fail)\n";
+  return 1;
+}
+
+// The file name without directory and extension: "a/robot.dag" -> "robot".
+std::string Stem(const std::string& path) {
+  std::string name = path.substr(path.rfind('/') == std::string::npos ? 0 : path.rfind('/') + 1);
+  const size_t dot = name.rfind('.');
+  return dot == std::string::npos || dot == 0 ? name : name.substr(0, dot);
+}
+
+bool Exists(const std::string& path) {
+  struct stat st;
+  return lstat(path.c_str(), &st) == 0;
+}
+
+int Template(const std::vector<std::string>& dag_files) {
+  if (dag_files.empty()) {
+    std::cerr << "schedctl template: name at least one DAG file (-d FILE)\n" << kUsage;
+    return kUsageError;
+  }
+  std::vector<TemplateLayout> layouts;
+  if (FLAGS_layout == "classic" || FLAGS_layout == "both") {
+    layouts.push_back(TemplateLayout::kClassic);
+  }
+  if (FLAGS_layout == "choreography" || FLAGS_layout == "both") {
+    layouts.push_back(TemplateLayout::kChoreography);
+  }
+  if (layouts.empty()) {
+    std::cerr << "schedctl template: --layout must be classic, choreography or both, not '"
+              << FLAGS_layout << "'\n"
+              << kUsage;
+    return kUsageError;
+  }
+  std::vector<Dag> dags;
+  bool failed = false;
+  for (const std::string& file : dag_files) {
+    absl::StatusOr<Dag> dag = LoadDagFile(file);
+    if (!dag.ok()) {
+      std::cerr << dag.status().message() << "\n";
+      failed = true;
+      continue;
+    }
+    std::cerr << dag->diagnostics.ToString();
+    dags.push_back(*std::move(dag));
+  }
+  if (failed) return 1;
+  if (absl::Status together = CheckDagsTogether(dags); !together.ok()) {
+    std::cerr << together.message() << "\n";
+    return 1;
+  }
+  const CpuSet cpus = TargetMachine().Usable();
+  if (FLAGS_out_dir.empty()) {
+    for (size_t i = 0; i < layouts.size(); ++i) {
+      if (i > 0) {
+        std::cout << "\n# ======== " << TemplateLayoutName(layouts[i])
+                  << " layout below: save it as a file of its own ========\n\n";
+      }
+      std::cout << MakeTemplate(dags, layouts[i], cpus);
+    }
+    return 0;
+  }
+  const std::string name = FLAGS_name.empty() ? Stem(dag_files[0]) : FLAGS_name;
+  std::vector<std::string> written;
+  for (TemplateLayout layout : layouts) {
+    const std::string base = absl::StrCat(name, "_", TemplateLayoutName(layout), ".conf");
+    const std::string path = absl::StrCat(FLAGS_out_dir, "/", base);
+    if (Exists(path) && !FLAGS_force) {
+      std::cerr << "schedctl template: " << path << " exists; not overwritten (--force does)\n";
+      return 1;
+    }
+    std::ofstream out(path, std::ios::trunc);
+    out << MakeTemplate(dags, layout, cpus);
+    out.close();
+    if (!out) {
+      std::cerr << "schedctl template: cannot write " << path << ": " << std::strerror(errno)
+                << "\n";
+      return 1;
+    }
+    std::cout << "wrote " << path << "\n";
+    written.push_back(base);
+  }
+  // NAME.conf picks the variant, as in conf/.
+  const std::string link = absl::StrCat(FLAGS_out_dir, "/", name, ".conf");
+  if (!Exists(link)) {
+    if (symlink(written[0].c_str(), link.c_str()) != 0) {
+      std::cerr << "schedctl template: cannot create " << link << ": " << std::strerror(errno)
+                << "\n";
+      return 1;
+    }
+    std::cout << "linked " << link << " -> " << written[0] << "\n";
+  } else {
+    std::cout << link << " exists: left as it is\n";
+  }
+  return 0;
+}
+
+int Ps(const std::vector<std::string>& args) {
+  pid_t pid = 0;
+  if (args.size() != 1 || !absl::SimpleAtoi(args[0], &pid) || pid <= 0) {
+    std::cerr << "schedctl ps: name one process id\n" << kUsage;
+    return kUsageError;
+  }
+  if (FLAGS_interval_ms < 0) {
+    std::cerr << "schedctl ps: --interval_ms must be >= 0\n" << kUsage;
+    return kUsageError;
+  }
+  absl::StatusOr<ProcessSample> first = SampleProcess(pid);
+  if (!first.ok()) {
+    std::cerr << "schedctl ps: " << first.status().message() << "\n";
+    return 1;
+  }
+  if (FLAGS_interval_ms == 0) {
+    std::cout << FormatThreadTable(nullptr, *first, std::chrono::nanoseconds(0));
+    return 0;
+  }
+  const auto start = std::chrono::steady_clock::now();
+  std::this_thread::sleep_for(std::chrono::milliseconds(FLAGS_interval_ms));
+  absl::StatusOr<ProcessSample> last = SampleProcess(pid);
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  if (!last.ok()) {
+    std::cerr << "schedctl ps: " << last.status().message() << "\n";
+    return 1;
+  }
+  std::cout << FormatThreadTable(&*first, *last, elapsed);
+  return 0;
+}
+
+// Takes Cyber's `-d DAG` (also -dDAG, --dag DAG, --dag=DAG; repeatable) out of argv, since
+// gflags keeps only the last value of a flag.
+std::vector<std::string> TakeDags(int* argc, char** argv) {
+  std::vector<std::string> dags;
+  int kept = 1;
+  for (int i = 1; i < *argc; ++i) {
+    const std::string arg = argv[i];
+    if ((arg == "-d" || arg == "--dag" || arg == "-dag") && i + 1 < *argc) {
+      dags.push_back(argv[++i]);
+    } else if (absl::StartsWith(arg, "--dag=") || absl::StartsWith(arg, "-dag=")) {
+      dags.push_back(arg.substr(arg.find('=') + 1));
+    } else if (absl::StartsWith(arg, "-d") && arg.size() > 2 && arg[2] != '-') {
+      dags.push_back(arg.substr(2));
+    } else {
+      argv[kept++] = argv[i];
+    }
+  }
+  *argc = kept;
+  return dags;
+}
+
 // Refuses flags schedctl does not have with a usage error (exit 2) instead of gflags'
 // exit 1, so scripts can tell bad usage from a bad config.
 bool FlagsKnown(int argc, char** argv) {
-  static const std::set<std::string> kKnown = {"strict", "nostrict", "json",    "nojson",
-                                               "cpus",   "help",     "helpfull"};
+  static const std::set<std::string> kKnown = {
+      "strict", "nostrict", "json",    "nojson",      "cpus", "layout",  "out_dir",
+      "name",   "force",    "noforce", "interval_ms", "help", "helpfull"};
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg == "--") break;
@@ -116,6 +347,7 @@ bool FlagsKnown(int argc, char** argv) {
 int main(int argc, char** argv) {
   using namespace cadence;
   gflags::SetUsageMessage(kUsage);
+  const std::vector<std::string> dags = TakeDags(&argc, argv);
   if (!FlagsKnown(argc, argv)) return kUsageError;
   gflags::ParseCommandLineFlags(&argc, &argv, /*remove_flags=*/true);
   if (argc < 2) {
@@ -124,8 +356,19 @@ int main(int argc, char** argv) {
   }
   const std::string command = argv[1];
   std::vector<std::string> files(argv + 2, argv + argc);
+  if (!dags.empty() && command != "template") {
+    std::cerr << "schedctl: -d DAG is for `schedctl template`\n" << kUsage;
+    return kUsageError;
+  }
   if (command == "check") return Check(files);
   if (command == "plan") return PrintPlan(files);
+  if (command == "budget") return Budget(files);
+  if (command == "ps") return Ps(files);
+  if (command == "template") {
+    std::vector<std::string> all = dags;
+    all.insert(all.end(), files.begin(), files.end());  // DAGs named without -d too
+    return Template(all);
+  }
   std::cerr << "schedctl: unknown command '" << command << "'\n" << kUsage;
   return kUsageError;
 }

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# End-to-end test of the schedctl binary: exit codes, diagnostics format, plan output.
+# End-to-end test of the schedctl binary: exit codes, diagnostics format, plan output;
+# budget (against what /proc says), template (on Cyber's DAGs and the robot's), ps.
+# Arguments: the schedctl binary, conf/robot.conf, examples/robot/robot.dag.
 set -uo pipefail
 
 SCHEDCTL="$1"
 CONF_DIR="$(dirname "$2")"
+ROBOT_DAG="$3"
 failures=0
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
@@ -35,7 +38,7 @@ import json, sys
 plan = json.load(open(sys.argv[1]))
 assert plan["scheduler"] == "choreography", plan["scheduler"]
 names = [p["name"] for p in plan["processors"]]
-assert names == ["choreo/0", "pool/0"], names
+assert names == ["choreo/0", "pool/0", "pool/1"], names
 tasks = {t["name"]: t for t in plan["tasks"]}
 assert tasks["motion_control"]["processor"] == 0, tasks["motion_control"]
 assert tasks["preview"]["processor"] == -1, tasks["preview"]
@@ -76,6 +79,191 @@ expect_text "$tmp/err" "no config file at" "default plan warning"
 expect_text "$tmp/out" "default_grp/0" "default plan processors"
 expect_rc 1 "check of a missing file" -- "$SCHEDCTL" check "$tmp/none.conf"
 expect_text "$tmp/out" "cannot read the config" "missing file in check"
+
+# ---- budget: what this machine allows; the expectations are computed from /proc here. ----
+rt_runtime="$(cat /proc/sys/kernel/sched_rt_runtime_us)"
+rt_period="$(cat /proc/sys/kernel/sched_rt_period_us)"
+cap_eff="$(awk '/^CapEff:/ {print $2}' /proc/self/status)"
+cap_sys_nice=$(( (0x$cap_eff >> 23) & 1 ))
+rtprio="$(ulimit -r)"
+# This shell's group of the v1 cpu controller and that group's RT budget (schedctl, started
+# from here, is in the same group).
+cpu_cgroup="$(awk -F: '("," $2 ",") ~ /,cpu,/ {print $3}' /proc/self/cgroup)"
+cpu_mount="$(awk '{ for (i = 1; i <= NF; i++) if ($i == "-") break;
+                    if ($(i + 1) == "cgroup" && ("," $(i + 3) ",") ~ /,cpu,/ && $4 == "/") {
+                      print $5; exit } }' /proc/self/mountinfo)"
+cgroup_runtime=""
+if [ -n "$cpu_cgroup" ] && [ "$cpu_cgroup" != "/" ] && [ -n "$cpu_mount" ]; then
+  cgroup_runtime="$(cat "$cpu_mount$cpu_cgroup/cpu.rt_runtime_us" 2>/dev/null)"
+fi
+rt_usable=1
+[ "$rt_runtime" = 0 ] && rt_usable=0
+[ "$rt_runtime" != -1 ] && [ "$cgroup_runtime" = 0 ] && rt_usable=0
+[ "$cap_sys_nice" = 0 ] && [ "$rtprio" = 0 ] && rt_usable=0
+expect_rc $((1 - rt_usable)) "budget (real-time usable: $rt_usable)" -- "$SCHEDCTL" budget
+expect_text "$tmp/out" \
+  "RT throttling: sched_rt_runtime_us = $rt_runtime, sched_rt_period_us = $rt_period" \
+  "budget prints the RT throttling line"
+expect_text "$tmp/out" "RLIMIT_RTPRIO: soft " "budget prints RLIMIT_RTPRIO"
+expect_text "$tmp/out" "CAP_SYS_NICE: $([ "$cap_sys_nice" = 1 ] && echo yes || echo no)" \
+  "budget CAP_SYS_NICE"
+expect_text "$tmp/out" "SCHED_DEADLINE admission: " "budget prints the deadline headroom"
+if [ "$rt_runtime" = -1 ]; then
+  expect_text "$tmp/out" "unlimited" "budget says unlimited for -1"
+fi
+
+# robot.conf: one SCHED_FIFO processor whose periodic tasks declare 40% of a CPU.
+"$SCHEDCTL" budget "$CONF_DIR/robot.conf" >"$tmp/out" 2>"$tmp/err"
+rc=$?
+throttling_fits="$(awk -v r="$rt_runtime" -v p="$rt_period" \
+  'BEGIN { print (r == -1 || (r > 0 && r / p >= 0.4)) ? "fits" : "does not fit" }')"
+expect_text "$tmp/out" "robot.conf: RT throttling: $throttling_fits" \
+  "budget robot.conf throttling verdict"
+for check in "cgroup RT budget" "SCHED_DEADLINE admission" "privileges"; do
+  grep -qE "robot.conf: $check: (fits|does not fit)" "$tmp/out" ||
+    fail "budget robot.conf: no $check verdict: $(cat "$tmp/out")"
+done
+if grep -q "robot.conf: fits (4 checks)" "$tmp/out"; then
+  [ "$rc" = 0 ] || fail "budget robot.conf fits but exits $rc"
+else
+  [ "$rc" = 1 ] || fail "budget robot.conf does not fit but exits $rc: $(cat "$tmp/out")"
+  expect_text "$tmp/out" "robot.conf: does not fit" "budget robot.conf final verdict"
+fi
+expect_rc 1 "budget of a broken conf" -- "$SCHEDCTL" budget "$tmp/bad.conf"
+expect_text "$tmp/out" "cannot judge it" "budget refuses a broken conf"
+expect_rc 2 "budget with two files" -- \
+  "$SCHEDCTL" budget "$CONF_DIR/robot.conf" "$CONF_DIR/robot.conf"
+
+# ---- template: a conf for the tasks of some DAGs. ----
+# Cyber's own DAGs live next to this repository, in shared/compat/cyber.
+find_compat() {
+  local dir candidate
+  local shared="${CADENCE_SHARED_DIR:-/nonexistent}"
+  for candidate in "$shared/compat/cyber" "$shared"; do
+    [ -f "$candidate/common.dag" ] && { echo "$candidate"; return; }
+  done
+  for dir in "$(dirname "$(readlink -f "$2")")" "$(pwd -P)"; do
+    while [ "$dir" != "/" ]; do
+      for candidate in "$dir/shared/compat/cyber" "$dir/../shared/compat/cyber"; do
+        [ -f "$candidate/common.dag" ] && { readlink -f "$candidate"; return; }
+      done
+      dir="$(dirname "$dir")"
+    done
+  done
+}
+COMPAT="$(find_compat "$@")"
+# The config names of a DAG's components (not class_name).
+dag_names() { grep -oE '(^|[^_a-z])name *: *"[^"]*"' "$1" | sed -E 's/.*"([^"]*)"/\1/'; }
+# template_ok WHAT LAYOUT DAG...: the template in LAYOUT checks clean (strict) and names every
+# component of the DAGs.
+template_ok() {
+  local what="$1" layout="$2"; shift 2
+  local args=() dag
+  for dag in "$@"; do args+=(-d "$dag"); done
+  expect_rc 0 "template $what $layout" -- "$SCHEDCTL" template --layout="$layout" "${args[@]}"
+  cp "$tmp/out" "$tmp/t.conf"
+  expect_rc 0 "template $what $layout checks" -- "$SCHEDCTL" check --strict "$tmp/t.conf"
+  expect_text "$tmp/out" "ok (0 errors, 0 warnings" "template $what $layout checks clean"
+  for dag in "$@"; do
+    for name in $(dag_names "$dag"); do
+      expect_text "$tmp/t.conf" "{ name: \"$name\"" "template $what $layout lists $name"
+    done
+  done
+}
+if [ -z "$COMPAT" ]; then
+  fail "shared/compat/cyber (Cyber's DAGs) not found; set CADENCE_SHARED_DIR"
+else
+  got="$(dag_names "$COMPAT/common.dag") $(dag_names "$COMPAT/timer.dag")"
+  [ "$got" = "common timer" ] || fail "dag_names: want common and timer, got: $got"
+  template_ok "compat" classic "$COMPAT/common.dag" "$COMPAT/timer.dag"
+  expect_text "$tmp/t.conf" '{ name: "timer" prio: 15 period_us: 10000 }' "template timer period"
+  template_ok "compat" choreography "$COMPAT/common.dag" "$COMPAT/timer.dag"
+  expect_text "$tmp/t.conf" '{ name: "timer" processor: 0 prio: 15 period_us: 10000 }' \
+    "template choreography puts the timer on processor 0"
+fi
+[ "$(dag_names "$ROBOT_DAG" | wc -l)" = 7 ] ||
+  fail "robot.dag: want 7 component names, got: $(dag_names "$ROBOT_DAG")"
+template_ok "robot" classic "$ROBOT_DAG"
+template_ok "robot" choreography "$ROBOT_DAG"
+mkdir "$tmp/confs"
+expect_rc 0 "template --out_dir" -- \
+  "$SCHEDCTL" template -d "$ROBOT_DAG" --layout=both --out_dir="$tmp/confs"
+expect_text "$tmp/out" "wrote $tmp/confs/robot_classic.conf" "template --out_dir names its files"
+expect_rc 0 "template --out_dir files check" -- "$SCHEDCTL" check --strict \
+  "$tmp/confs/robot.conf" "$tmp/confs/robot_classic.conf" "$tmp/confs/robot_choreography.conf"
+expect_rc 1 "template --out_dir does not overwrite" -- \
+  "$SCHEDCTL" template -d "$ROBOT_DAG" --out_dir="$tmp/confs"
+expect_text "$tmp/err" "exists; not overwritten" "template refuses to overwrite"
+cat >"$tmp/bad.dag" <<'DAG'
+module_config {
+  module_library: "x.so"
+  components { class_name: "A" config { nme: "a" } }
+}
+DAG
+expect_rc 1 "template of a bad DAG" -- "$SCHEDCTL" template -d "$tmp/bad.dag"
+expect_text "$tmp/err" "bad.dag:3:41: error: unknown field 'nme'" \
+  "template: DAG error with line:col"
+expect_rc 1 "template of a missing DAG" -- "$SCHEDCTL" template -d "$tmp/none.dag"
+expect_text "$tmp/err" "none.dag: error: cannot read the DAG file" "template: missing DAG"
+expect_rc 2 "template without DAGs" -- "$SCHEDCTL" template
+expect_rc 2 "template with a bad layout" -- "$SCHEDCTL" template -d "$ROBOT_DAG" --layout=round
+expect_rc 2 "-d outside template" -- "$SCHEDCTL" check -d "$ROBOT_DAG"
+
+# ---- ps: the threads of a process. ----
+policy_name() {
+  case "$1" in
+    0) echo SCHED_OTHER ;; 1) echo SCHED_FIFO ;; 2) echo SCHED_RR ;; 3) echo SCHED_BATCH ;;
+    5) echo SCHED_IDLE ;; 6) echo SCHED_DEADLINE ;; *) echo "policy $1" ;;
+  esac
+}
+own_policy="$(policy_name "$(sed 's/.*) //' /proc/$$/stat | awk '{print $39}')")"
+expect_rc 0 "ps of the test's shell" -- "$SCHEDCTL" ps --interval_ms=50 $$
+expect_text "$tmp/out" "pid $$ (" "ps header"
+expect_text "$tmp/out" "TID  NAME" "ps column titles"
+grep -E "^ *$$ " "$tmp/out" | grep -qF "$own_policy" ||
+  fail "ps: no row for $$ with $own_policy: $(cat "$tmp/out")"
+if chrt -f 10 sleep 5 2>/dev/null & then
+  fifo_pid=$!
+  sleep 0.2
+  if [ "$(sed 's/.*) //' /proc/$fifo_pid/stat 2>/dev/null | awk '{print $39}')" = 1 ]; then
+    expect_rc 0 "ps of a SCHED_FIFO process" -- "$SCHEDCTL" ps --interval_ms=0 $fifo_pid
+    grep -E "^ *$fifo_pid " "$tmp/out" | grep -qE "SCHED_FIFO +10 " ||
+      fail "ps: no SCHED_FIFO 10 row: $(cat "$tmp/out")"
+  else
+    echo "SKIP: no SCHED_FIFO here (chrt -f 10 refused)"
+  fi
+  kill "$fifo_pid" 2>/dev/null
+  wait "$fifo_pid" 2>/dev/null
+fi
+no_pid=$(( $(cat /proc/sys/kernel/pid_max) + 1 ))
+expect_rc 1 "ps of a pid that does not exist" -- "$SCHEDCTL" ps "$no_pid"
+expect_text "$tmp/err" "no process with pid $no_pid" "ps: clear message for a missing pid"
+expect_rc 2 "ps without a pid" -- "$SCHEDCTL" ps
+expect_rc 2 "ps of a non-number" -- "$SCHEDCTL" ps self
+
+# Another user's process that /proc hides: a private /proc mounted with hidepid=1 in a new
+# mount namespace, and schedctl run as nobody against pid 1. Needs root, unshare, setpriv.
+if [ "$(id -u)" = 0 ] && command -v unshare >/dev/null && command -v setpriv >/dev/null; then
+  xdir="$(mktemp -d /tmp/schedctl_test.XXXXXX)"
+  chmod 755 "$xdir"
+  cp "$SCHEDCTL" "$xdir/schedctl" && chmod 755 "$xdir/schedctl"
+  unshare -m sh -c "mount -t proc -o hidepid=1 proc /proc || exit 99
+    exec setpriv --reuid=65534 --regid=65534 --clear-groups $xdir/schedctl ps 1" \
+    >"$tmp/out" 2>"$tmp/err"
+  rc=$?
+  if [ "$rc" = 99 ]; then
+    echo "SKIP: cannot mount a private /proc with hidepid here: $(cat "$tmp/err")"
+  else
+    [ "$rc" = 1 ] ||
+      fail "ps of a hidden process as nobody: exit $rc, want 1: $(cat "$tmp/out" "$tmp/err")"
+    expect_text "$tmp/err" "cannot read /proc/1/task" "ps refusal names the file"
+    expect_text "$tmp/err" "hidepid" "ps refusal says why"
+    expect_text "$tmp/err" "run schedctl ps as that user or as root" "ps refusal says what to do"
+  fi
+  rm -rf "$xdir"
+else
+  echo "SKIP: the cross-user refusal test needs root, unshare and setpriv"
+fi
 
 # Usage errors exit 2.
 expect_rc 2 "no command" -- "$SCHEDCTL"

@@ -45,7 +45,9 @@ Task* CurrentTask() { return current_task; }
 
 int64_t CurrentRelease() { return current_release; }
 
-Processor::Processor(const ProcessorPlan& plan, ClassicQueue* queue) : plan_(plan), queue_(queue) {
+Processor::Processor(const ProcessorPlan& plan, ClassicQueue* queue,
+                     std::atomic<uint32_t>* report_word)
+    : plan_(plan), queue_(queue), report_word_(report_word) {
   waiter_.busy_spin = plan.busy_spin;
 }
 
@@ -71,8 +73,8 @@ absl::Status Processor::Start(FallbackMode mode) {
     // futex timeouts apply it even to real-time threads on older kernels). 1 ns is the
     // smallest value; 0 would mean "back to the default".
     if (prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0) != 0) {
-      LOG(WARNING) << "processor " << plan_.name << ": cannot set the timer slack to 1 ns: "
-                   << std::strerror(errno);
+      LOG(WARNING) << "processor " << plan_.name
+                   << ": cannot set the timer slack to 1 ns: " << std::strerror(errno);
     }
     start_ns_ = MonotonicNowNs();
     ready->set_value();
@@ -111,11 +113,11 @@ void Processor::RunOne(Task* task) {
   if (task->period_ns > 0 && task->release_ns.load(std::memory_order_relaxed) != 0) {
     release = task->release_ns.exchange(0, std::memory_order_relaxed);
     if (release > 0 && start - release > static_cast<int64_t>(task->period_ns)) {
-      const uint64_t misses = task->deadline_misses.fetch_add(1, std::memory_order_relaxed) + 1;
-      if (ShouldLog(task, start)) {
-        LOG(WARNING) << "task " << task->name << ": deadline miss: started "
-                     << (start - release) / 1000 << " us after its release (period "
-                     << task->period_ns / 1000 << " us); " << misses << " misses so far";
+      task->deadline_misses.fetch_add(1, std::memory_order_relaxed);
+      if ((task->report.load(std::memory_order_acquire) & Task::kReportMiss) == 0 &&
+          ShouldLog(task, start)) {
+        task->report_late_ns = start - release;
+        Report(task, Task::kReportMiss);
       }
     }
   }
@@ -125,12 +127,16 @@ void Processor::RunOne(Task* task) {
     task->body();
   } catch (const std::exception& e) {
     task->exceptions.fetch_add(1, std::memory_order_relaxed);
-    LOG_EVERY_N(ERROR, 100) << "task " << task->name << " threw: " << e.what()
-                            << " (caught; the processor goes on)";
+    if ((task->report.load(std::memory_order_acquire) & Task::kReportException) == 0) {
+      std::strncpy(task->report_what, e.what(), sizeof(task->report_what) - 1);
+      Report(task, Task::kReportException);
+    }
   } catch (...) {
     task->exceptions.fetch_add(1, std::memory_order_relaxed);
-    LOG_EVERY_N(ERROR, 100) << "task " << task->name
-                            << " threw a non-std exception (caught; the processor goes on)";
+    if ((task->report.load(std::memory_order_acquire) & Task::kReportException) == 0) {
+      std::strncpy(task->report_what, "a non-std exception", sizeof(task->report_what) - 1);
+      Report(task, Task::kReportException);
+    }
   }
   current_task = nullptr;
   current_release = 0;
@@ -142,10 +148,11 @@ void Processor::RunOne(Task* task) {
                            std::memory_order_relaxed);
   UpdateMax(&task->run_ns_max, ran);
   if (task->budget_ns > 0 && ran > task->budget_ns) {
-    const uint64_t overruns = task->overruns.fetch_add(1, std::memory_order_relaxed) + 1;
-    if (ShouldLog(task, end)) {
-      LOG(WARNING) << "task " << task->name << ": overrun: ran " << ran / 1000 << " us, budget "
-                   << task->budget_ns / 1000 << " us; " << overruns << " overruns so far";
+    task->overruns.fetch_add(1, std::memory_order_relaxed);
+    if ((task->report.load(std::memory_order_acquire) & Task::kReportOverrun) == 0 &&
+        ShouldLog(task, end)) {
+      task->report_ran_ns = ran;
+      Report(task, Task::kReportOverrun);
     }
   }
   const int cpu = sched_getcpu();
@@ -177,6 +184,14 @@ void Processor::RunOne(Task* task) {
   task->body = nullptr;  // Nobody else touches a task that is being removed.
   task->state.store(Task::kRemoved, std::memory_order_seq_cst);
   FutexWake(&task->state, INT32_MAX);
+}
+
+void Processor::Report(Task* task, uint32_t what) {
+  task->report.fetch_or(what, std::memory_order_release);
+  // One wake when the reporter is asleep; nothing when it already has work.
+  if (report_word_ != nullptr && report_word_->exchange(1, std::memory_order_acq_rel) == 0) {
+    FutexWake(report_word_, 1);
+  }
 }
 
 ProcessorStats Processor::Stats() const {

@@ -33,7 +33,9 @@ struct ProcessorStats {
 
 class Processor {
  public:
-  Processor(const ProcessorPlan& plan, ClassicQueue* queue);
+  // `report_word` is the scheduler's reporter thread's futex word: the processor sets it
+  // and wakes the thread when it hands over an event to log (see Task::report).
+  Processor(const ProcessorPlan& plan, ClassicQueue* queue, std::atomic<uint32_t>* report_word);
   ~Processor();
   Processor(const Processor&) = delete;
   Processor& operator=(const Processor&) = delete;
@@ -61,9 +63,11 @@ class Processor {
  private:
   void Run();
   void RunOne(Task* task);
+  void Report(Task* task, uint32_t what);
 
   const ProcessorPlan plan_;
   ClassicQueue* const queue_;
+  std::atomic<uint32_t>* const report_word_;
   ClassicQueue::Waiter waiter_;
   std::thread thread_;
   pid_t tid_ = 0;

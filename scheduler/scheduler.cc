@@ -62,10 +62,11 @@ absl::Status Scheduler::ApplyProcessCpus() {
 absl::Status Scheduler::Init() {
   absl::Status status = ApplyProcessCpus();
   if (!status.ok()) return status;
+  reporter_ = std::thread([this] { ReportLoop(); });
   for (const QueuePlan& q : plan_.queues) queues_.push_back(std::make_unique<ClassicQueue>(q.name));
   const FallbackMode mode = options_.strict ? FallbackMode::kStrict : FallbackMode::kFallback;
   for (const ProcessorPlan& p : plan_.processors) {
-    auto processor = std::make_unique<Processor>(p, queues_[p.queue].get());
+    auto processor = std::make_unique<Processor>(p, queues_[p.queue].get(), &report_word_);
     status = processor->Start(mode);
     if (!status.ok()) return status;
     processors_.push_back(std::move(processor));
@@ -84,6 +85,47 @@ void Scheduler::Shutdown() {
   if (shut_down_.exchange(true)) return;
   for (auto& q : queues_) q->Stop();
   for (auto& p : processors_) p->Join();
+  reporter_stop_.store(true, std::memory_order_release);
+  report_word_.store(1, std::memory_order_release);
+  FutexWake(&report_word_, 1);
+  if (reporter_.joinable()) reporter_.join();
+}
+
+void Scheduler::ReportLoop() {
+  pthread_setname_np(pthread_self(), "cadence/report");
+  while (true) {
+    while (report_word_.load(std::memory_order_acquire) == 0) FutexWait(&report_word_, 0);
+    report_word_.exchange(0, std::memory_order_acq_rel);
+    LogReports();
+    if (reporter_stop_.load(std::memory_order_acquire)) return;
+  }
+}
+
+void Scheduler::LogReports() {
+  const uint32_t count = task_count_.load(std::memory_order_acquire);
+  for (uint32_t i = 0; i < count; ++i) {
+    Task* task = Lookup(TaskId{i});
+    if (task == nullptr) continue;
+    const uint32_t report = task->report.load(std::memory_order_acquire);
+    if (report == 0) continue;
+    if (report & Task::kReportMiss) {
+      LOG(WARNING) << "task " << task->name << ": deadline miss: started "
+                   << task->report_late_ns / 1000 << " us after its release (period "
+                   << task->period_ns / 1000 << " us); "
+                   << task->deadline_misses.load(std::memory_order_relaxed) << " misses so far";
+    }
+    if (report & Task::kReportOverrun) {
+      LOG(WARNING) << "task " << task->name << ": overrun: ran " << task->report_ran_ns / 1000
+                   << " us, budget " << task->budget_ns / 1000 << " us; "
+                   << task->overruns.load(std::memory_order_relaxed) << " overruns so far";
+    }
+    if (report & Task::kReportException) {
+      LOG(ERROR) << "task " << task->name << " threw: " << task->report_what
+                 << " (caught; the processor goes on); "
+                 << task->exceptions.load(std::memory_order_relaxed) << " exceptions so far";
+    }
+    task->report.fetch_and(~report, std::memory_order_acq_rel);
+  }
 }
 
 Task* Scheduler::Lookup(TaskId id) const {

@@ -177,6 +177,8 @@ class Scheduler {
   absl::Status Init();
   absl::Status ApplyProcessCpus();
   Task* Lookup(TaskId id) const;
+  void ReportLoop();
+  void LogReports();
   absl::StatusOr<TaskId> Create(const std::string& name, int64_t period_ns,
                                 std::function<void()> body);
   TaskStats StatsOf(const Task& task) const;
@@ -186,6 +188,11 @@ class Scheduler {
   std::vector<std::unique_ptr<ClassicQueue>> queues_;
   std::vector<std::unique_ptr<Processor>> processors_;
   std::atomic<bool> shut_down_{false};
+  // The reporter thread: logs what processors hand over (deadline misses, overruns,
+  // exceptions), so that no processor ever blocks on the logging library's lock.
+  std::atomic<uint32_t> report_word_{0};
+  std::atomic<bool> reporter_stop_{false};
+  std::thread reporter_;
   std::mutex shutdown_mutex_;
 
   // Task table: fixed chunks, so lookups need no lock and tasks never move.

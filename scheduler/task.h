@@ -78,6 +78,15 @@ struct Task {
   std::atomic<uint64_t> dropped{0};
   // Rate limit of the deadline-miss and overrun log lines (CLOCK_MONOTONIC ns).
   std::atomic<int64_t> last_log_ns{0};
+  // Events a processor handed to the scheduler's reporter thread, which logs them (a
+  // processor never calls the logging library: its lock is not priority-inheriting).
+  // Bits of kReport*; the fields below belong to the processor while their bit is clear
+  // and to the reporter while it is set.
+  static constexpr uint32_t kReportMiss = 1, kReportOverrun = 2, kReportException = 4;
+  std::atomic<uint32_t> report{0};
+  int64_t report_late_ns = 0;
+  uint64_t report_ran_ns = 0;
+  char report_what[160] = {};
   LatencyHistogram wake_latency;
 };
 

@@ -3,9 +3,11 @@
 // period_us taking precedence, timers on multi-processor and busy-spinning groups, and
 // removal stopping releases. Synchronisation is by condition variables only; nothing here
 // sleeps to wait for the scheduler.
+#include <pthread.h>
 #include <time.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
@@ -14,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "glog/logging.h"
 #include "gtest/gtest.h"
 #include "scheduler/common/machine.h"
 #include "scheduler/config/loader.h"
@@ -236,6 +239,61 @@ TEST(TimerTest, NotifiedActivationsOfAPeriodicTaskAreNotReleases) {
   ASSERT_TRUE(stats.ok());
   EXPECT_EQ(stats->releases, 0u);
   EXPECT_EQ(stats->deadline_misses, 0u);
+}
+
+// Records log lines with the name of the thread that logged them.
+class RecordingSink : public google::LogSink {
+ public:
+  void send(google::LogSeverity, const char*, const char*, int, const struct ::tm*,
+            const char* message, size_t length) override {
+    char name[16] = {};
+    pthread_getname_np(pthread_self(), name, sizeof(name));
+    std::lock_guard<std::mutex> lock(mutex_);
+    lines_.push_back({std::string(name), std::string(message, length)});
+    changed_.notify_all();
+  }
+  // Waits for a line containing `text`; returns the name of the thread that logged it.
+  std::string WaitForLine(const std::string& text) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    std::string thread;
+    changed_.wait_for(lock, kGuard, [&] {
+      for (const auto& [name, line] : lines_) {
+        if (line.find(text) != std::string::npos) {
+          thread = name;
+          return true;
+        }
+      }
+      return false;
+    });
+    return thread;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::vector<std::pair<std::string, std::string>> lines_;
+};
+
+TEST(TimerTest, DeadlineMissesAndOverrunsAreLoggedByTheReporterNotTheProcessor) {
+  // The logging library's lock is not priority-inheriting: a real-time processor must
+  // never take it. Misses and overruns are handed to the scheduler's reporter thread.
+  RecordingSink sink;
+  google::AddLogSink(&sink);
+  {
+    std::unique_ptr<Scheduler> s = StartOrNull(kOneProcessor);
+    ASSERT_NE(s, nullptr);
+    std::atomic<bool> late{false};
+    absl::StatusOr<TaskId> id = s->CreatePeriodicTask("logged_late", 1ms, [&] {
+      if (late.exchange(true)) return;
+      const int64_t release = CurrentRelease();
+      while (MonotonicNowNs() < release + 3'000'000) {
+      }
+    });
+    ASSERT_TRUE(id.ok());
+    EXPECT_EQ(sink.WaitForLine("task logged_late: deadline miss"), "cadence/report");
+    ASSERT_TRUE(s->RemoveTask(*id).ok());
+  }
+  google::RemoveLogSink(&sink);
 }
 
 }  // namespace

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Smoke test of the bench binary: a very short run must exit 0 and print every table with
+# numeric cells. It asserts nothing about timing (benchmarks are not tests).
+set -uo pipefail
+
+BENCH="$1"
+out="$(mktemp)"
+trap 'rm -f "$out"' EXIT
+
+"$BENCH" --quick --samples=50 --warmup=10 --w2_seconds=0.1 --w2_after_seconds=0.1 \
+  --idle_seconds=0.2 --memory_tasks=500 --load_settle_seconds=0.2 >"$out" 2>/dev/null
+rc=$?
+if [ "$rc" != 0 ]; then
+  echo "FAIL: bench exited $rc"; cat "$out"; exit 1
+fi
+
+python3 - "$out" <<'PY'
+import re, sys
+text = open(sys.argv[1]).read()
+failures = []
+for needle in ["## Machine", "nproc:", "kernel:", "PREEMPT_RT:", "warm-up",
+               "## W1 wake latency", "## Floors", "## W2 throughput", "## W3 chain",
+               "## W4 isolation", "## Idle", "## Memory", "# done in"]:
+    if needle not in text:
+        failures.append("missing: " + needle)
+number = re.compile(r"^-?\d+(\.\d+)?x?$")
+# Every table: a header row, a rule, at least one data row; each data row has a numeric cell.
+for block in text.split("\n## ")[1:]:
+    lines = block.split("\n")
+    title = lines[0]
+    if title == "Machine":
+        continue
+    rows = [l for l in lines[3:] if l and not l.startswith("#")]
+    if not lines[2].startswith("---"):
+        failures.append("table %r has no header rule" % title)
+    if not rows:
+        failures.append("table %r has no rows" % title)
+    header = [c.strip() for c in lines[1].split("|")]
+    for row in rows:
+        cells = [c.strip() for c in row.split("|")]
+        if len(cells) != len(header):
+            failures.append("table %r: row has %d cells, header %d: %r"
+                            % (title, len(cells), len(header), row))
+        if not any(number.match(c) for c in cells[1:]):
+            failures.append("table %r: no numeric cell in %r" % (title, row))
+for f in failures:
+    print("FAIL:", f)
+sys.exit(1 if failures else 0)
+PY
+rc=$?
+[ "$rc" = 0 ] || { echo "--- bench output:"; cat "$out"; exit 1; }
+echo "PASS"

@@ -1,0 +1,683 @@
+#include "tools/bench/workloads.h"
+
+#include <sched.h>
+
+#include <algorithm>
+#include <atomic>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "scheduler/processor.h"
+#include "scheduler/scheduler.h"
+#include "scheduler/task.h"
+#include "tools/bench/system.h"
+
+namespace cadence::bench {
+namespace {
+
+constexpr int64_t kMs = 1000000;
+constexpr int kFifoPriority = 50;
+
+const RunnerKind kAllKinds[] = {RunnerKind::kFutex, RunnerKind::kNaive, RunnerKind::kClassic,
+                                RunnerKind::kChoreography};
+
+// One variant of a latency workload.
+struct Variant {
+  std::string name;
+  int policy;
+  bool load;
+  bool dma;
+  std::string Describe() const {
+    return absl::StrCat(policy == SCHED_FIFO ? "worker SCHED_FIFO 50" : "worker SCHED_OTHER",
+                        load ? ", stress load" : ", idle", dma ? ", cpu_dma_latency=0" : "");
+  }
+};
+
+const std::vector<Variant>& W1Variants() {
+  static const auto* v = new std::vector<Variant>{
+      {"a", SCHED_OTHER, false, false}, {"b", SCHED_FIFO, false, false},
+      {"c", SCHED_OTHER, true, false},  {"d", SCHED_FIFO, true, false},
+      {"a'", SCHED_OTHER, false, true}, {"b'", SCHED_FIFO, false, true}};
+  return *v;
+}
+
+WorkerSetup OneWorker(int policy) {
+  WorkerSetup s;
+  s.policy = policy;
+  s.rt_priority = policy == SCHED_FIFO ? kFifoPriority : 0;
+  s.cpus = {1};
+  return s;
+}
+
+// The W1 sampling state: the notifier writes t0[i] then publishes seq = i; the measuring
+// body (one activation at a time) records t1 - t0[j] for every new j.
+struct Sampler {
+  explicit Sampler(int total) : t0(total + 1, 0), sample(total + 1, -1), total(total) {}
+
+  // The measuring body's part: takes t1 first.
+  void Measure() { Record(NowNs(), seq.load(std::memory_order_acquire)); }
+
+  void Record(int64_t t1, uint64_t s) {
+    if (s == last_seen) {
+      ++extra;
+      return;
+    }
+    if (s - last_seen > 1) coalesced += s - last_seen - 1;
+    for (uint64_t j = last_seen + 1; j <= s; ++j) sample[j] = t1 - t0[j];
+    last_seen = s;
+    done.store(s, std::memory_order_release);
+  }
+
+  std::vector<int64_t> t0;
+  std::vector<int64_t> sample;
+  const int total;
+  std::atomic<uint64_t> seq{0};
+  std::atomic<uint64_t> done{0};
+  uint64_t last_seen = 0;
+  uint64_t coalesced = 0;
+  uint64_t extra = 0;
+};
+
+// Runs the 1 ms notifier (CPU 0, SCHED_OTHER) for sampler->total periods, notifying
+// `notify` each period, then waits (at most 2 s) for the last sample and summarizes.
+LatencyRow Drive(Sampler* sampler, const std::function<void()>& notify, int warmup) {
+  std::thread notifier([&] {
+    SetUpCurrentThread({.cpus = {0}}).IgnoreError();
+    int64_t next = NowNs() + 10 * kMs;
+    for (int i = 1; i <= sampler->total; ++i) {
+      SleepUntil(next);
+      sampler->t0[i] = NowNs();
+      sampler->seq.store(i, std::memory_order_release);
+      notify();
+      next += kMs;
+    }
+  });
+  notifier.join();
+  const int64_t deadline = NowNs() + 2000 * kMs;
+  while (sampler->done.load(std::memory_order_acquire) < static_cast<uint64_t>(sampler->total) &&
+         NowNs() < deadline) {
+    SleepUntil(NowNs() + kMs);
+  }
+  LatencyRow row;
+  std::vector<int64_t> kept;
+  for (int j = warmup + 1; j <= sampler->total; ++j) {
+    if (sampler->sample[j] >= 0) {
+      kept.push_back(sampler->sample[j]);
+    } else {
+      ++row.missing;
+    }
+  }
+  row.ok = true;
+  row.latency = NearestRank(std::move(kept));
+  row.coalesced = sampler->coalesced;
+  row.extra = sampler->extra;
+  return row;
+}
+
+LatencyRow W1Row(RunnerKind kind, int policy, int samples, int warmup) {
+  auto sampler = std::make_unique<Sampler>(samples + warmup);
+  std::unique_ptr<Runner> runner = MakeRunner(kind, OneWorker(policy));
+  const int task = runner->AddTask([s = sampler.get()] { s->Measure(); });
+  if (absl::Status st = runner->Start(); !st.ok()) {
+    runner->Stop();
+    LatencyRow failed;
+    failed.error = std::string(st.message());
+    return failed;
+  }
+  LatencyRow row = Drive(sampler.get(), [&] { runner->Notify(task); }, warmup);
+  runner->Stop();
+  return row;
+}
+
+// W3: A reads seq and notifies B, B notifies C, C notifies D; D takes t1 and records.
+LatencyRow W3Row(RunnerKind kind, int policy, int samples, int warmup) {
+  auto sampler = std::make_unique<Sampler>(samples + warmup);
+  std::unique_ptr<Runner> runner = MakeRunner(kind, OneWorker(policy));
+  auto chain_seq = std::make_unique<std::atomic<uint64_t>>(0);
+  Runner* r = runner.get();
+  Sampler* s = sampler.get();
+  std::atomic<uint64_t>* cs = chain_seq.get();
+  // Task indexes are 0..3 in AddTask order.
+  runner->AddTask([r, s, cs] {
+    cs->store(s->seq.load(std::memory_order_acquire), std::memory_order_release);
+    r->Notify(1);
+  });
+  runner->AddTask([r] { r->Notify(2); });
+  runner->AddTask([r] { r->Notify(3); });
+  runner->AddTask([s, cs] {
+    const int64_t t1 = NowNs();
+    s->Record(t1, cs->load(std::memory_order_acquire));
+  });
+  if (absl::Status st = runner->Start(); !st.ok()) {
+    runner->Stop();
+    LatencyRow failed;
+    failed.error = std::string(st.message());
+    return failed;
+  }
+  LatencyRow row = Drive(sampler.get(), [r] { r->Notify(0); }, warmup);
+  runner->Stop();
+  return row;
+}
+
+std::vector<std::string> LatencyCells(const LatencyRow& row) {
+  if (!row.ok) return {"error", "-", "-", "-", "-"};
+  const Percentiles& p = row.latency;
+  return {absl::StrCat(p.count), Num(p.p50_us), Num(p.p99_us), Num(p.p999_us), Num(p.max_us)};
+}
+
+// Appends ratio cells of `row` against `floor` and `naive` (p50 and p99 each), and the
+// overhead over the floor's p50 in us.
+void AddComparisons(const LatencyRow& row, const LatencyRow* floor, const LatencyRow* naive,
+                    std::vector<std::string>* cells) {
+  auto ratio = [&](const LatencyRow* base, bool p99) -> std::string {
+    if (!row.ok || base == nullptr || !base->ok) return "-";
+    return p99 ? Ratio(row.latency.p99_us, base->latency.p99_us)
+               : Ratio(row.latency.p50_us, base->latency.p50_us);
+  };
+  cells->push_back(ratio(floor, false));
+  cells->push_back(ratio(floor, true));
+  cells->push_back(ratio(naive, false));
+  cells->push_back(ratio(naive, true));
+  cells->push_back(row.ok && floor != nullptr && floor->ok
+                       ? Num(row.latency.p50_us - floor->latency.p50_us)
+                       : "-");
+}
+
+// Runs `body` inside a variant's environment (background load, cpu_dma_latency).
+void InVariant(const Variant& v, const BenchOptions& options, std::vector<std::string>* notes,
+               const std::function<void(bool dma_ok)>& body) {
+  std::optional<BackgroundLoad> load;
+  if (v.load) {
+    load.emplace(2, options.load_settle_seconds);
+    notes->push_back(absl::StrCat("(", v.name, ") load: ", load->description(), ", started ",
+                                  options.load_settle_seconds, " s before the first row"));
+  }
+  std::optional<DmaLatencyHold> dma;
+  if (v.dma) {
+    dma.emplace();
+    if (!dma->held()) {
+      notes->push_back(absl::StrCat("(", v.name, ") skipped: ", dma->error()));
+      return;
+    }
+  }
+  body(!v.dma || dma->held());
+}
+
+std::vector<std::string> LatencyHeader(const std::string& first) {
+  return {first,          "runner",       "n",           "p50 us",     "p99 us",
+          "p99.9 us",     "max us",       "coalesced",   "extra",      "p50/floor",
+          "p99/floor",    "p50/naive",    "p99/naive",   "p50-floor us"};
+}
+
+void AddLatencyRow(Table* table, const std::string& variant, const std::string& runner,
+                   const LatencyRow& row, const LatencyRow* floor, const LatencyRow* naive) {
+  std::vector<std::string> cells = {variant, runner};
+  for (auto& c : LatencyCells(row)) cells.push_back(c);
+  cells.push_back(row.ok ? absl::StrCat(row.coalesced) : "-");
+  cells.push_back(row.ok ? absl::StrCat(row.extra) : "-");
+  AddComparisons(row, floor, naive, &cells);
+  table->AddRow(cells);
+  if (!row.ok) table->AddNote(absl::StrCat("(", variant, ") ", runner, ": ", row.error));
+  if (row.missing > 0) {
+    table->AddNote(absl::StrCat("(", variant, ") ", runner, ": ", row.missing,
+                                " notifies never observed"));
+  }
+}
+
+const LatencyRow* Find(const std::map<RunnerKind, LatencyRow>& rows, RunnerKind kind) {
+  auto it = rows.find(kind);
+  return it == rows.end() ? nullptr : &it->second;
+}
+
+}  // namespace
+
+std::string RunW1(const BenchOptions& options, SharedResults* shared) {
+  Table table(absl::StrCat("W1 wake latency (notify -> body starts), us; ", options.samples,
+                           " samples kept per row after ", options.warmup, " warm-up dropped"),
+              LatencyHeader("variant"));
+  std::vector<std::string> notes;
+  for (const Variant& v : W1Variants()) {
+    std::cerr << "[bench] W1 (" << v.name << ") " << v.Describe() << "\n";
+    InVariant(v, options, &notes, [&](bool) {
+      for (RunnerKind kind : kAllKinds) {
+        shared->w1[v.name][kind] = W1Row(kind, v.policy, options.samples, options.warmup);
+      }
+    });
+    const auto& rows = shared->w1[v.name];
+    for (RunnerKind kind : kAllKinds) {
+      const LatencyRow* row = Find(rows, kind);
+      if (row == nullptr) continue;
+      const bool compare = kind != RunnerKind::kFutex;
+      AddLatencyRow(&table, v.name, RunnerName(kind), *row,
+                    compare ? Find(rows, RunnerKind::kFutex) : nullptr,
+                    kind == RunnerKind::kClassic || kind == RunnerKind::kChoreography
+                        ? Find(rows, RunnerKind::kNaive)
+                        : nullptr);
+    }
+  }
+  for (const Variant& v : W1Variants()) table.AddNote(absl::StrCat(v.name, ": ", v.Describe()));
+  for (auto& n : notes) table.AddNote(n);
+  table.AddNote("notifier: CPU 0, SCHED_OTHER, clock_nanosleep(TIMER_ABSTIME) 1 ms period; "
+                "worker: CPU 1; coalesced = notifies covered by a later activation, extra = "
+                "activations that saw no new notify; percentiles nearest-rank");
+  return table.ToString();
+}
+
+std::string RunFloors(const BenchOptions& options, SharedResults* shared) {
+  Table table("Floors (physical limits measured in this run), us",
+              {"floor", "n", "p50 us", "p99 us", "p99.9 us", "max us"});
+  for (const Variant& v : W1Variants()) {
+    if (v.load && v.policy == SCHED_OTHER) continue;  // keep the table short: a b d a' b'
+    auto it = shared->w1.find(v.name);
+    LatencyRow row;
+    if (it != shared->w1.end() && it->second.count(RunnerKind::kFutex)) {
+      row = it->second.at(RunnerKind::kFutex);
+    } else if (!v.load && !v.dma) {
+      row = W1Row(RunnerKind::kFutex, v.policy, options.samples, options.warmup);
+      shared->w1[v.name][RunnerKind::kFutex] = row;
+    } else {
+      continue;
+    }
+    std::vector<std::string> cells = {absl::StrCat("futex wake CPU0->CPU1, ", v.Describe())};
+    for (auto& c : LatencyCells(row)) cells.push_back(c);
+    table.AddRow(cells);
+  }
+  auto add_cyclictest = [&](const std::string& what, const CyclictestResult& c) {
+    if (!c.ran) {
+      table.AddNote(absl::StrCat("cyclictest ", what, ": skipped: ", c.why_not));
+      return;
+    }
+    table.AddRow({absl::StrCat("cyclictest ", what), absl::StrCat(c.latency.count),
+                  Num(c.latency.p50_us), Num(c.latency.p99_us), Num(c.latency.p999_us),
+                  Num(c.latency.max_us)});
+    table.AddNote(absl::StrCat("cyclictest ", what, ": `", c.command, "`",
+                               c.overflows ? absl::StrCat(", ", c.overflows, " overflows") : ""));
+  };
+  std::cerr << "[bench] floors: cyclictest idle\n";
+  add_cyclictest("idle", RunCyclictest(kFifoPriority, 1, options.samples));
+  {
+    std::cerr << "[bench] floors: cyclictest under load\n";
+    BackgroundLoad load(2, options.load_settle_seconds);
+    add_cyclictest(absl::StrCat("under ", load.description()),
+                   RunCyclictest(kFifoPriority, 1, options.samples));
+  }
+  table.AddNote("futex rows are the W1 floor rows (same run) when W1 ran; cyclictest holds "
+                "/dev/cpu_dma_latency at 0 by default, 1 us histogram buckets");
+  return table.ToString();
+}
+
+std::string RunW3(const BenchOptions& options, SharedResults* shared) {
+  const int samples = std::max(1, options.samples / 2);
+  Table table(absl::StrCat("W3 chain A->B->C->D on one worker (CPU 1), D.t1 - A.t0, us; ",
+                           samples, " samples kept per row after ", options.warmup,
+                           " warm-up dropped"),
+              LatencyHeader("variant"));
+  std::vector<std::string> notes;
+  const std::vector<Variant> variants = {{"a", SCHED_OTHER, false, false},
+                                         {"b", SCHED_FIFO, false, false},
+                                         {"a'", SCHED_OTHER, false, true},
+                                         {"b'", SCHED_FIFO, false, true}};
+  for (const Variant& v : variants) {
+    std::cerr << "[bench] W3 (" << v.name << ") " << v.Describe() << "\n";
+    std::map<RunnerKind, LatencyRow> rows;
+    InVariant(v, options, &notes, [&](bool) {
+      auto w1 = shared->w1.find(v.name);
+      if (w1 != shared->w1.end() && w1->second.count(RunnerKind::kFutex)) {
+        rows[RunnerKind::kFutex] = w1->second.at(RunnerKind::kFutex);
+      } else {
+        rows[RunnerKind::kFutex] = W1Row(RunnerKind::kFutex, v.policy, samples, options.warmup);
+      }
+      for (RunnerKind kind :
+           {RunnerKind::kNaive, RunnerKind::kClassic, RunnerKind::kChoreography}) {
+        rows[kind] = W3Row(kind, v.policy, samples, options.warmup);
+      }
+    });
+    for (RunnerKind kind : kAllKinds) {
+      const LatencyRow* row = Find(rows, kind);
+      if (row == nullptr) continue;
+      const bool cadence = kind == RunnerKind::kClassic || kind == RunnerKind::kChoreography;
+      AddLatencyRow(&table, v.name,
+                    kind == RunnerKind::kFutex ? "floor (one W1 futex wake)" : RunnerName(kind),
+                    *row, kind == RunnerKind::kFutex ? nullptr : Find(rows, RunnerKind::kFutex),
+                    cadence ? Find(rows, RunnerKind::kNaive) : nullptr);
+    }
+  }
+  for (const Variant& v : variants) table.AddNote(absl::StrCat(v.name, ": ", v.Describe()));
+  for (auto& n : notes) table.AddNote(n);
+  table.AddNote("the floor row is one W1 futex wake of the same variant (W1's row when W1 "
+                "ran); target: cadence p50 <= floor p50 + 3 us");
+  return table.ToString();
+}
+
+std::string RunW2(const BenchOptions& options) {
+  constexpr int kTasks = 1000;
+  Table table(
+      absl::StrCat("W2 throughput: ", kTasks, " tasks, producer CPU 0 round-robin for ",
+                   options.w2_seconds, " s; recovery watched for ", options.w2_after_seconds,
+                   " s"),
+      {"runner", "workers", "activations/s", "notifies/s", "coalesced", "coalesced %",
+       "min/task", "median/task", "worker ctxsw/s", "idle after ms", "cpu ms after",
+       "wakeups after", "act/s vs naive"});
+  struct Config {
+    RunnerKind kind;
+    int workers;
+  };
+  const Config configs[] = {{RunnerKind::kNaive, 1},
+                            {RunnerKind::kClassic, 1},
+                            {RunnerKind::kNaive, 2},
+                            {RunnerKind::kClassic, 2}};
+  double naive_rate[3] = {0, 0, 0};
+  for (const Config& config : configs) {
+    std::cerr << "[bench] W2 " << RunnerName(config.kind) << " " << config.workers
+              << " worker(s)\n";
+    WorkerSetup setup = OneWorker(SCHED_OTHER);
+    if (config.workers == 2) setup.cpus = {0, 1};
+    setup.workers = config.workers;
+    std::unique_ptr<Runner> runner = MakeRunner(config.kind, setup);
+    auto counters = std::make_unique<std::atomic<uint64_t>[]>(kTasks);
+    for (int i = 0; i < kTasks; ++i) {
+      runner->AddTask([c = &counters[i]] { c->fetch_add(1, std::memory_order_relaxed); });
+    }
+    if (absl::Status s = runner->Start(); !s.ok()) {
+      table.AddRow({RunnerName(config.kind), absl::StrCat(config.workers), "error"});
+      table.AddNote(absl::StrCat(RunnerName(config.kind), ": ", s.message()));
+      continue;
+    }
+    auto total = [&] {
+      uint64_t sum = 0;
+      for (int i = 0; i < kTasks; ++i) sum += counters[i].load(std::memory_order_relaxed);
+      return sum;
+    };
+    const std::vector<pid_t> tids = runner->WorkerTids();
+    auto switches = [&] {
+      uint64_t sum = 0;
+      for (pid_t t : tids) sum += ThreadContextSwitches(t).value_or(0);
+      return sum;
+    };
+    auto cpu_ns = [&] {
+      int64_t sum = 0;
+      for (pid_t t : tids) sum += ThreadCpuNs(t).value_or(0);
+      return sum;
+    };
+    uint64_t notifies = 0;
+    int64_t start = 0, stop = 0;
+    uint64_t done_at_start = 0, done_at_stop = 0;
+    const uint64_t switches_before = switches();
+    std::thread producer([&] {
+      SetUpCurrentThread({.cpus = {0}}).IgnoreError();
+      done_at_start = total();
+      start = NowNs();
+      const int64_t end = start + static_cast<int64_t>(options.w2_seconds * 1e9);
+      int64_t now = start;
+      while (now < end) {
+        for (int i = 0; i < kTasks; ++i) runner->Notify(i);
+        notifies += kTasks;
+        now = NowNs();
+      }
+      stop = now;
+      done_at_stop = total();
+    });
+    producer.join();
+    const uint64_t switches_during = switches() - switches_before;
+    // Recovery: idle when no worker is runnable and no activation completed since the
+    // previous look (polled every 100 us).
+    int64_t idle_at = -1;
+    uint64_t previous = total();
+    while (NowNs() - stop < 5000 * kMs) {
+      SleepUntil(NowNs() + 100000);
+      const uint64_t now_total = total();
+      bool running = false;
+      for (pid_t t : tids) running |= ThreadState(t) == 'R';
+      if (!running && now_total == previous) {
+        idle_at = NowNs();
+        break;
+      }
+      previous = now_total;
+    }
+    const int64_t cpu_before = cpu_ns();
+    const uint64_t sw_before = switches();
+    SleepUntil(NowNs() + static_cast<int64_t>(options.w2_after_seconds * 1e9));
+    const int64_t cpu_after = cpu_ns() - cpu_before;
+    const uint64_t sw_after = switches() - sw_before;
+    const uint64_t coalesced = runner->Coalesced();
+    std::vector<uint64_t> per_task = runner->Activations();
+    runner->Stop();
+    std::sort(per_task.begin(), per_task.end());
+    const double seconds = (stop - start) / 1e9;
+    const double rate = (done_at_stop - done_at_start) / seconds;
+    if (config.kind == RunnerKind::kNaive) naive_rate[config.workers] = rate;
+    table.AddRow({RunnerName(config.kind), absl::StrCat(config.workers), Num(rate),
+                  Num(notifies / seconds), absl::StrCat(coalesced),
+                  Num(notifies ? 100.0 * coalesced / notifies : 0),
+                  absl::StrCat(per_task.empty() ? 0 : per_task.front()),
+                  absl::StrCat(per_task.empty() ? 0 : per_task[per_task.size() / 2]),
+                  Num(switches_during / seconds),
+                  idle_at < 0 ? "never" : Num((idle_at - stop) / 1e6), Num(cpu_after / 1e6),
+                  absl::StrCat(sw_after),
+                  config.kind == RunnerKind::kNaive ? "-"
+                                                    : Ratio(rate, naive_rate[config.workers])});
+  }
+  table.AddNote("workers SCHED_OTHER; 1 worker: CPU 1; 2 workers: CPUs 0-1 (cadence: classic "
+                "group, range; naive: task i on worker i % 2); the producer is SCHED_OTHER on "
+                "CPU 0");
+  table.AddNote("activations/s counts bodies completed while the producer ran; a notify of a "
+                "pending task is coalesced (naive pool: a per-task pending flag, same "
+                "semantics); worker ctxsw/s = voluntary+involuntary context switches of the "
+                "workers during the run");
+  table.AddNote("idle after: producer stop -> no worker runnable and no activation completed "
+                "(polled every 100 us); cpu ms / wakeups after: worker CPU time and context "
+                "switches in the following window");
+  return table.ToString();
+}
+
+std::string RunW4(const BenchOptions& options) {
+  Table table(absl::StrCat("W4 isolation: motion 1 kHz + led 100 Hz on CPU 0 SCHED_FIFO 50, "
+                           "background busy on CPUs 0-1; jitter = start - ideal release, us; ",
+                           options.samples, " samples after ", options.warmup, " warm-up"),
+              {"row", "n", "p50 us", "p99 us", "p99.9 us", "max us", "deadline misses",
+               "p99 vs cyclictest", "p99 vs cyclictest --laptop"});
+  const std::string conf =
+      "scheduler_conf {\n policy: \"classic\"\n classic_conf {\n  groups: [\n"
+      "   { name: \"rt\" processor_num: 1 affinity: \"1to1\" cpuset: \"0\"\n"
+      "     processor_policy: \"SCHED_FIFO\" processor_prio: 50\n"
+      "     tasks: [ { name: \"motion\" prio: 19 }, { name: \"led\" prio: 10 },\n"
+      "              { name: \"motion_dma\" prio: 19 }, { name: \"led_dma\" prio: 10 } ] },\n"
+      "   { name: \"bg\" processor_num: 2 affinity: \"range\" cpuset: \"0-1\"\n"
+      "     processor_policy: \"SCHED_BATCH\" processor_nice: 10\n"
+      "     tasks: [ { name: \"preview\" prio: 5 }, { name: \"parse\" prio: 3 } ] }\n"
+      "  ]\n }\n}\n";
+  absl::StatusOr<Plan> plan = PlanFromText(conf);
+  absl::StatusOr<std::unique_ptr<Scheduler>> started =
+      plan.ok() ? Scheduler::Start(*plan) : absl::StatusOr<std::unique_ptr<Scheduler>>(plan.status());
+  if (!started.ok()) {
+    table.AddNote(absl::StrCat("skipped: ", started.status().message()));
+    return table.ToString();
+  }
+  Scheduler& scheduler = **started;
+  // Background: preview and parse each spin ~5 ms and notify themselves again.
+  std::atomic<bool> stop_background{false};
+  TaskId background[2];
+  const char* names[2] = {"preview", "parse"};
+  for (int i = 0; i < 2; ++i) {
+    TaskId* self = &background[i];
+    background[i] = *scheduler.CreateTask(names[i], [&scheduler, &stop_background, self] {
+      Spin(5 * kMs);
+      if (!stop_background.load(std::memory_order_relaxed)) {
+        scheduler.NotifyTask(*self).IgnoreError();
+      }
+    });
+  }
+  for (TaskId id : background) scheduler.NotifyTask(id).IgnoreError();
+  SleepUntil(NowNs() + static_cast<int64_t>(options.load_settle_seconds * 1e9));
+
+  const int total = options.samples + options.warmup;
+  struct Motion {
+    LatencyRow row;
+    uint64_t misses = 0;
+  };
+  auto run_motion = [&](const std::string& suffix) -> Motion {
+    std::vector<int64_t> jitter(total, -1);
+    std::atomic<int> count{0};
+    absl::StatusOr<TaskId> motion = scheduler.CreatePeriodicTask(
+        "motion" + suffix, std::chrono::milliseconds(1), [&jitter, &count, total] {
+          const int64_t start = NowNs();
+          const int64_t release = CurrentRelease();
+          const int i = count.load(std::memory_order_relaxed);
+          if (release > 0 && i < total) {
+            jitter[i] = start - release;
+            count.store(i + 1, std::memory_order_release);
+          }
+        });
+    absl::StatusOr<TaskId> led = scheduler.CreatePeriodicTask(
+        "led" + suffix, std::chrono::milliseconds(10), [] { Spin(20000); });
+    Motion m;
+    if (!motion.ok() || !led.ok()) {
+      m.row.error = std::string((motion.ok() ? led.status() : motion.status()).message());
+      return m;
+    }
+    const int64_t deadline = NowNs() + static_cast<int64_t>(total) * 2 * kMs + 2000 * kMs;
+    while (count.load(std::memory_order_acquire) < total && NowNs() < deadline) {
+      SleepUntil(NowNs() + 10 * kMs);
+    }
+    absl::StatusOr<TaskStats> stats = scheduler.TaskStatistics(*motion);
+    scheduler.RemoveTask(*motion).IgnoreError();
+    scheduler.RemoveTask(*led).IgnoreError();
+    const int n = count.load(std::memory_order_acquire);
+    std::vector<int64_t> kept;
+    for (int i = options.warmup; i < n; ++i) kept.push_back(jitter[i]);
+    m.row.ok = true;
+    m.row.latency = NearestRank(std::move(kept));
+    m.misses = stats.ok() ? stats->deadline_misses : 0;
+    return m;
+  };
+  std::cerr << "[bench] W4 cadence motion\n";
+  Motion plain = run_motion("");
+  Motion with_dma;
+  std::string dma_error;
+  {
+    DmaLatencyHold dma;
+    if (dma.held()) {
+      std::cerr << "[bench] W4 cadence motion, cpu_dma_latency=0\n";
+      with_dma = run_motion("_dma");
+    } else {
+      dma_error = dma.error();
+    }
+  }
+  std::cerr << "[bench] W4 cyclictest -a 0 under the same background\n";
+  CyclictestResult cyc = RunCyclictest(kFifoPriority, 0, options.samples);
+  CyclictestResult laptop = RunCyclictest(kFifoPriority, 0, options.samples, {"--laptop"});
+  stop_background.store(true);
+  scheduler.Shutdown();
+
+  auto add = [&](const std::string& name, const LatencyRow& row, uint64_t misses, bool cadence) {
+    std::vector<std::string> cells = {name};
+    for (auto& c : LatencyCells(row)) cells.push_back(c);
+    cells.push_back(cadence && row.ok ? absl::StrCat(misses) : "-");
+    cells.push_back(cadence && row.ok && cyc.ran ? Ratio(row.latency.p99_us, cyc.latency.p99_us)
+                                                 : "-");
+    cells.push_back(cadence && row.ok && laptop.ran
+                        ? Ratio(row.latency.p99_us, laptop.latency.p99_us)
+                        : "-");
+    table.AddRow(cells);
+    if (!row.ok && !row.error.empty()) table.AddNote(absl::StrCat(name, ": ", row.error));
+  };
+  add("cadence motion", plain.row, plain.misses, true);
+  if (dma_error.empty()) {
+    add("cadence motion, cpu_dma_latency=0", with_dma.row, with_dma.misses, true);
+  } else {
+    table.AddNote(absl::StrCat("cpu_dma_latency row skipped: ", dma_error));
+  }
+  for (const CyclictestResult* c : {&cyc, &laptop}) {
+    if (!c->ran) {
+      table.AddNote(absl::StrCat("`", c->command, "` skipped: ", c->why_not));
+      continue;
+    }
+    LatencyRow row;
+    row.ok = true;
+    row.latency = c->latency;
+    add(c == &cyc ? "cyclictest (cpu_dma_latency=0, its default)" : "cyclictest --laptop",
+        row, 0, false);
+    table.AddNote(absl::StrCat("`", c->command, "`"));
+  }
+  table.AddNote("background: classic group of 2 SCHED_BATCH nice 10 processors on CPUs 0-1 "
+                "running preview/parse bodies that spin 5 ms and re-notify themselves; led "
+                "spins 20 us; deadline misses from TaskStatistics (start > 1 period late or "
+                "release skipped)");
+  return table.ToString();
+}
+
+std::string RunIdle(const BenchOptions& options) {
+  constexpr int kTasks = 1000;
+  Table table(absl::StrCat("Idle: ", kTasks, " tasks created, nothing notified for ",
+                           options.idle_seconds, " s"),
+              {"runner", "worker", "tid", "cpu us", "wakeups/s"});
+  std::cerr << "[bench] idle\n";
+  for (RunnerKind kind : {RunnerKind::kNaive, RunnerKind::kClassic}) {
+    WorkerSetup setup = OneWorker(SCHED_OTHER);
+    setup.workers = 2;
+    setup.cpus = {0, 1};
+    std::unique_ptr<Runner> runner = MakeRunner(kind, setup);
+    for (int i = 0; i < kTasks; ++i) runner->AddTask([] {});
+    if (absl::Status s = runner->Start(); !s.ok()) {
+      table.AddNote(absl::StrCat(RunnerName(kind), ": ", s.message()));
+      continue;
+    }
+    SleepUntil(NowNs() + 100 * kMs);  // let start-up settle
+    const std::vector<pid_t> tids = runner->WorkerTids();
+    std::vector<int64_t> cpu0;
+    std::vector<uint64_t> sw0;
+    for (pid_t t : tids) {
+      cpu0.push_back(ThreadCpuNs(t).value_or(0));
+      sw0.push_back(ThreadContextSwitches(t).value_or(0));
+    }
+    SleepUntil(NowNs() + static_cast<int64_t>(options.idle_seconds * 1e9));
+    for (size_t i = 0; i < tids.size(); ++i) {
+      const int64_t cpu = ThreadCpuNs(tids[i]).value_or(0) - cpu0[i];
+      const uint64_t sw = ThreadContextSwitches(tids[i]).value_or(0) - sw0[i];
+      table.AddRow({RunnerName(kind), absl::StrCat(i), absl::StrCat(tids[i]), Num(cpu / 1e3),
+                    Num(sw / options.idle_seconds)});
+    }
+    runner->Stop();
+  }
+  table.AddNote("2 workers, SCHED_OTHER, CPUs 0-1; wake-ups = voluntary + involuntary context "
+                "switches (/proc/self/task/<tid>/status); CPU time from the thread CPU clock");
+  return table.ToString();
+}
+
+std::string RunMemory(const BenchOptions& options) {
+  Table table(absl::StrCat("Memory: ", options.memory_tasks, " tasks created"),
+              {"runner", "tasks", "RSS delta KiB", "VmSize delta KiB", "RSS B/task",
+               "VmSize B/task"});
+  std::cerr << "[bench] memory\n";
+  absl::StatusOr<Plan> plan = PlanFromText(ClassicConf(OneWorker(SCHED_OTHER), {}));
+  absl::StatusOr<std::unique_ptr<Scheduler>> s =
+      plan.ok() ? Scheduler::Start(*plan) : absl::StatusOr<std::unique_ptr<Scheduler>>(plan.status());
+  if (!s.ok()) {
+    table.AddNote(absl::StrCat("skipped: ", s.status().message()));
+    return table.ToString();
+  }
+  std::atomic<uint64_t> sink{0};
+  const Memory before = ProcessMemory();
+  for (int i = 0; i < options.memory_tasks; ++i) {
+    (*s)->CreateTask(absl::StrCat("m", i), [&sink] { sink.fetch_add(1); }).IgnoreError();
+  }
+  const Memory after = ProcessMemory();
+  (*s)->Shutdown();
+  const int64_t rss = after.rss_bytes - before.rss_bytes;
+  const int64_t vm = after.vm_bytes - before.vm_bytes;
+  const int n = std::max(1, options.memory_tasks);
+  table.AddRow({"cadence classic", absl::StrCat(options.memory_tasks), Num(rss / 1024.0),
+                Num(vm / 1024.0), Num(static_cast<double>(rss) / n),
+                Num(static_cast<double>(vm) / n)});
+  table.AddNote("VmRSS/VmSize from /proc/self/status before and after creating the tasks "
+                "(names \"m<i>\", not in the conf; a body capturing one pointer)");
+  table.AddNote(absl::StrCat("sizeof(cadence::Task) = ", sizeof(Task), " B, of which its "
+                             "LatencyHistogram is ", sizeof(LatencyHistogram),
+                             " B; the rest is the name, std::function and allocator overhead"));
+  return table.ToString();
+}
+
+}  // namespace cadence::bench

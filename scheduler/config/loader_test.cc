@@ -18,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/temp_files.h"
 
 namespace cadence {
 namespace {
@@ -42,22 +43,9 @@ LoadedConfig ParseOk(const std::string& text) {
   return loaded.ok() ? *std::move(loaded) : LoadedConfig{};
 }
 
-// A fresh temporary directory (under Bazel's TEST_TMPDIR when there is one).
-std::string MakeTempDir() {
-  const char* base = getenv("TEST_TMPDIR");
-  std::string templ = absl::StrCat(base != nullptr ? base : "/tmp", "/loader_test.XXXXXX");
-  std::vector<char> buffer(templ.begin(), templ.end());
-  buffer.push_back('\0');
-  const char* dir = mkdtemp(buffer.data());
-  EXPECT_NE(dir, nullptr);
-  return dir != nullptr ? std::string(dir) : std::string("/tmp");
-}
+std::string MakeTempDir() { return test_support::MakeTempDir("loader_test"); }
 
-void WriteFile(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary);
-  out << text;
-  ASSERT_TRUE(out.good()) << path;
-}
+using test_support::WriteFile;
 
 std::string RealPath(const std::string& path) {
   char resolved[PATH_MAX];

@@ -18,6 +18,7 @@
 #include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/temp_files.h"
 #include "tests/shared_dirs.h"
 
 namespace cadence {
@@ -28,22 +29,9 @@ using ::testing::HasSubstr;
 using ::testing::SizeIs;
 using ::testing::StartsWith;
 
-// A fresh temporary directory (under Bazel's TEST_TMPDIR when there is one).
-std::string MakeTempDir() {
-  const char* base = getenv("TEST_TMPDIR");
-  std::string templ = absl::StrCat(base != nullptr ? base : "/tmp", "/dag_test.XXXXXX");
-  std::vector<char> buffer(templ.begin(), templ.end());
-  buffer.push_back('\0');
-  const char* dir = mkdtemp(buffer.data());
-  EXPECT_NE(dir, nullptr);
-  return dir != nullptr ? std::string(dir) : std::string("/tmp");
-}
+std::string MakeTempDir() { return test_support::MakeTempDir("dag_test"); }
 
-void WriteFile(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary);
-  out << text;
-  ASSERT_TRUE(out.good()) << path;
-}
+using test_support::WriteFile;
 
 // Writes `text` to a new "<tmp>/x.dag" and loads it.
 absl::StatusOr<Dag> LoadText(const std::string& text, std::string* path_out = nullptr) {

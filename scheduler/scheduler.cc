@@ -354,7 +354,11 @@ TaskStats Scheduler::StatsOf(const Task& task) const {
   s.deadline_misses = task.deadline_misses.load(std::memory_order_relaxed);
   s.budget_ns = task.budget_ns;
   s.dropped = task.dropped.load(std::memory_order_relaxed);
-  s.wake_latency = task.wake_latency.Summary();
+  LatencyHistogram::Counts counts;
+  uint64_t max_ns = 0;
+  task.wake_latency.Snapshot(&counts, &max_ns);
+  s.wake_latency = LatencyHistogram::SummaryOf(counts, max_ns);
+  s.wake_counts.assign(counts.begin(), counts.end());
   return s;
 }
 

@@ -75,6 +75,10 @@ struct TaskStats {
   // Notify -> start of the run; for a periodic release, ideal release time -> start (the
   // release jitter).
   LatencySummary wake_latency;
+  // The wake-latency histogram's bucket counts (LatencyHistogram::kBuckets of them; empty
+  // when the task keeps no histogram), e.g. to summarize the interval between two
+  // snapshots with LatencyHistogram::SummaryOf.
+  std::vector<uint64_t> wake_counts;
 };
 
 // "0", "0-1", "0,2": the CPUs of a CPU bit mask.

@@ -1,5 +1,6 @@
 #include "scheduler/statistics/latency_histogram.h"
 
+#include <algorithm>
 #include <bit>
 
 namespace cadence {
@@ -22,16 +23,24 @@ uint64_t LatencyHistogram::BucketUpperBound(int b) {
   return low + (uint64_t{1} << (log - kSubBits)) - 1;
 }
 
+void LatencyHistogram::Snapshot(Counts* counts, uint64_t* max_ns) const {
+  for (int b = 0; b < kBuckets; ++b) (*counts)[b] = counts_[b].load(std::memory_order_relaxed);
+  *max_ns = max_.load(std::memory_order_relaxed);
+}
+
 LatencySummary LatencyHistogram::Summary() const {
-  std::array<uint64_t, kBuckets> counts;
+  Counts counts;
+  uint64_t max_ns = 0;
+  Snapshot(&counts, &max_ns);
+  return SummaryOf(counts, max_ns);
+}
+
+LatencySummary LatencyHistogram::SummaryOf(const Counts& counts, uint64_t max_ns) {
   uint64_t total = 0;
-  for (int b = 0; b < kBuckets; ++b) {
-    counts[b] = counts_[b].load(std::memory_order_relaxed);
-    total += counts[b];
-  }
+  for (uint64_t c : counts) total += c;
   LatencySummary s;
   s.count = total;
-  s.max_ns = max_.load(std::memory_order_relaxed);
+  s.max_ns = max_ns;
   if (total == 0) return s;
   auto percentile = [&](double q) {
     // Nearest rank: the smallest bucket whose cumulative count reaches ceil(q * total).

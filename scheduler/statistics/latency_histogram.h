@@ -39,6 +39,15 @@ class LatencyHistogram {
   // The count and p50/p99/p99.9/max of what was recorded.
   LatencySummary Summary() const;
 
+  // A copy of the bucket counts and the maximum (e.g. to subtract two snapshots and
+  // summarize an interval with SummaryOf).
+  using Counts = std::array<uint64_t, kBuckets>;
+  void Snapshot(Counts* counts, uint64_t* max_ns) const;
+
+  // The count and percentiles of bucket counts; `max_ns` caps the percentiles and is the
+  // summary's max.
+  static LatencySummary SummaryOf(const Counts& counts, uint64_t max_ns);
+
   // The bucket index of a duration.
   static int Bucket(uint64_t ns);
 

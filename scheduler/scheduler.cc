@@ -261,6 +261,8 @@ absl::Status Scheduler::RemoveTask(TaskId id) {
           task->body = nullptr;
           return absl::OkStatus();
         }
+        // Not in a level list yet: the processor that pops it drops it and wakes us.
+        FutexWait(&task->state, state);
         break;
       case Task::kRunning:
       case Task::kRunningNotified:

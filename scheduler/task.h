@@ -41,6 +41,8 @@ struct Task {
   // Intrusive links in the queue's level list; guarded by the queue's lock.
   Task* prev = nullptr;
   Task* next = nullptr;
+  // Link in the queue's lock-free inbox (see ClassicQueue).
+  Task* inbox_next = nullptr;
 
   // Set at creation, read-only afterwards.
   ClassicQueue* queue = nullptr;

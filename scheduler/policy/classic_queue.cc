@@ -1,5 +1,7 @@
 #include "scheduler/policy/classic_queue.h"
 
+#include <sched.h>
+
 #include <bit>
 #include <mutex>
 
@@ -62,7 +64,36 @@ void ClassicQueue::UnregisterLocked(Waiter* waiter) {
   }
   waiter->next = nullptr;
   waiter->registered = false;
+  sleepers_.fetch_sub(1, std::memory_order_relaxed);
   if (timer_waiter_ == waiter) timer_waiter_ = nullptr;
+}
+
+void ClassicQueue::DrainInboxLocked() {
+  if (inbox_.load(std::memory_order_relaxed) == nullptr) return;
+  // Newest first: reverse, so tasks enter their levels in notify order.
+  Task* list = inbox_.exchange(nullptr, std::memory_order_acquire);
+  Task* oldest_first = nullptr;
+  while (list != nullptr) {
+    Task* next = list->inbox_next;
+    list->inbox_next = oldest_first;
+    oldest_first = list;
+    list = next;
+  }
+  while (oldest_first != nullptr) {
+    Task* next = oldest_first->inbox_next;
+    oldest_first->inbox_next = nullptr;
+    PushLocked(oldest_first);
+    oldest_first = next;
+  }
+}
+
+void ClassicQueue::WakeOneSleeper() {
+  Waiter* wake = nullptr;
+  {
+    std::lock_guard<PiMutex> lock(mutex_);
+    wake = TakeWaiterLocked();
+  }
+  if (wake != nullptr && !wake->busy_spin) FutexWake(&wake->word, 1);
 }
 
 ClassicQueue::NotifyResult ClassicQueue::Notify(Task* task) {
@@ -75,19 +106,24 @@ ClassicQueue::NotifyResult ClassicQueue::Notify(Task* task) {
     switch (state) {
       case Task::kIdle: {
         if (task->removing.load(std::memory_order_acquire)) return NotifyResult::kRemoved;
-        Waiter* wake = nullptr;
-        {
-          std::lock_guard<PiMutex> lock(mutex_);
-          if (stopped_.load(std::memory_order_relaxed)) return NotifyResult::kStopped;
-          if (!task->state.compare_exchange_strong(state, Task::kQueued,
-                                                   std::memory_order_acq_rel)) {
-            continue;  // Changed meanwhile; `state` holds the new value.
-          }
-          task->notify_ns.store(MonotonicNowNs(), std::memory_order_relaxed);
-          PushLocked(task);
-          wake = TakeWaiterLocked();
+        notifying_.fetch_add(1, std::memory_order_seq_cst);
+        if (stopped_.load(std::memory_order_seq_cst)) {
+          notifying_.fetch_sub(1, std::memory_order_release);
+          return NotifyResult::kStopped;
         }
-        if (wake != nullptr && !wake->busy_spin) FutexWake(&wake->word, 1);
+        if (!task->state.compare_exchange_strong(state, Task::kQueued,
+                                                 std::memory_order_acq_rel)) {
+          notifying_.fetch_sub(1, std::memory_order_release);
+          continue;  // Changed meanwhile; `state` holds the new value.
+        }
+        task->notify_ns.store(MonotonicNowNs(), std::memory_order_relaxed);
+        Task* head = inbox_.load(std::memory_order_relaxed);
+        do {
+          task->inbox_next = head;
+        } while (!inbox_.compare_exchange_weak(head, task, std::memory_order_seq_cst,
+                                               std::memory_order_relaxed));
+        notifying_.fetch_sub(1, std::memory_order_release);
+        if (sleepers_.load(std::memory_order_seq_cst) > 0) WakeOneSleeper();
         return NotifyResult::kQueued;
       }
       case Task::kQueued:
@@ -117,27 +153,50 @@ Task* ClassicQueue::WaitPop(Waiter* self, uint64_t* waits) {
     int64_t deadline = 0;
     Task* task = nullptr;
     Waiter* hand_over = nullptr;
+    bool wait_for_notifiers = false;
     {
       std::lock_guard<PiMutex> lock(mutex_);
       UnregisterLocked(self);  // After a timeout it is still on the idle list.
-      const bool stopped = stopped_.load(std::memory_order_relaxed);
+      const bool stopped = stopped_.load(std::memory_order_seq_cst);
+      DrainInboxLocked();
       if (!timers_.empty() && !stopped) ReleaseDueLocked(MonotonicNowNs());
       task = PopLocked();
+      while (task != nullptr && task->removing.load(std::memory_order_seq_cst)) {
+        // Removed while it was in the inbox (RemoveTask could not unlink it): drop the
+        // activation and wake the remover.
+        task->body = nullptr;
+        task->state.store(Task::kRemoved, std::memory_order_seq_cst);
+        FutexWake(&task->state, INT32_MAX);
+        task = PopLocked();
+      }
       if (task != nullptr) {
         // An RMW, not a store: it reads the last coalescing notify's CAS (acq_rel), so what
         // that notifier wrote before notifying happens-before the run.
         task->state.exchange(Task::kRunning, std::memory_order_acq_rel);
         // More work queued, or timers nobody sleeps on: wake an idle processor for them.
         if (size_.load(std::memory_order_relaxed) > 0 ||
+            inbox_.load(std::memory_order_relaxed) != nullptr ||
             (!timers_.empty() && timer_waiter_ == nullptr && !stopped)) {
           hand_over = TakeWaiterLocked();
         }
+      } else if (stopped) {
+        // Drained. A notifier that saw the queue still running may be pushing right now:
+        // wait for it, then drain again (it returned kQueued, so its task must run).
+        if (notifying_.load(std::memory_order_seq_cst) == 0 &&
+            inbox_.load(std::memory_order_seq_cst) == nullptr) {
+          return nullptr;
+        }
+        wait_for_notifiers = true;
       } else {
-        if (stopped) return nullptr;
         self->word.store(0, std::memory_order_relaxed);
         self->next = idle_;
         idle_ = self;
         self->registered = true;
+        sleepers_.fetch_add(1, std::memory_order_seq_cst);
+        if (inbox_.load(std::memory_order_seq_cst) != nullptr) {
+          UnregisterLocked(self);  // A notify raced with registering: take it.
+          continue;
+        }
         if (!timers_.empty() && timer_waiter_ == nullptr) {
           timer_waiter_ = self;
           deadline = timers_[0]->next_release_ns;
@@ -147,6 +206,10 @@ Task* ClassicQueue::WaitPop(Waiter* self, uint64_t* waits) {
     if (task != nullptr) {
       if (hand_over != nullptr && !hand_over->busy_spin) FutexWake(&hand_over->word, 1);
       return task;
+    }
+    if (wait_for_notifiers) {
+      sched_yield();  // Only at shutdown, for the few instructions of a racing push.
+      continue;
     }
     ++*waits;
     if (self->busy_spin) {
@@ -180,6 +243,10 @@ void ClassicQueue::Requeue(Task* task) {
 bool ClassicQueue::Unlink(Task* task) {
   std::lock_guard<PiMutex> lock(mutex_);
   if (task->state.load(std::memory_order_acquire) != Task::kQueued) return false;
+  // It may still be in the inbox, or a notifier may be about to push it: only a task in a
+  // level list can be unlinked here (otherwise the processor that pops it drops it).
+  DrainInboxLocked();
+  if (task->prev == nullptr && head_[task->priority] != task) return false;
   const int level = task->priority;
   if (task->prev != nullptr) {
     task->prev->next = task->next;
@@ -328,10 +395,11 @@ void ClassicQueue::Stop() {
   Waiter* wake_all = nullptr;
   {
     std::lock_guard<PiMutex> lock(mutex_);
-    stopped_.store(true, std::memory_order_relaxed);
+    stopped_.store(true, std::memory_order_seq_cst);
     wake_all = idle_;
     idle_ = nullptr;
     timer_waiter_ = nullptr;
+    sleepers_.store(0, std::memory_order_relaxed);
     for (Waiter* w = wake_all; w != nullptr; w = w->next) {
       w->registered = false;
       w->word.store(1, std::memory_order_release);

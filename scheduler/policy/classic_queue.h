@@ -3,10 +3,16 @@
 // choreography each processor has its own (so a task placed there runs only on that
 // thread) and the pool has one.
 //
-// Notify and pop touch a priority-inheritance lock for an O(1) critical section (link or
-// unlink one task, set or clear one bit); coalesced notifies take no lock at all. An idle
-// processor registers itself and sleeps on its own futex word with no timeout; a notify
-// that queues work wakes exactly one registered processor. Nothing here allocates or logs.
+// A notify takes no lock: it moves the task kIdle -> kQueued with one compare-and-swap and
+// pushes it onto the queue's lock-free inbox (a Treiber stack); a coalesced notify is a
+// single compare-and-swap. Only the processors take the queue's priority-inheritance lock,
+// for O(1) critical sections: move the inbox into the 20 level lists (FIFO order restored),
+// pop the highest level. So a producer never waits for a processor, and a processor never
+// waits for a producer. An idle processor registers itself (`sleepers_`) and sleeps on its
+// own futex word with no timeout; a notify that finds a sleeper takes the lock just to
+// wake exactly one of them (the Dekker pair: the sleeper increments `sleepers_` then
+// re-reads the inbox; the notifier pushes then reads `sleepers_`, all sequentially
+// consistent). Nothing here allocates or logs.
 //
 // Periodic tasks are released by the queue itself: it keeps their next release times in a
 // min-heap, and one idle processor (the timer waiter) sleeps on its futex with the earliest
@@ -59,7 +65,9 @@ class ClassicQueue {
   void Requeue(Task* task);
 
   // Removes a queued task from its level (state kQueued -> kRemoved); returns false when
-  // the task was not queued any more.
+  // the task was not in a level list: not queued any more, or still being pushed by its
+  // notifier — then the processor that pops it drops it (its `removing` is set) and wakes
+  // futex waiters on its state.
   bool Unlink(Task* task);
 
   // Starts releasing a periodic task (task->period_ns > 0) at first_release_ns, then every
@@ -72,12 +80,14 @@ class ClassicQueue {
   // Stops the queue: notifies are refused; processors drain what is queued, then exit.
   void Stop();
 
-  // Number of tasks queued now.
+  // Number of tasks queued now in the level lists (not counting the inbox).
   int Size() const { return size_.load(std::memory_order_relaxed); }
 
  private:
   void PushLocked(Task* task);
   Task* PopLocked();
+  void DrainInboxLocked();
+  void WakeOneSleeper();
   Waiter* TakeWaiterLocked();
   void UnregisterLocked(Waiter* waiter);
   void ReleaseDueLocked(int64_t now);
@@ -95,6 +105,13 @@ class ClassicQueue {
   std::atomic<uint32_t> nonempty_{0};
   std::atomic<int> size_{0};
   Waiter* idle_ = nullptr;
+  // Notified tasks not yet in the level lists, newest first (linked by Task::inbox_next).
+  alignas(64) std::atomic<Task*> inbox_{nullptr};
+  // Notifiers between their `stopped_` check and the end of their push: a stopped queue's
+  // last processor waits for them before it exits, so no queued notify is ever stranded.
+  std::atomic<int> notifying_{0};
+  // Processors registered on idle_ (read by notifiers without the lock).
+  alignas(64) std::atomic<int> sleepers_{0};
   // Periodic tasks by next release (min-heap on Task::next_release_ns).
   std::vector<Task*> timers_;
   // The idle processor sleeping until timers_[0]'s release, if any.

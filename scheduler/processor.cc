@@ -27,10 +27,10 @@ void UpdateMax(std::atomic<uint64_t>* max, uint64_t value) {
 
 // Deadline misses and overruns are logged at most once a second per task (they are also
 // counted, always).
-bool ShouldLog(Task* task, int64_t now) {
-  int64_t last = task->last_log_ns.load(std::memory_order_relaxed);
+bool ShouldLog(TaskDetail* detail, int64_t now) {
+  int64_t last = detail->last_log_ns.load(std::memory_order_relaxed);
   return now - last >= 1000000000 &&
-         task->last_log_ns.compare_exchange_strong(last, now, std::memory_order_relaxed);
+         detail->last_log_ns.compare_exchange_strong(last, now, std::memory_order_relaxed);
 }
 
 }  // namespace
@@ -108,15 +108,21 @@ void Processor::Run() {
 void Processor::RunOne(Task* task) {
   const int64_t start = MonotonicNowNs();
   const int64_t notified = task->notify_ns.load(std::memory_order_relaxed);
-  if (notified > 0 && start >= notified) task->wake_latency.Record(start - notified);
+  TaskDetail* const detail = task->detail;
+  if (notified > 0 && start >= notified) {
+    const uint64_t wake = static_cast<uint64_t>(start - notified);
+    UpdateMax(&task->wake_max_ns, wake);
+    if (detail != nullptr) detail->wake_latency.Record(wake);
+  }
   int64_t release = 0;
-  if (task->period_ns > 0 && task->release_ns.load(std::memory_order_relaxed) != 0) {
-    release = task->release_ns.exchange(0, std::memory_order_relaxed);
-    if (release > 0 && start - release > static_cast<int64_t>(task->period_ns)) {
-      task->deadline_misses.fetch_add(1, std::memory_order_relaxed);
+  if (detail != nullptr && detail->period_ns > 0 &&
+      detail->release_ns.load(std::memory_order_relaxed) != 0) {
+    release = detail->release_ns.exchange(0, std::memory_order_relaxed);
+    if (release > 0 && start - release > static_cast<int64_t>(detail->period_ns)) {
+      detail->deadline_misses.fetch_add(1, std::memory_order_relaxed);
       if ((task->report.load(std::memory_order_acquire) & Task::kReportMiss) == 0 &&
-          ShouldLog(task, start)) {
-        task->report_late_ns = start - release;
+          ShouldLog(detail, start)) {
+        detail->report_late_ns = start - release;
         Report(task, Task::kReportMiss);
       }
     }
@@ -126,17 +132,9 @@ void Processor::RunOne(Task* task) {
   try {
     task->body();
   } catch (const std::exception& e) {
-    task->exceptions.fetch_add(1, std::memory_order_relaxed);
-    if ((task->report.load(std::memory_order_acquire) & Task::kReportException) == 0) {
-      std::strncpy(task->report_what, e.what(), sizeof(task->report_what) - 1);
-      Report(task, Task::kReportException);
-    }
+    ReportException(task, e.what());
   } catch (...) {
-    task->exceptions.fetch_add(1, std::memory_order_relaxed);
-    if ((task->report.load(std::memory_order_acquire) & Task::kReportException) == 0) {
-      std::strncpy(task->report_what, "a non-std exception", sizeof(task->report_what) - 1);
-      Report(task, Task::kReportException);
-    }
+    ReportException(task, "a non-std exception");
   }
   current_task = nullptr;
   current_release = 0;
@@ -147,16 +145,18 @@ void Processor::RunOne(Task* task) {
   task->run_ns_total.store(task->run_ns_total.load(std::memory_order_relaxed) + ran,
                            std::memory_order_relaxed);
   UpdateMax(&task->run_ns_max, ran);
-  if (task->budget_ns > 0 && ran > task->budget_ns) {
-    task->overruns.fetch_add(1, std::memory_order_relaxed);
+  if (detail != nullptr && detail->budget_ns > 0 && ran > detail->budget_ns) {
+    detail->overruns.fetch_add(1, std::memory_order_relaxed);
     if ((task->report.load(std::memory_order_acquire) & Task::kReportOverrun) == 0 &&
-        ShouldLog(task, end)) {
-      task->report_ran_ns = ran;
+        ShouldLog(detail, end)) {
+      detail->report_ran_ns = ran;
       Report(task, Task::kReportOverrun);
     }
   }
   const int cpu = sched_getcpu();
-  task->last_cpu.store(cpu, std::memory_order_relaxed);
+  if (task->last_cpu.load(std::memory_order_relaxed) != cpu) {
+    task->last_cpu.store(static_cast<int16_t>(cpu), std::memory_order_relaxed);
+  }
   if (cpu >= 0 && cpu < 64) {
     const uint64_t bit = uint64_t{1} << cpu;
     if ((task->cpus_mask.load(std::memory_order_relaxed) & bit) == 0) {
@@ -186,12 +186,38 @@ void Processor::RunOne(Task* task) {
   FutexWake(&task->state, INT32_MAX);
 }
 
-void Processor::Report(Task* task, uint32_t what) {
+void Processor::Report(Task* task, uint8_t what) {
   task->report.fetch_or(what, std::memory_order_release);
+  WakeReporter();
+}
+
+void Processor::WakeReporter() {
   // One wake when the reporter is asleep; nothing when it already has work.
   if (report_word_ != nullptr && report_word_->exchange(1, std::memory_order_acq_rel) == 0) {
     FutexWake(report_word_, 1);
   }
+}
+
+void Processor::ReportException(Task* task, const char* what) {
+  task->exceptions.fetch_add(1, std::memory_order_relaxed);
+  // One message at a time per processor; while the reporter has not logged the last one,
+  // further exceptions are counted only.
+  if (exception_task_.load(std::memory_order_acquire) != nullptr) return;
+  std::strncpy(exception_what_, what, sizeof(exception_what_) - 1);
+  exception_what_[sizeof(exception_what_) - 1] = '\0';
+  exception_task_.store(task, std::memory_order_release);
+  WakeReporter();
+}
+
+bool Processor::TakeExceptionReport(std::string* task_name, std::string* what,
+                                    uint64_t* count) {
+  Task* task = exception_task_.load(std::memory_order_acquire);
+  if (task == nullptr) return false;
+  *task_name = task->name;
+  *what = exception_what_;
+  *count = task->exceptions.load(std::memory_order_relaxed);
+  exception_task_.store(nullptr, std::memory_order_release);
+  return true;
 }
 
 ProcessorStats Processor::Stats() const {

@@ -60,10 +60,16 @@ class Processor {
   // A snapshot of its statistics.
   ProcessorStats Stats() const;
 
+  // For the scheduler's reporter thread: the last exception a task threw on this
+  // processor that was not logged yet (false when none). Clears it.
+  bool TakeExceptionReport(std::string* task_name, std::string* what, uint64_t* count);
+
  private:
   void Run();
   void RunOne(Task* task);
-  void Report(Task* task, uint32_t what);
+  void Report(Task* task, uint8_t what);
+  void ReportException(Task* task, const char* what);
+  void WakeReporter();
 
   const ProcessorPlan plan_;
   ClassicQueue* const queue_;
@@ -77,6 +83,10 @@ class Processor {
   std::atomic<uint64_t> activations_{0};
   std::atomic<uint64_t> sleeps_{0};
   std::atomic<uint64_t> busy_ns_{0};
+  // The exception handed to the reporter: exception_what_ belongs to the processor while
+  // exception_task_ is null, and to the reporter while it is set.
+  std::atomic<Task*> exception_task_{nullptr};
+  char exception_what_[160] = {};
 };
 
 // The task the calling thread is running, or nullptr outside a task body.

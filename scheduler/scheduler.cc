@@ -62,7 +62,6 @@ absl::Status Scheduler::ApplyProcessCpus() {
 absl::Status Scheduler::Init() {
   absl::Status status = ApplyProcessCpus();
   if (!status.ok()) return status;
-  reporter_ = std::thread([this] { ReportLoop(); });
   for (const QueuePlan& q : plan_.queues) queues_.push_back(std::make_unique<ClassicQueue>(q.name));
   const FallbackMode mode = options_.strict ? FallbackMode::kStrict : FallbackMode::kFallback;
   for (const ProcessorPlan& p : plan_.processors) {
@@ -71,13 +70,21 @@ absl::Status Scheduler::Init() {
     if (!status.ok()) return status;
     processors_.push_back(std::move(processor));
   }
+  // After the processors exist (it reads processors_); what they reported meanwhile is
+  // waiting in report_word_.
+  reporter_ = std::thread([this] { ReportLoop(); });
   return absl::OkStatus();
 }
 
 Scheduler::~Scheduler() {
   Shutdown();
   // Tasks (and their statistics) stay readable after Shutdown; they go with the scheduler.
-  for (std::atomic<Task*>& chunk : chunks_) delete[] chunk.exchange(nullptr);
+  for (std::atomic<Task*>& chunk : chunks_) {
+    Task* tasks = chunk.exchange(nullptr);
+    if (tasks == nullptr) continue;
+    for (int i = 0; i < kChunkSize; ++i) delete tasks[i].detail;
+    delete[] tasks;
+  }
 }
 
 void Scheduler::Shutdown() {
@@ -102,30 +109,38 @@ void Scheduler::ReportLoop() {
 }
 
 void Scheduler::LogReports() {
-  const uint32_t count = task_count_.load(std::memory_order_acquire);
-  for (uint32_t i = 0; i < count; ++i) {
+  const uint32_t tasks = task_count_.load(std::memory_order_acquire);
+  for (uint32_t i = 0; i < tasks; ++i) {
     Task* task = Lookup(TaskId{i});
     if (task == nullptr) continue;
-    const uint32_t report = task->report.load(std::memory_order_acquire);
-    if (report == 0) continue;
+    const uint8_t report = task->report.load(std::memory_order_acquire);
+    if (report == 0 || task->detail == nullptr) continue;
+    const TaskDetail& detail = *task->detail;
     if (report & Task::kReportMiss) {
       LOG(WARNING) << "task " << task->name << ": deadline miss: started "
-                   << task->report_late_ns / 1000 << " us after its release (period "
-                   << task->period_ns / 1000 << " us); "
-                   << task->deadline_misses.load(std::memory_order_relaxed) << " misses so far";
+                   << detail.report_late_ns / 1000 << " us after its release (period "
+                   << detail.period_ns / 1000 << " us); "
+                   << detail.deadline_misses.load(std::memory_order_relaxed) << " misses so far";
     }
     if (report & Task::kReportOverrun) {
-      LOG(WARNING) << "task " << task->name << ": overrun: ran " << task->report_ran_ns / 1000
-                   << " us, budget " << task->budget_ns / 1000 << " us; "
-                   << task->overruns.load(std::memory_order_relaxed) << " overruns so far";
+      LOG(WARNING) << "task " << task->name << ": overrun: ran " << detail.report_ran_ns / 1000
+                   << " us, budget " << detail.budget_ns / 1000 << " us; "
+                   << detail.overruns.load(std::memory_order_relaxed) << " overruns so far";
     }
-    if (report & Task::kReportException) {
-      LOG(ERROR) << "task " << task->name << " threw: " << task->report_what
-                 << " (caught; the processor goes on); "
-                 << task->exceptions.load(std::memory_order_relaxed) << " exceptions so far";
-    }
-    task->report.fetch_and(~report, std::memory_order_acq_rel);
+    task->report.fetch_and(static_cast<uint8_t>(~report), std::memory_order_acq_rel);
   }
+  std::string name, what;
+  uint64_t thrown = 0;
+  for (const auto& processor : processors_) {
+    if (processor->TakeExceptionReport(&name, &what, &thrown)) {
+      LOG(ERROR) << "task " << name << " threw: " << what << " (caught; the processor goes on); "
+                 << thrown << " exceptions so far";
+    }
+  }
+}
+
+Task* Scheduler::TaskAt(uint32_t index) const {
+  return &chunks_[index >> kChunkBits].load(std::memory_order_acquire)[index & (kChunkSize - 1)];
 }
 
 Task* Scheduler::Lookup(TaskId id) const {
@@ -178,7 +193,7 @@ absl::StatusOr<TaskId> Scheduler::Create(const std::string& name, int64_t period
         ")"));
   }
   std::lock_guard<std::mutex> lock(table_mutex_);
-  if (names_.count(name)) {
+  if (names_.contains(absl::string_view(name))) {
     return absl::AlreadyExistsError(absl::StrCat("a task named \"", name, "\" already exists"));
   }
   const uint32_t index = task_count_.load(std::memory_order_relaxed);
@@ -193,26 +208,40 @@ absl::StatusOr<TaskId> Scheduler::Create(const std::string& name, int64_t period
   Task* task = &chunk[index & (kChunkSize - 1)];
   task->name = name;
   task->body = std::move(body);
-  task->priority = placement.priority;
+  task->priority = static_cast<uint8_t>(placement.priority);
   task->queue = queues_[placement.queue].get();
-  task->budget_ns = placement.budget_us * 1000;
-  task->period_ns = placement.period_us * 1000;
-  if (period_ns > 0 && task->period_ns == 0) {
-    task->period_ns = static_cast<uint64_t>(period_ns);
-  } else if (period_ns > 0 && task->period_ns != static_cast<uint64_t>(period_ns)) {
+  uint64_t period = placement.period_us * 1000;
+  if (period_ns > 0 && period == 0) {
+    period = static_cast<uint64_t>(period_ns);
+  } else if (period_ns > 0 && period != static_cast<uint64_t>(period_ns)) {
     LOG(WARNING) << "task \"" << name << "\" asked for a period of " << period_ns / 1000
                  << " us; the config's period_us " << placement.period_us << " applies"
                  << (placement.where.line > 0 ? " (" + placement.where.ToString() + ")" : "");
   }
-  task->state.store(Task::kIdle, std::memory_order_release);
-  names_[name] = index;
-  task_count_.store(index + 1, std::memory_order_release);
-  if (task->period_ns > 0) {
-    task->queue->AddTimer(task, MonotonicNowNs() + static_cast<int64_t>(task->period_ns));
+  // Tasks the conf names, and periodic ones, get the full statistics (see TaskDetail).
+  if ((named || period > 0) && task->detail == nullptr) task->detail = new TaskDetail;
+  if (task->detail != nullptr) {
+    task->detail->budget_ns = placement.budget_us * 1000;
+    task->detail->period_ns = period;
   }
-  if (!named && reported_.insert(name).second) {
-    LOG(INFO) << "task \"" << name << "\" is not named in the config: it runs on queue "
+  task->state.store(Task::kIdle, std::memory_order_release);
+  names_.insert(index);
+  task_count_.store(index + 1, std::memory_order_release);
+  if (period > 0) {
+    task->queue->AddTimer(task, MonotonicNowNs() + static_cast<int64_t>(period));
+  }
+  if (!named) {
+    // Logged for the first such task only (a program may create thousands); VLOG(1) for
+    // every one.
+    if (unnamed_tasks_++ == 0) {
+      LOG(INFO) << "task \"" << name << "\" is not named in the config: it runs on queue "
+                << plan_.queues[placement.queue].name
+                << " at priority 0 (further tasks the config does not name are logged with "
+                   "--v=1 only)";
+    } else {
+      VLOG(1) << "task \"" << name << "\" is not named in the config: it runs on queue "
               << plan_.queues[placement.queue].name << " at priority 0";
+    }
   }
   return TaskId{index};
 }
@@ -243,9 +272,9 @@ absl::Status Scheduler::RemoveTask(TaskId id) {
   }
   {
     std::lock_guard<std::mutex> lock(table_mutex_);
-    names_.erase(task->name);
+    names_.erase(absl::string_view(task->name));
   }
-  if (task->period_ns > 0) task->queue->RemoveTimer(task);
+  if (task->period_ns() > 0) task->queue->RemoveTimer(task);
   if (CurrentTask() == task) return absl::OkStatus();  // Completes when the body returns.
   while (true) {
     uint32_t state = task->state.load(std::memory_order_seq_cst);
@@ -276,9 +305,9 @@ absl::Status Scheduler::RemoveTask(TaskId id) {
 
 absl::StatusOr<TaskId> Scheduler::FindTask(const std::string& name) const {
   std::lock_guard<std::mutex> lock(table_mutex_);
-  auto it = names_.find(name);
+  auto it = names_.find(absl::string_view(name));
   if (it == names_.end()) return absl::NotFoundError(absl::StrCat("no task named \"", name, "\""));
-  return TaskId{it->second};
+  return TaskId{*it};
 }
 
 absl::StatusOr<AppliedAttributes> Scheduler::ApplyThreadConfig(const std::string& name, pid_t tid) {
@@ -346,21 +375,28 @@ TaskStats Scheduler::StatsOf(const Task& task) const {
   s.coalesced = task.coalesced.load(std::memory_order_relaxed);
   s.activations = task.activations.load(std::memory_order_relaxed);
   s.exceptions = task.exceptions.load(std::memory_order_relaxed);
-  s.overruns = task.overruns.load(std::memory_order_relaxed);
   s.run_ns_total = task.run_ns_total.load(std::memory_order_relaxed);
   s.run_ns_max = task.run_ns_max.load(std::memory_order_relaxed);
   s.last_cpu = task.last_cpu.load(std::memory_order_relaxed);
   s.cpus_mask = task.cpus_mask.load(std::memory_order_relaxed);
-  s.period_ns = task.period_ns;
-  s.releases = task.releases.load(std::memory_order_relaxed);
-  s.deadline_misses = task.deadline_misses.load(std::memory_order_relaxed);
-  s.budget_ns = task.budget_ns;
   s.dropped = task.dropped.load(std::memory_order_relaxed);
-  LatencyHistogram::Counts counts;
-  uint64_t max_ns = 0;
-  task.wake_latency.Snapshot(&counts, &max_ns);
-  s.wake_latency = LatencyHistogram::SummaryOf(counts, max_ns);
-  s.wake_counts.assign(counts.begin(), counts.end());
+  if (task.detail != nullptr) {
+    const TaskDetail& detail = *task.detail;
+    s.overruns = detail.overruns.load(std::memory_order_relaxed);
+    s.period_ns = detail.period_ns;
+    s.releases = detail.releases.load(std::memory_order_relaxed);
+    s.deadline_misses = detail.deadline_misses.load(std::memory_order_relaxed);
+    s.budget_ns = detail.budget_ns;
+    LatencyHistogram::Counts counts;
+    uint64_t max_ns = 0;
+    detail.wake_latency.Snapshot(&counts, &max_ns);
+    s.wake_latency = LatencyHistogram::SummaryOf(counts, max_ns);
+    s.wake_counts.assign(counts.begin(), counts.end());
+  } else {
+    // Count and max only (see TaskDetail).
+    s.wake_latency.count = s.activations;
+    s.wake_latency.max_ns = task.wake_max_ns.load(std::memory_order_relaxed);
+  }
   return s;
 }
 

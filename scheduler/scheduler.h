@@ -28,7 +28,10 @@
 #include <thread>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
+#include "absl/hash/hash.h"
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "absl/status/statusor.h"
 #include "scheduler/common/thread_attributes.h"
 #include "scheduler/config/plan.h"
@@ -73,7 +76,8 @@ struct TaskStats {
   // Messages its channel readers dropped (pending queue full).
   uint64_t dropped = 0;
   // Notify -> start of the run; for a periodic release, ideal release time -> start (the
-  // release jitter).
+  // release jitter). A task the conf does not name and that is not periodic keeps no
+  // histogram (see TaskDetail): its summary has the count and max only, percentiles 0.
   LatencySummary wake_latency;
   // The wake-latency histogram's bucket counts (LatencyHistogram::kBuckets of them; empty
   // when the task keeps no histogram), e.g. to summarize the interval between two
@@ -203,8 +207,35 @@ class Scheduler {
   std::array<std::atomic<Task*>, kMaxChunks> chunks_{};
   std::atomic<uint32_t> task_count_{0};
   mutable std::mutex table_mutex_;  // CreateTask, names_, reported_, threads_
-  std::map<std::string, uint32_t> names_;
+  // Live tasks by name: a set of task indices hashed and compared by their task's name
+  // (4 bytes a task; the name lives in the task only).
+  struct NameOf {
+    const Scheduler* scheduler;
+    absl::string_view operator()(uint32_t index) const { return scheduler->TaskAt(index)->name; }
+    absl::string_view operator()(absl::string_view name) const { return name; }
+  };
+  struct NameHash {
+    using is_transparent = void;
+    NameOf name_of;
+    template <typename K>
+    size_t operator()(const K& key) const {
+      return absl::Hash<absl::string_view>{}(name_of(key));
+    }
+  };
+  struct NameEq {
+    using is_transparent = void;
+    NameOf name_of;
+    template <typename A, typename B>
+    bool operator()(const A& a, const B& b) const {
+      return name_of(a) == name_of(b);
+    }
+  };
+  // The task at a table index (allocated; no bounds check against task_count_).
+  Task* TaskAt(uint32_t index) const;
+  absl::flat_hash_set<uint32_t, NameHash, NameEq> names_{0, NameHash{NameOf{this}},
+                                                         NameEq{NameOf{this}}};
   std::set<std::string> reported_;
+  uint64_t unnamed_tasks_ = 0;
   std::vector<ThreadRecord> threads_;
 };
 

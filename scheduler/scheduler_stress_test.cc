@@ -387,6 +387,74 @@ void RunStress(const std::string& conf) {
             << churn_not_found.load() << "\n";
 }
 
+// Notifies racing Shutdown: each is either refused (FailedPrecondition) or followed by a
+// run — none returns OK and is then dropped. 4 producers notify until refused while the
+// main thread shuts down once they are well under way.
+void RunShutdownRace(const std::string& conf) {
+  constexpr int kRaceTasks = 64;
+  constexpr uint64_t kBeforeShutdown = 200'000 / kScale;
+  absl::StatusOr<LoadedConfig> loaded = ParseConfigText(conf, "stress.conf");
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  const Validation validation = Validate(*loaded, Machine::Read());
+  ASSERT_TRUE(validation.ok()) << validation.diagnostics.ToString();
+  // What the bodies touch outlives the scheduler (declared before it).
+  struct RaceSlot {
+    std::atomic<uint64_t> ok{0};
+    std::atomic<uint64_t> runs{0};
+    TaskId id;
+  };
+  std::vector<RaceSlot> slots(kRaceTasks);
+  absl::StatusOr<std::unique_ptr<Scheduler>> started = Scheduler::Start(validation.plan);
+  ASSERT_TRUE(started.ok()) << started.status();
+  Scheduler& scheduler = **started;
+  for (int t = 0; t < kRaceTasks; ++t) {
+    absl::StatusOr<TaskId> id = scheduler.CreateTask(StableName(t), [&slots, t] {
+      slots[t].runs.fetch_add(1, std::memory_order_relaxed);
+    });
+    ASSERT_TRUE(id.ok()) << id.status();
+    slots[t].id = *id;
+  }
+  std::atomic<uint64_t> total_ok{0};
+  std::atomic<uint64_t> other_errors{0};
+  std::vector<std::thread> producers;
+  for (int p = 0; p < kProducers; ++p) {
+    producers.emplace_back([&, p] {
+      std::minstd_rand random(static_cast<uint32_t>(p + 1));
+      while (true) {
+        RaceSlot& slot = slots[random() % kRaceTasks];
+        absl::Status status = scheduler.NotifyTask(slot.id);
+        if (status.ok()) {
+          slot.ok.fetch_add(1, std::memory_order_relaxed);
+          total_ok.fetch_add(1, std::memory_order_relaxed);
+        } else {
+          if (!absl::IsFailedPrecondition(status)) other_errors.fetch_add(1);
+          return;
+        }
+      }
+    });
+  }
+  // Shut down while the producers are busy (a spin on their progress, not a sleep).
+  while (total_ok.load(std::memory_order_relaxed) < kBeforeShutdown) std::this_thread::yield();
+  scheduler.Shutdown();
+  for (std::thread& producer : producers) producer.join();
+  EXPECT_EQ(other_errors.load(), 0u);
+  for (int t = 0; t < kRaceTasks; ++t) {
+    absl::StatusOr<TaskStats> stats = scheduler.TaskStatistics(slots[t].id);
+    ASSERT_TRUE(stats.ok()) << stats.status();
+    EXPECT_EQ(stats->activations, slots[t].runs.load()) << StableName(t);
+    EXPECT_EQ(stats->activations + stats->coalesced, slots[t].ok.load())
+        << StableName(t) << ": an OK notify was neither run nor coalesced into a run";
+  }
+}
+
+TEST(SchedulerStressTest, ClassicNotifiesRacingShutdownAreRunOrRefused) {
+  RunShutdownRace(ClassicConf());
+}
+
+TEST(SchedulerStressTest, ChoreographyNotifiesRacingShutdownAreRunOrRefused) {
+  RunShutdownRace(ChoreographyConf());
+}
+
 TEST(SchedulerStressTest, ClassicEveryNotifyIsFollowedByARunThatSeesIt) {
   RunStress(ClassicConf());
 }

@@ -981,6 +981,41 @@ TEST_F(SchedulerTest, StatisticsCountEveryActivation) {
   EXPECT_EQ(all[0].activations, kRuns);
 }
 
+TEST_F(SchedulerTest, NamedTasksKeepAHistogramUnnamedTasksKeepCountAndMax) {
+  Counter named_runs;
+  Counter unnamed_runs;
+  std::unique_ptr<Scheduler> scheduler = StartOrNull(PlanFrom(kPairConf));
+  ASSERT_NE(scheduler, nullptr);
+  absl::StatusOr<TaskId> named = scheduler->CreateTask("counted", [&] { named_runs.Increment(); });
+  absl::StatusOr<TaskId> unnamed =
+      scheduler->CreateTask("ad_hoc", [&] { unnamed_runs.Increment(); });
+  ASSERT_TRUE(named.ok()) << named.status();
+  ASSERT_TRUE(unnamed.ok()) << unnamed.status();
+  constexpr uint64_t kRuns = 30;
+  for (uint64_t i = 1; i <= kRuns; ++i) {
+    ExpectOk(scheduler->NotifyTask(*named));
+    ExpectOk(scheduler->NotifyTask(*unnamed));
+    ASSERT_TRUE(named_runs.WaitAtLeast(i));
+    ASSERT_TRUE(unnamed_runs.WaitAtLeast(i));
+  }
+  scheduler->Shutdown();
+
+  absl::StatusOr<TaskStats> n = scheduler->TaskStatistics(*named);
+  absl::StatusOr<TaskStats> u = scheduler->TaskStatistics(*unnamed);
+  ASSERT_TRUE(n.ok() && u.ok());
+  // The conf names it: full histogram, percentiles within the max.
+  EXPECT_EQ(n->wake_latency.count, kRuns);
+  EXPECT_EQ(n->wake_counts.size(), static_cast<size_t>(LatencyHistogram::kBuckets));
+  EXPECT_GT(n->wake_latency.p50_ns, 0u);
+  EXPECT_LE(n->wake_latency.p99_ns, n->wake_latency.max_ns);
+  // Not named, not periodic: count and max only.
+  EXPECT_EQ(u->activations, kRuns);
+  EXPECT_EQ(u->wake_latency.count, kRuns);
+  EXPECT_GT(u->wake_latency.max_ns, 0u);
+  EXPECT_EQ(u->wake_latency.p50_ns, 0u);
+  EXPECT_TRUE(u->wake_counts.empty());
+}
+
 TEST_F(SchedulerTest, IdleProcessorsSleep) {
   Counter runs;
   std::unique_ptr<Scheduler> scheduler = StartOrNull(PlanFrom(kPairConf));

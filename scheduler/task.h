@@ -16,6 +16,7 @@
 #define CADENCE_SCHEDULER_TASK_H_
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -33,64 +34,90 @@ struct TaskId {
   bool operator==(const TaskId&) const = default;
 };
 
-struct Task {
-  enum State : uint32_t { kFree, kIdle, kQueued, kRunning, kRunningNotified, kRemoved };
-
-  std::atomic<uint32_t> state{kFree};
-  std::atomic<bool> removing{false};
-  // Intrusive links in the queue's level list; guarded by the queue's lock.
-  Task* prev = nullptr;
-  Task* next = nullptr;
-  // Link in the queue's lock-free inbox (see ClassicQueue).
-  Task* inbox_next = nullptr;
-
-  // Set at creation, read-only afterwards.
-  ClassicQueue* queue = nullptr;
-  int priority = 0;
-  std::string name;
-  std::function<void()> body;
+// What only some tasks need: the timing of a periodic task or one with a budget, the
+// rate limit of their log lines, and a full wake-latency histogram. Allocated when the task
+// is created (never on the hot path) for the tasks the conf names and for periodic tasks;
+// a task the conf does not name keeps its wake latency's count and max only, so that it
+// costs 192 bytes, not a kilobyte.
+struct TaskDetail {
   uint64_t budget_ns = 0;
   uint64_t period_ns = 0;
-
   // Timer bookkeeping of a periodic task; guarded by the queue's lock.
   int64_t next_release_ns = 0;
   int timer_index = -1;
   // Ideal release time of the pending periodic activation (0: none pending).
   std::atomic<int64_t> release_ns{0};
-
-  // CLOCK_MONOTONIC time of the notify that started the pending activation.
-  std::atomic<int64_t> notify_ns{0};
-
-  // Statistics: written by the processor running the task (one at a time), or by notifiers
-  // with relaxed atomic increments; read by anyone.
-  std::atomic<uint64_t> notifies{0};
-  std::atomic<uint64_t> coalesced{0};
-  std::atomic<uint64_t> activations{0};
-  std::atomic<uint64_t> exceptions{0};
-  std::atomic<uint64_t> overruns{0};
-  std::atomic<uint64_t> run_ns_total{0};
-  std::atomic<uint64_t> run_ns_max{0};
-  std::atomic<int> last_cpu{-1};
-  // Bit c set: the task ran on CPU c (CPUs 0-63).
-  std::atomic<uint64_t> cpus_mask{0};
   // Periodic releases, and releases that started more than one period late or were skipped.
   std::atomic<uint64_t> releases{0};
   std::atomic<uint64_t> deadline_misses{0};
-  // Messages its channel readers dropped because their pending queue was full.
-  std::atomic<uint64_t> dropped{0};
+  // Runs longer than budget_ns.
+  std::atomic<uint64_t> overruns{0};
   // Rate limit of the deadline-miss and overrun log lines (CLOCK_MONOTONIC ns).
   std::atomic<int64_t> last_log_ns{0};
-  // Events a processor handed to the scheduler's reporter thread, which logs them (a
-  // processor never calls the logging library: its lock is not priority-inheriting).
-  // Bits of kReport*; the fields below belong to the processor while their bit is clear
-  // and to the reporter while it is set.
-  static constexpr uint32_t kReportMiss = 1, kReportOverrun = 2, kReportException = 4;
-  std::atomic<uint32_t> report{0};
+  // Handed to the reporter with Task::report (see there).
   int64_t report_late_ns = 0;
   uint64_t report_ran_ns = 0;
-  char report_what[160] = {};
   LatencyHistogram wake_latency;
 };
+
+// Three cache lines, grouped by who writes them: the first is the activation state, which
+// notifiers and the processor both touch (it also holds what a run reads, so a run costs
+// one line transfer); the second only the processor writes; the third holds the notifiers'
+// counters and cold fields.
+struct alignas(64) Task {
+  enum State : uint32_t { kFree, kIdle, kQueued, kRunning, kRunningNotified, kRemoved };
+
+  // --- Line 1: activation state and what a run needs.
+  std::atomic<uint32_t> state{kFree};
+  std::atomic<bool> removing{false};
+  // Set at creation (0-19).
+  uint8_t priority = 0;
+  // Events a processor handed to the scheduler's reporter thread, which logs them (a
+  // processor never calls the logging library: its lock is not priority-inheriting).
+  // Bits of kReport*; the detail's report_* fields belong to the processor while their bit
+  // is clear and to the reporter while it is set.
+  static constexpr uint8_t kReportMiss = 1, kReportOverrun = 2;
+  std::atomic<uint8_t> report{0};
+  // CLOCK_MONOTONIC time of the notify (or ideal release) that started the pending
+  // activation.
+  std::atomic<int64_t> notify_ns{0};
+  // Link in the queue's lock-free inbox (see ClassicQueue).
+  Task* inbox_next = nullptr;
+  // Set at creation, read-only afterwards.
+  ClassicQueue* queue = nullptr;
+  std::function<void()> body;
+
+  // --- Line 2: written by the processor running the task (one at a time).
+  // Intrusive links in the queue's level list; guarded by the queue's lock.
+  Task* prev = nullptr;
+  Task* next = nullptr;
+  std::atomic<uint64_t> activations{0};
+  std::atomic<uint64_t> run_ns_total{0};
+  std::atomic<uint64_t> run_ns_max{0};
+  // Bit c set: the task ran on CPU c (CPUs 0-63).
+  std::atomic<uint64_t> cpus_mask{0};
+  // Notify -> start of the run (periodic: ideal release -> start), the largest so far.
+  std::atomic<uint64_t> wake_max_ns{0};
+  // Set at creation (nullptr for a task the conf does not name and that is not periodic).
+  TaskDetail* detail = nullptr;
+
+  // --- Line 3: notifiers' counters (relaxed increments) and cold fields.
+  std::atomic<uint64_t> notifies{0};
+  std::atomic<uint64_t> coalesced{0};
+  // Set at creation.
+  std::string name;
+  std::atomic<uint32_t> exceptions{0};
+  // Messages its channel readers dropped because their pending queue was full.
+  std::atomic<uint32_t> dropped{0};
+  std::atomic<int16_t> last_cpu{-1};
+
+  // The period (0: not periodic) and budget (0: none).
+  uint64_t period_ns() const { return detail != nullptr ? detail->period_ns : 0; }
+  uint64_t budget_ns() const { return detail != nullptr ? detail->budget_ns : 0; }
+};
+
+// The memory budget of a task (issue: <= 256 bytes each, names and index included).
+static_assert(sizeof(Task) == 192, "Task is three cache lines");
 
 // CLOCK_MONOTONIC now, in nanoseconds (vDSO: no syscall).
 int64_t MonotonicNowNs();

@@ -199,7 +199,7 @@ Task* ClassicQueue::WaitPop(Waiter* self, uint64_t* waits) {
         }
         if (!timers_.empty() && timer_waiter_ == nullptr) {
           timer_waiter_ = self;
-          deadline = timers_[0]->next_release_ns;
+          deadline = timers_[0]->detail->next_release_ns;
         }
       }
     }
@@ -269,7 +269,7 @@ bool ClassicQueue::Unlink(Task* task) {
 }
 
 void ClassicQueue::ReleaseLocked(Task* task, int64_t release) {
-  task->releases.fetch_add(1, std::memory_order_relaxed);
+  task->detail->releases.fetch_add(1, std::memory_order_relaxed);
   uint32_t state = task->state.load(std::memory_order_acquire);
   while (true) {
     switch (state) {
@@ -278,7 +278,7 @@ void ClassicQueue::ReleaseLocked(Task* task, int64_t release) {
         if (!task->state.compare_exchange_weak(state, Task::kQueued, std::memory_order_acq_rel)) {
           continue;
         }
-        task->release_ns.store(release, std::memory_order_relaxed);
+        task->detail->release_ns.store(release, std::memory_order_relaxed);
         task->notify_ns.store(release, std::memory_order_relaxed);
         PushLocked(task);
         return;
@@ -287,14 +287,14 @@ void ClassicQueue::ReleaseLocked(Task* task, int64_t release) {
                                                std::memory_order_acq_rel)) {
           continue;
         }
-        task->release_ns.store(release, std::memory_order_relaxed);
+        task->detail->release_ns.store(release, std::memory_order_relaxed);
         task->notify_ns.store(release, std::memory_order_relaxed);
         return;
       case Task::kQueued:
       case Task::kRunningNotified:
         // The previous activation has not started yet: this release is skipped, not
         // stacked up behind it.
-        task->deadline_misses.fetch_add(1, std::memory_order_relaxed);
+        task->detail->deadline_misses.fetch_add(1, std::memory_order_relaxed);
         return;
       default:
         return;
@@ -303,23 +303,23 @@ void ClassicQueue::ReleaseLocked(Task* task, int64_t release) {
 }
 
 void ClassicQueue::ReleaseDueLocked(int64_t now) {
-  while (!timers_.empty() && timers_[0]->next_release_ns <= now) {
+  while (!timers_.empty() && timers_[0]->detail->next_release_ns <= now) {
     Task* task = timers_[0];
     if (task->removing.load(std::memory_order_acquire)) {
       TimerRemoveAt(0);
       continue;
     }
-    const int64_t release = task->next_release_ns;
-    const int64_t period = static_cast<int64_t>(task->period_ns);
+    const int64_t release = task->detail->next_release_ns;
+    const int64_t period = static_cast<int64_t>(task->period_ns());
     ReleaseLocked(task, release);
     int64_t next = release + period;
     if (next <= now) {
       // Later than a whole period: skip the missed releases (counted), no catch-up burst.
       const int64_t skipped = (now - release) / period;
-      task->deadline_misses.fetch_add(static_cast<uint64_t>(skipped), std::memory_order_relaxed);
+      task->detail->deadline_misses.fetch_add(static_cast<uint64_t>(skipped), std::memory_order_relaxed);
       next = release + (skipped + 1) * period;
     }
-    task->next_release_ns = next;
+    task->detail->next_release_ns = next;
     TimerSiftDown(0);
   }
 }
@@ -327,10 +327,10 @@ void ClassicQueue::ReleaseDueLocked(int64_t now) {
 void ClassicQueue::TimerSiftUp(int i) {
   while (i > 0) {
     const int parent = (i - 1) / 2;
-    if (timers_[parent]->next_release_ns <= timers_[i]->next_release_ns) break;
+    if (timers_[parent]->detail->next_release_ns <= timers_[i]->detail->next_release_ns) break;
     std::swap(timers_[parent], timers_[i]);
-    timers_[parent]->timer_index = parent;
-    timers_[i]->timer_index = i;
+    timers_[parent]->detail->timer_index = parent;
+    timers_[i]->detail->timer_index = i;
     i = parent;
   }
 }
@@ -340,26 +340,26 @@ void ClassicQueue::TimerSiftDown(int i) {
   while (true) {
     int least = i;
     for (int child : {2 * i + 1, 2 * i + 2}) {
-      if (child < n && timers_[child]->next_release_ns < timers_[least]->next_release_ns) {
+      if (child < n && timers_[child]->detail->next_release_ns < timers_[least]->detail->next_release_ns) {
         least = child;
       }
     }
     if (least == i) return;
     std::swap(timers_[least], timers_[i]);
-    timers_[least]->timer_index = least;
-    timers_[i]->timer_index = i;
+    timers_[least]->detail->timer_index = least;
+    timers_[i]->detail->timer_index = i;
     i = least;
   }
 }
 
 void ClassicQueue::TimerRemoveAt(int i) {
   Task* removed = timers_[i];
-  removed->timer_index = -1;
+  removed->detail->timer_index = -1;
   Task* last = timers_.back();
   timers_.pop_back();
   if (last == removed) return;
   timers_[i] = last;
-  last->timer_index = i;
+  last->detail->timer_index = i;
   TimerSiftDown(i);
   TimerSiftUp(i);
 }
@@ -368,12 +368,12 @@ void ClassicQueue::AddTimer(Task* task, int64_t first_release_ns) {
   Waiter* wake = nullptr;
   {
     std::lock_guard<PiMutex> lock(mutex_);
-    if (task->timer_index >= 0 || task->period_ns == 0) return;
-    task->next_release_ns = first_release_ns;
-    task->timer_index = static_cast<int>(timers_.size());
+    if (task->period_ns() == 0 || task->detail->timer_index >= 0) return;
+    task->detail->next_release_ns = first_release_ns;
+    task->detail->timer_index = static_cast<int>(timers_.size());
     timers_.push_back(task);
-    TimerSiftUp(task->timer_index);
-    if (task->timer_index == 0) {
+    TimerSiftUp(task->detail->timer_index);
+    if (task->detail->timer_index == 0) {
       // The earliest release changed: the timer waiter re-arms (or an idle processor
       // becomes the timer waiter).
       wake = timer_waiter_ != nullptr ? timer_waiter_ : idle_;
@@ -388,7 +388,9 @@ void ClassicQueue::AddTimer(Task* task, int64_t first_release_ns) {
 
 void ClassicQueue::RemoveTimer(Task* task) {
   std::lock_guard<PiMutex> lock(mutex_);
-  if (task->timer_index >= 0) TimerRemoveAt(task->timer_index);
+  if (task->detail != nullptr && task->detail->timer_index >= 0) {
+    TimerRemoveAt(task->detail->timer_index);
+  }
 }
 
 void ClassicQueue::Stop() {

@@ -149,6 +149,7 @@ ClassicQueue::NotifyResult ClassicQueue::Notify(Task* task) {
 }
 
 Task* ClassicQueue::WaitPop(Waiter* self, uint64_t* waits) {
+  bool spun = false;
   while (true) {
     int64_t deadline = 0;
     Task* task = nullptr;
@@ -187,6 +188,10 @@ Task* ClassicQueue::WaitPop(Waiter* self, uint64_t* waits) {
           return nullptr;
         }
         wait_for_notifiers = true;
+      } else if (!spun && !self->busy_spin && timers_.empty()) {
+        // Below, out of the lock: spin briefly before going to sleep (not on a queue with
+        // timers: its processors sleep until the next release at once).
+        spun = true;
       } else {
         self->word.store(0, std::memory_order_relaxed);
         self->next = idle_;
@@ -209,6 +214,19 @@ Task* ClassicQueue::WaitPop(Waiter* self, uint64_t* waits) {
     }
     if (wait_for_notifiers) {
       sched_yield();  // Only at shutdown, for the few instructions of a racing push.
+      continue;
+    }
+    if (spun && !self->registered) {
+      // Just ran out of work: a notify in the next few microseconds is likely (a producer
+      // in full flow), and a futex sleep plus wake-up costs far more (tens of us on a VM,
+      // and a syscall in the notifier). So look at the inbox for kSpinBeforeSleepNs first,
+      // then sleep. Bounded, and only after work: an idle processor does not spin.
+      const int64_t until = MonotonicNowNs() + kSpinBeforeSleepNs;
+      do {
+        for (int i = 0; i < 16 && inbox_.load(std::memory_order_relaxed) == nullptr; ++i) {
+          __builtin_ia32_pause();
+        }
+      } while (inbox_.load(std::memory_order_relaxed) == nullptr && MonotonicNowNs() < until);
       continue;
     }
     ++*waits;

@@ -35,6 +35,8 @@ namespace cadence {
 class ClassicQueue {
  public:
   static constexpr int kLevels = 20;
+  // How long a processor that just ran out of work watches the inbox before it sleeps.
+  static constexpr int64_t kSpinBeforeSleepNs = 5000;
 
   // What a notify did.
   enum class NotifyResult { kQueued, kCoalesced, kRunAgain, kRemoved, kStopped };

@@ -155,6 +155,7 @@ Task* ClassicQueue::WaitPop(Waiter* self, uint64_t* waits) {
     Task* task = nullptr;
     Waiter* hand_over = nullptr;
     bool wait_for_notifiers = false;
+    bool spin = false;
     {
       std::lock_guard<PiMutex> lock(mutex_);
       UnregisterLocked(self);  // After a timeout it is still on the idle list.
@@ -191,7 +192,7 @@ Task* ClassicQueue::WaitPop(Waiter* self, uint64_t* waits) {
       } else if (!spun && !self->busy_spin && timers_.empty()) {
         // Below, out of the lock: spin briefly before going to sleep (not on a queue with
         // timers: its processors sleep until the next release at once).
-        spun = true;
+        spun = spin = true;
       } else {
         self->word.store(0, std::memory_order_relaxed);
         self->next = idle_;
@@ -216,7 +217,7 @@ Task* ClassicQueue::WaitPop(Waiter* self, uint64_t* waits) {
       sched_yield();  // Only at shutdown, for the few instructions of a racing push.
       continue;
     }
-    if (spun && !self->registered) {
+    if (spin) {
       // Just ran out of work: a notify in the next few microseconds is likely (a producer
       // in full flow), and a futex sleep plus wake-up costs far more (tens of us on a VM,
       // and a syscall in the notifier). So look at the inbox for kSpinBeforeSleepNs first,

@@ -88,6 +88,10 @@ struct Task {
   uint64_t report_ran_ns = 0;
   char report_what[160] = {};
   LatencyHistogram wake_latency;
+
+  // Tracing (scheduler/trace/notifier.h): kernel tid of the thread whose notify started the
+  // pending activation; written only while a scheduler of the process records a trace.
+  std::atomic<int32_t> trace_notifier{0};
 };
 
 // CLOCK_MONOTONIC now, in nanoseconds (vDSO: no syscall).

@@ -4,6 +4,7 @@
 #include <mutex>
 
 #include "scheduler/common/futex.h"
+#include "scheduler/trace/notifier.h"
 
 namespace cadence {
 
@@ -84,6 +85,7 @@ ClassicQueue::NotifyResult ClassicQueue::Notify(Task* task) {
             continue;  // Changed meanwhile; `state` holds the new value.
           }
           task->notify_ns.store(MonotonicNowNs(), std::memory_order_relaxed);
+          RecordNotifier(task);  // Timeline trace: who started this activation.
           PushLocked(task);
           wake = TakeWaiterLocked();
         }
@@ -103,6 +105,7 @@ ClassicQueue::NotifyResult ClassicQueue::Notify(Task* task) {
         if (task->state.compare_exchange_weak(state, Task::kRunningNotified,
                                               std::memory_order_acq_rel)) {
           task->notify_ns.store(MonotonicNowNs(), std::memory_order_relaxed);
+          RecordNotifier(task);  // Timeline trace: who started this activation.
           return NotifyResult::kRunAgain;
         }
         continue;

@@ -226,6 +226,16 @@ TEST_F(TraceE2eTest, TracePathThatCannotBeCreatedFailsAtStartUp) {
   }
 }
 
+TEST_F(TraceE2eTest, FailedStartLeavesNoTraceFileBehind) {
+  // --strict makes a missing conf an error, after the trace file was created.
+  const std::string path = dir_ + "/never.json";
+  const Outcome outcome = RunToEnd(kRobotDemo, {"--conf", dir_ + "/missing.conf", "--strict",
+                                                "--duration_s", "1", "--trace_out", path});
+  ASSERT_TRUE(outcome.exited && outcome.exit_code == 1) << outcome.Describe();
+  EXPECT_THAT(outcome.err, HasSubstr("missing.conf"));
+  EXPECT_NE(access(path.c_str(), F_OK), 0) << path << " was left behind";
+}
+
 TEST_F(TraceE2eTest, TraceThatCannotBeWrittenAtTheEndIsExit1WithTheReason) {
   if (access("/dev/full", W_OK) != 0) GTEST_SKIP() << "no writable /dev/full";
   const Outcome demo = RunToEnd(

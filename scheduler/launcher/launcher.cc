@@ -81,7 +81,9 @@ absl::StatusOr<std::unique_ptr<Launcher>> Launcher::Start(const LauncherOptions&
   std::unique_ptr<Launcher> launcher(new Launcher());
   absl::Status status = launcher->Init(options);
   if (!status.ok()) {
-    launcher->trace_out_.clear();  // A failed start writes no trace.
+    // A failed start writes no trace, and removes the file it created for it.
+    if (launcher->created_trace_file_) unlink(launcher->trace_out_.c_str());
+    launcher->trace_out_.clear();
     launcher->Shutdown().IgnoreError();
     return status;
   }
@@ -102,7 +104,9 @@ absl::Status Launcher::Init(const LauncherOptions& options) {
                                                      kMaxTraceEvents, ", not ",
                                                      options.trace_events_per_processor));
     }
-    const int fd = open(options.trace_out.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    int fd = open(options.trace_out.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    created_trace_file_ = fd >= 0;
+    if (fd < 0 && errno == EEXIST) fd = open(options.trace_out.c_str(), O_WRONLY | O_CLOEXEC);
     if (fd < 0) {
       return absl::ErrnoToStatus(
           errno, absl::StrCat("cannot open the trace file ", options.trace_out, " for writing"));
@@ -220,6 +224,7 @@ absl::Status Launcher::Init(const LauncherOptions& options) {
 }
 
 Launcher::~Launcher() {
+  if (shut_down_) return;  // Whoever called Shutdown has its status.
   const absl::Status status = Shutdown();
   if (!status.ok()) LOG(ERROR) << status.message();
 }

@@ -18,7 +18,8 @@
 //
 // With `trace_out` set, the scheduler records a timeline (scheduler/trace/) and Shutdown
 // writes it there as Chrome/Perfetto JSON once the processors have stopped. The file is
-// created at start-up, so a path that cannot be written fails Start, not the end of a run.
+// created at start-up, so a path that cannot be written fails Start, not the end of a run
+// (a Start that fails for another reason removes the file it created).
 #ifndef CADENCE_SCHEDULER_LAUNCHER_LAUNCHER_H_
 #define CADENCE_SCHEDULER_LAUNCHER_LAUNCHER_H_
 
@@ -126,6 +127,8 @@ class Launcher {
   std::vector<std::unique_ptr<ComponentBase>> components_;
   bool shut_down_ = false;
   std::string trace_out_;
+  // Start-up created the trace file (it did not exist).
+  bool created_trace_file_ = false;
   absl::Status shutdown_status_;
   std::string trace_report_;
 };

@@ -46,8 +46,11 @@ Task* CurrentTask() { return current_task; }
 int64_t CurrentRelease() { return current_release; }
 
 Processor::Processor(const ProcessorPlan& plan, ClassicQueue* queue,
-                     std::atomic<uint32_t>* report_word)
-    : plan_(plan), queue_(queue), report_word_(report_word) {
+                     std::atomic<uint32_t>* report_word, size_t trace_events)
+    : plan_(plan),
+      queue_(queue),
+      report_word_(report_word),
+      trace_(trace_events > 0 ? std::make_unique<TraceRing>(trace_events) : nullptr) {
   waiter_.busy_spin = plan.busy_spin;
 }
 
@@ -114,11 +117,19 @@ void Processor::RunOne(Task* task) {
     UpdateMax(&task->wake_max_ns, wake);
     if (detail != nullptr) detail->wake_latency.Record(wake);
   }
+  // Tracing: who notified, read before the body runs (a notify during the run is for the
+  // next activation).
+  int32_t notifier = TraceEvent::kUnknownNotifier;
+  if (trace_ != nullptr) [[unlikely]] {
+    notifier = task->trace_notifier.load(std::memory_order_relaxed);
+  }
   int64_t release = 0;
+  bool missed = false;
   if (detail != nullptr && detail->period_ns > 0 &&
       detail->release_ns.load(std::memory_order_relaxed) != 0) {
     release = detail->release_ns.exchange(0, std::memory_order_relaxed);
     if (release > 0 && start - release > static_cast<int64_t>(detail->period_ns)) {
+      missed = true;
       detail->deadline_misses.fetch_add(1, std::memory_order_relaxed);
       if ((task->report.load(std::memory_order_acquire) & Task::kReportMiss) == 0 &&
           ShouldLog(detail, start)) {
@@ -129,11 +140,14 @@ void Processor::RunOne(Task* task) {
   }
   current_task = task;
   current_release = release;
+  bool threw = false;
   try {
     task->body();
   } catch (const std::exception& e) {
+    threw = true;
     ReportException(task, e.what());
   } catch (...) {
+    threw = true;
     ReportException(task, "a non-std exception");
   }
   current_task = nullptr;
@@ -145,7 +159,8 @@ void Processor::RunOne(Task* task) {
   task->run_ns_total.store(task->run_ns_total.load(std::memory_order_relaxed) + ran,
                            std::memory_order_relaxed);
   UpdateMax(&task->run_ns_max, ran);
-  if (detail != nullptr && detail->budget_ns > 0 && ran > detail->budget_ns) {
+  const bool overran = detail != nullptr && detail->budget_ns > 0 && ran > detail->budget_ns;
+  if (overran) {
     detail->overruns.fetch_add(1, std::memory_order_relaxed);
     if ((task->report.load(std::memory_order_acquire) & Task::kReportOverrun) == 0 &&
         ShouldLog(detail, end)) {
@@ -165,6 +180,20 @@ void Processor::RunOne(Task* task) {
   }
   activations_.store(activations_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   busy_ns_.store(busy_ns_.load(std::memory_order_relaxed) + ran, std::memory_order_relaxed);
+  if (trace_ != nullptr) [[unlikely]] {
+    TraceEvent event;
+    event.start_ns = start;
+    event.end_ns = end;
+    event.notify_ns = release != 0 ? release : notified;
+    event.task = task;
+    event.notifier = release != 0 ? TraceEvent::kTimerRelease : notifier;
+    event.flags = static_cast<uint16_t>((release != 0 ? TraceEvent::kPeriodicRelease : 0) |
+                                        (missed ? TraceEvent::kDeadlineMiss : 0) |
+                                        (threw ? TraceEvent::kException : 0) |
+                                        (overran ? TraceEvent::kOverrun : 0));
+    event.cpu = static_cast<int16_t>(cpu);
+    trace_->Append(event);
+  }
 
   // Finish the activation: Running -> Idle, or run once more if notified meanwhile, or
   // complete a removal. The seq_cst pair (state CAS here, `removing` store in Remove) makes
@@ -228,6 +257,11 @@ ProcessorStats Processor::Stats() const {
   s.sleeps = sleeps_.load(std::memory_order_relaxed);
   s.busy_ns = busy_ns_.load(std::memory_order_relaxed);
   s.alive_ns = start_ns_ > 0 ? static_cast<uint64_t>(MonotonicNowNs() - start_ns_) : 0;
+  if (trace_ != nullptr) {
+    s.trace_capacity = trace_->capacity();
+    s.trace_recorded = trace_->appended();
+    s.trace_dropped = trace_->dropped();
+  }
   return s;
 }
 

@@ -8,7 +8,9 @@
 #include <sys/types.h>
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <thread>
 
@@ -16,6 +18,7 @@
 #include "scheduler/common/thread_attributes.h"
 #include "scheduler/config/plan.h"
 #include "scheduler/policy/classic_queue.h"
+#include "scheduler/trace/trace_ring.h"
 
 namespace cadence {
 
@@ -29,13 +32,21 @@ struct ProcessorStats {
   uint64_t busy_ns = 0;
   // Since the processor started.
   uint64_t alive_ns = 0;
+  // Its timeline trace buffer: capacity (0: tracing is off, there is no buffer), runs
+  // recorded, and the oldest of those overwritten because it was full.
+  uint64_t trace_capacity = 0;
+  uint64_t trace_recorded = 0;
+  uint64_t trace_dropped = 0;
 };
 
 class Processor {
  public:
   // `report_word` is the scheduler's reporter thread's futex word: the processor sets it
   // and wakes the thread when it hands over an event to log (see Task::report).
-  Processor(const ProcessorPlan& plan, ClassicQueue* queue, std::atomic<uint32_t>* report_word);
+  // `trace_events` > 0 allocates a TraceRing of that many events, to which every run is
+  // appended; 0 records nothing (the hot path tests a null pointer).
+  Processor(const ProcessorPlan& plan, ClassicQueue* queue, std::atomic<uint32_t>* report_word,
+            size_t trace_events = 0);
   ~Processor();
   Processor(const Processor&) = delete;
   Processor& operator=(const Processor&) = delete;
@@ -64,6 +75,10 @@ class Processor {
   // processor that was not logged yet (false when none). Clears it.
   bool TakeExceptionReport(std::string* task_name, std::string* what, uint64_t* count);
 
+  // Its trace buffer (nullptr when tracing is off). Its events may be read once the
+  // thread has been joined.
+  const TraceRing* trace_ring() const { return trace_.get(); }
+
  private:
   void Run();
   void RunOne(Task* task);
@@ -74,6 +89,7 @@ class Processor {
   const ProcessorPlan plan_;
   ClassicQueue* const queue_;
   std::atomic<uint32_t>* const report_word_;
+  const std::unique_ptr<TraceRing> trace_;
   ClassicQueue::Waiter waiter_;
   std::thread thread_;
   pid_t tid_ = 0;

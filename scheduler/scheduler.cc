@@ -13,6 +13,7 @@
 #include "glog/logging.h"
 #include "scheduler/common/cpuset.h"
 #include "scheduler/common/futex.h"
+#include "scheduler/trace/notifier.h"
 
 namespace cadence {
 
@@ -64,8 +65,13 @@ absl::Status Scheduler::Init() {
   if (!status.ok()) return status;
   for (const QueuePlan& q : plan_.queues) queues_.push_back(std::make_unique<ClassicQueue>(q.name));
   const FallbackMode mode = options_.strict ? FallbackMode::kStrict : FallbackMode::kFallback;
+  if (options_.trace_events_per_processor > 0) {
+    EnableNotifierTracing();
+    records_notifiers_ = true;
+  }
   for (const ProcessorPlan& p : plan_.processors) {
-    auto processor = std::make_unique<Processor>(p, queues_[p.queue].get(), &report_word_);
+    auto processor = std::make_unique<Processor>(p, queues_[p.queue].get(), &report_word_,
+                                                 options_.trace_events_per_processor);
     status = processor->Start(mode);
     if (!status.ok()) return status;
     processors_.push_back(std::move(processor));
@@ -92,6 +98,8 @@ void Scheduler::Shutdown() {
   if (shut_down_.exchange(true)) return;
   for (auto& q : queues_) q->Stop();
   for (auto& p : processors_) p->Join();
+  joined_.store(true, std::memory_order_release);
+  if (records_notifiers_) DisableNotifierTracing();
   reporter_stop_.store(true, std::memory_order_release);
   report_word_.store(1, std::memory_order_release);
   FutexWake(&report_word_, 1);
@@ -432,6 +440,25 @@ std::vector<ThreadRecord> Scheduler::Threads() const {
   std::lock_guard<std::mutex> lock(table_mutex_);
   out.insert(out.end(), threads_.begin(), threads_.end());
   return out;
+}
+
+absl::StatusOr<TraceSummary> Scheduler::WriteTrace(const std::string& path) const {
+  if (options_.trace_events_per_processor == 0) {
+    return absl::FailedPreconditionError(
+        "no trace was recorded: the scheduler was started with trace_events_per_processor 0");
+  }
+  if (!joined_.load(std::memory_order_acquire)) {
+    return absl::FailedPreconditionError(
+        "the trace can be written once the scheduler is shut down (its processors still run)");
+  }
+  TraceInput input;
+  for (const auto& p : processors_) {
+    const TraceRing* ring = p->trace_ring();
+    if (ring == nullptr) continue;
+    input.processors.push_back(
+        {p->plan().name, p->tid(), ring->Events(), ring->capacity(), ring->dropped()});
+  }
+  return WriteChromeTrace(input, path);
 }
 
 }  // namespace cadence

@@ -39,6 +39,7 @@
 #include "scheduler/processor.h"
 #include "scheduler/statistics/latency_histogram.h"
 #include "scheduler/task.h"
+#include "scheduler/trace/chrome_trace.h"
 
 namespace cadence {
 
@@ -46,6 +47,10 @@ struct SchedulerOptions {
   // Fail start-up (and ApplyThreadConfig) when a thread cannot get what the plan asks,
   // instead of falling back.
   bool strict = false;
+  // Timeline trace (see WriteTrace): each processor keeps its most recent this many runs
+  // in a ring allocated at start (40 bytes each); older runs are overwritten and counted.
+  // 0 (the default): no trace, no ring; the hot path only tests a null pointer.
+  size_t trace_events_per_processor = 0;
 };
 
 // A snapshot of one task's statistics.
@@ -173,6 +178,15 @@ class Scheduler {
   // Requested vs effective attributes of every processor and configured named thread.
   std::vector<ThreadRecord> Threads() const;
 
+  // Writes the timeline recorded with SchedulerOptions::trace_events_per_processor to
+  // `path` as Chrome trace-event JSON, for ui.perfetto.dev or chrome://tracing: a track per
+  // processor with each run as a slice, notify arrows, deadline misses and exceptions (see
+  // scheduler/trace/chrome_trace.h). Valid once Shutdown has returned (the processors are
+  // joined; the tasks, and so the trace, stay readable until the Scheduler is destroyed).
+  // Errors: FailedPrecondition when tracing is off or the scheduler is still running; the
+  // file cannot be written (the message names path and reason).
+  absl::StatusOr<TraceSummary> WriteTrace(const std::string& path) const;
+
   // The plan it was built from.
   const Plan& plan() const { return plan_; }
 
@@ -196,6 +210,10 @@ class Scheduler {
   std::vector<std::unique_ptr<ClassicQueue>> queues_;
   std::vector<std::unique_ptr<Processor>> processors_;
   std::atomic<bool> shut_down_{false};
+  // Set once Shutdown has joined every processor.
+  std::atomic<bool> joined_{false};
+  // This scheduler counts in EnableNotifierTracing (until it has stopped).
+  bool records_notifiers_ = false;
   // The reporter thread: logs what processors hand over (deadline misses, overruns,
   // exceptions), so that no processor ever blocks on the logging library's lock.
   std::atomic<uint32_t> report_word_{0};

@@ -58,6 +58,7 @@ struct TaskDetail {
   int64_t report_late_ns = 0;
   uint64_t report_ran_ns = 0;
   LatencyHistogram wake_latency;
+
 };
 
 // Three cache lines, grouped by who writes them: the first is the activation state, which
@@ -110,6 +111,9 @@ struct alignas(64) Task {
   // Messages its channel readers dropped because their pending queue was full.
   std::atomic<uint32_t> dropped{0};
   std::atomic<int16_t> last_cpu{-1};
+  // Tracing (scheduler/trace/notifier.h): kernel tid of the thread whose notify started the
+  // pending activation; written only while a scheduler of the process records a trace.
+  std::atomic<int32_t> trace_notifier{0};
 
   // The period (0: not periodic) and budget (0: none).
   uint64_t period_ns() const { return detail != nullptr ? detail->period_ns : 0; }

@@ -7,9 +7,11 @@
 // CPUs; and per thread: requested vs effective policy, priority and CPUs.
 //
 //   bazel-bin/examples/robot/robot_demo --conf conf/robot.conf --duration_s 10
+//   bazel-bin/examples/robot/robot_demo --duration_s 2 --trace_out /tmp/robot.json  # timeline
 //
 // Swap the layout by re-pointing the symlink: ln -sf robot_choreography.conf conf/robot.conf
-// Exit code: 0, or 1 when it could not start or a task failed (threw or its Proc failed).
+// Exit code: 0, or 1 when it could not start, a task failed (threw or its Proc failed) or
+// the trace could not be written.
 #include <unistd.h>
 
 #include <atomic>
@@ -34,6 +36,11 @@ DEFINE_string(dag, "",
               "The DAG (default: examples/robot/robot.dag, beside the binary's runfiles).");
 DEFINE_string(library_path, "", "Extra directories for the DAG's module_library.");
 DEFINE_bool(strict, false, "Fail instead of falling back when a thread cannot get its policy.");
+DEFINE_string(trace_out, "",
+              "Write a timeline trace (Chrome/Perfetto JSON: open it in ui.perfetto.dev or "
+              "chrome://tracing) to this file at the end. Off when empty.");
+DEFINE_int32(trace_events, 65536,
+             "With --trace_out: the runs each processor keeps (the most recent), 40 bytes each.");
 
 namespace {
 
@@ -63,6 +70,13 @@ int main(int argc, char** argv) {
   options.conf_file = FLAGS_conf;
   options.library_path = absl::StrSplit(FLAGS_library_path, ',', absl::SkipEmpty());
   options.strict = FLAGS_strict;
+  options.trace_out = FLAGS_trace_out;
+  if (FLAGS_trace_events < 1) {
+    std::cerr << "robot_demo: --trace_events must be at least 1, not " << FLAGS_trace_events
+              << "\n";
+    return 2;
+  }
+  options.trace_events_per_processor = static_cast<size_t>(FLAGS_trace_events);
   absl::StatusOr<std::unique_ptr<cadence::Launcher>> launcher = cadence::Launcher::Start(options);
   if (!launcher.ok()) {
     std::cerr << "robot_demo: cannot start:\n" << launcher.status().message() << "\n";
@@ -106,7 +120,7 @@ int main(int argc, char** argv) {
   stop_logger.notify_all();
   logger->join();
   const std::vector<cadence::ThreadRecord> threads = s.Threads();
-  l.Shutdown();
+  const absl::Status stopped = l.Shutdown();
 
   std::cout << "\nrobot_demo: stopped (" << (signal > 0 ? strsignal(signal) : "time is up")
             << ")\n\ntasks (wake = release jitter for periodic tasks):\n"
@@ -116,8 +130,15 @@ int main(int argc, char** argv) {
             << cadence::FormatThreadTable(threads);
   const uint64_t failures = l.FailedRuns();
   std::cout << l.FailureReport();
+  if (!l.trace_report().empty()) std::cout << "\nrobot_demo: " << l.trace_report() << "\n";
+  if (!stopped.ok()) {
+    std::cout << std::flush;
+    std::cerr << "robot_demo: " << stopped.message() << std::endl;
+  }
+  const bool ok = failures == 0 && stopped.ok();
   std::cout << "\n"
-            << (failures == 0 ? "robot_demo: ok" : "robot_demo: FAILURES") << " (" << failures
-            << " failed or throwing task runs)" << std::endl;
-  return failures == 0 ? 0 : 1;
+            << (ok ? "robot_demo: ok" : "robot_demo: FAILURES") << " (" << failures
+            << " failed or throwing task runs"
+            << (stopped.ok() ? "" : "; the trace was not written") << ")" << std::endl;
+  return ok ? 0 : 1;
 }

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstdlib>
@@ -80,7 +81,10 @@ absl::StatusOr<std::unique_ptr<Launcher>> Launcher::Start(const LauncherOptions&
   std::unique_ptr<Launcher> launcher(new Launcher());
   absl::Status status = launcher->Init(options);
   if (!status.ok()) {
-    launcher->Shutdown();
+    // A failed start writes no trace, and removes the file it created for it.
+    if (launcher->created_trace_file_) unlink(launcher->trace_out_.c_str());
+    launcher->trace_out_.clear();
+    launcher->Shutdown().IgnoreError();
     return status;
   }
   return launcher;
@@ -89,6 +93,27 @@ absl::StatusOr<std::unique_ptr<Launcher>> Launcher::Start(const LauncherOptions&
 absl::Status Launcher::Init(const LauncherOptions& options) {
   absl::Status status = InstallStopSignals();
   if (!status.ok()) return status;
+
+  // 0. The trace file: created now, so that a path that cannot be written is known before
+  // the run, not after it.
+  if (!options.trace_out.empty()) {
+    constexpr size_t kMaxTraceEvents = size_t{1} << 24;
+    if (options.trace_events_per_processor < 1 ||
+        options.trace_events_per_processor > kMaxTraceEvents) {
+      return absl::InvalidArgumentError(absl::StrCat("trace events per processor must be 1 to ",
+                                                     kMaxTraceEvents, ", not ",
+                                                     options.trace_events_per_processor));
+    }
+    int fd = open(options.trace_out.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    created_trace_file_ = fd >= 0;
+    if (fd < 0 && errno == EEXIST) fd = open(options.trace_out.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0) {
+      return absl::ErrnoToStatus(
+          errno, absl::StrCat("cannot open the trace file ", options.trace_out, " for writing"));
+    }
+    close(fd);
+    trace_out_ = options.trace_out;
+  }
 
   // 1. The DAGs, every error of every file at once.
   std::vector<std::string> errors;
@@ -182,8 +207,10 @@ absl::Status Launcher::Init(const LauncherOptions& options) {
             << ")";
 
   // 5. The scheduler, then the components (in DAG order).
-  absl::StatusOr<std::unique_ptr<Scheduler>> scheduler =
-      Scheduler::Start(validation_.plan, {.strict = options.strict});
+  absl::StatusOr<std::unique_ptr<Scheduler>> scheduler = Scheduler::Start(
+      validation_.plan,
+      {.strict = options.strict,
+       .trace_events_per_processor = trace_out_.empty() ? 0 : options.trace_events_per_processor});
   if (!scheduler.ok()) return scheduler.status();
   scheduler_ = *std::move(scheduler);
   const ComponentContext context{scheduler_.get(), &channels_};
@@ -196,13 +223,39 @@ absl::Status Launcher::Init(const LauncherOptions& options) {
   return absl::OkStatus();
 }
 
-Launcher::~Launcher() { Shutdown(); }
+Launcher::~Launcher() {
+  if (shut_down_) return;  // Whoever called Shutdown has its status.
+  const absl::Status status = Shutdown();
+  if (!status.ok()) LOG(ERROR) << status.message();
+}
 
-void Launcher::Shutdown() {
-  if (shut_down_) return;
+absl::Status Launcher::Shutdown() {
+  if (shut_down_) return shutdown_status_;
   shut_down_ = true;
   if (scheduler_ != nullptr) scheduler_->Shutdown();  // Running activations finish first.
   for (auto& component : components_) component->Shutdown();
+  if (scheduler_ != nullptr && !trace_out_.empty()) {
+    absl::StatusOr<TraceSummary> trace = scheduler_->WriteTrace(trace_out_);
+    if (!trace.ok()) {
+      shutdown_status_ = trace.status();
+      return shutdown_status_;
+    }
+    uint64_t capacity = 0;
+    for (const ProcessorStats& p : scheduler_->ProcessorStatistics()) {
+      capacity = std::max(capacity, p.trace_capacity);
+    }
+    trace_report_ =
+        absl::StrCat("trace written to ", trace_out_, ": ", trace->runs, " runs on ",
+                     scheduler_->plan().processors.size(), " processor tracks, ", trace->arrows,
+                     " notify arrows, ", trace->deadline_misses, " deadline misses, ",
+                     trace->exceptions, " exceptions; ",
+                     trace->dropped == 0 ? std::string("nothing dropped")
+                                         : absl::StrCat(trace->dropped, " older runs dropped (",
+                                                        capacity, " kept per processor)"),
+                     " (open it in ui.perfetto.dev or chrome://tracing)");
+    LOG(INFO) << trace_report_;
+  }
+  return shutdown_status_;
 }
 
 int Launcher::WaitForStop(std::chrono::milliseconds limit) {

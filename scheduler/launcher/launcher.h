@@ -14,7 +14,12 @@
 //   options.conf_file = "conf/robot.conf";
 //   auto launcher = cadence::Launcher::Start(options);   // check .ok()
 //   (*launcher)->WaitForStop();                           // SIGINT/SIGTERM
-//   (*launcher)->Shutdown();
+//   (*launcher)->Shutdown();                              // writes the trace, if asked
+//
+// With `trace_out` set, the scheduler records a timeline (scheduler/trace/) and Shutdown
+// writes it there as Chrome/Perfetto JSON once the processors have stopped. The file is
+// created at start-up, so a path that cannot be written fails Start, not the end of a run
+// (a Start that fails for another reason removes the file it created).
 #ifndef CADENCE_SCHEDULER_LAUNCHER_LAUNCHER_H_
 #define CADENCE_SCHEDULER_LAUNCHER_LAUNCHER_H_
 
@@ -47,6 +52,10 @@ struct LauncherOptions {
   std::vector<std::string> library_path;
   // Warnings are errors, and a thread that cannot get its policy fails start-up.
   bool strict = false;
+  // A timeline trace file to write at Shutdown ("": no trace, nothing recorded).
+  std::string trace_out;
+  // Runs each processor's trace ring keeps (the most recent; 40 bytes each); 1 to 2^24.
+  size_t trace_events_per_processor = 65536;
 };
 
 class Launcher {
@@ -66,8 +75,13 @@ class Launcher {
   // signal number, or 0 when the limit passed.
   int WaitForStop(std::chrono::milliseconds limit = std::chrono::milliseconds(0));
 
-  // Stops the scheduler (running activations finish), then clears every component.
-  void Shutdown();
+  // Stops the scheduler (running activations finish), clears every component, then writes
+  // the trace (when trace_out is set; logged with its counts, see trace_report). Returns
+  // the error when the trace could not be written; a second call returns the same.
+  absl::Status Shutdown();
+
+  // After Shutdown wrote a trace: one line saying where, and what it holds ("" otherwise).
+  const std::string& trace_report() const { return trace_report_; }
 
   // The conf file in force: as named, and the real file behind the symlinks.
   const std::string& conf_path() const { return conf_path_; }
@@ -112,6 +126,11 @@ class Launcher {
   std::unique_ptr<Scheduler> scheduler_;
   std::vector<std::unique_ptr<ComponentBase>> components_;
   bool shut_down_ = false;
+  std::string trace_out_;
+  // Start-up created the trace file (it did not exist).
+  bool created_trace_file_ = false;
+  absl::Status shutdown_status_;
+  std::string trace_report_;
 };
 
 // Installs SIGINT/SIGTERM handlers that make WaitForStop return (idempotent; Start calls

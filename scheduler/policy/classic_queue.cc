@@ -6,6 +6,7 @@
 #include <mutex>
 
 #include "scheduler/common/futex.h"
+#include "scheduler/trace/notifier.h"
 
 namespace cadence {
 
@@ -117,6 +118,7 @@ ClassicQueue::NotifyResult ClassicQueue::Notify(Task* task) {
           continue;  // Changed meanwhile; `state` holds the new value.
         }
         task->notify_ns.store(MonotonicNowNs(), std::memory_order_relaxed);
+        RecordNotifier(task);  // Timeline trace: who started this activation.
         Task* head = inbox_.load(std::memory_order_relaxed);
         do {
           task->inbox_next = head;
@@ -139,6 +141,7 @@ ClassicQueue::NotifyResult ClassicQueue::Notify(Task* task) {
         if (task->state.compare_exchange_weak(state, Task::kRunningNotified,
                                               std::memory_order_acq_rel)) {
           task->notify_ns.store(MonotonicNowNs(), std::memory_order_relaxed);
+          RecordNotifier(task);  // Timeline trace: who started this activation.
           return NotifyResult::kRunAgain;
         }
         continue;

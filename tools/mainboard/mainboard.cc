@@ -4,9 +4,12 @@
 //
 //   mainboard -d DAG [-d DAG ...] [-p PROCESS_GROUP] [-s SCHED_NAME] [--conf_dir DIR]
 //             [--conf FILE] [--library_path DIR,...] [--strict] [--duration_s N]
+//             [--trace_out FILE [--trace_events N]]
+//
+// --trace_out writes a timeline of every task run (Chrome/Perfetto JSON) when it stops.
 //
 // Exit codes: 0 after a clean stop, 1 when something in the input is wrong (the message
-// says what and where), 2 for a usage error.
+// says what and where) or the trace could not be written, 2 for a usage error.
 #include <signal.h>
 #include <string.h>
 
@@ -34,6 +37,11 @@ DEFINE_string(library_path, "",
 DEFINE_bool(strict, false,
             "Warnings are errors; a thread that cannot get its policy fails start-up.");
 DEFINE_int32(duration_s, 0, "Stop after this many seconds (0: run until SIGINT/SIGTERM).");
+DEFINE_string(trace_out, "",
+              "Write a timeline trace (Chrome/Perfetto JSON: open it in ui.perfetto.dev or "
+              "chrome://tracing) to this file when stopping. Off when empty.");
+DEFINE_int32(trace_events, 65536,
+             "With --trace_out: the runs each processor keeps (the most recent), 40 bytes each.");
 
 namespace {
 
@@ -114,6 +122,12 @@ int main(int argc, char** argv) {
   options.conf_file = FLAGS_conf;
   options.library_path = List(FLAGS_library_path);
   options.strict = FLAGS_strict;
+  options.trace_out = FLAGS_trace_out;
+  if (FLAGS_trace_events < 1) {
+    std::cerr << "mainboard: --trace_events must be at least 1, not " << FLAGS_trace_events << "\n";
+    return 2;
+  }
+  options.trace_events_per_processor = static_cast<size_t>(FLAGS_trace_events);
 
   absl::StatusOr<std::unique_ptr<cadence::Launcher>> launcher = cadence::Launcher::Start(options);
   if (!launcher.ok()) {
@@ -128,11 +142,17 @@ int main(int argc, char** argv) {
   std::cout << "\nmainboard: stopping ("
             << (signal > 0 ? std::string(strsignal(signal)) : std::string("time limit")) << ")"
             << std::endl;
-  l.Shutdown();
+  const absl::Status stopped = l.Shutdown();
   std::cout << "\ntasks:\n"
             << cadence::FormatTaskTable(l.scheduler().TaskStatistics()) << "\nprocessors:\n"
             << cadence::FormatProcessorTable(l.scheduler().ProcessorStatistics());
   std::cout << l.FailureReport();
+  if (!l.trace_report().empty()) std::cout << "mainboard: " << l.trace_report() << "\n";
+  if (!stopped.ok()) {
+    std::cout << std::flush;
+    std::cerr << "mainboard: " << stopped.message() << std::endl;
+    return 1;
+  }
   std::cout << "mainboard: stopped cleanly (" << l.FailedRuns() << " failed or throwing task runs)"
             << std::endl;
   return 0;

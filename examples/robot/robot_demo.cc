@@ -8,6 +8,9 @@
 //
 //   bazel-bin/examples/robot/robot_demo --conf conf/robot.conf --duration_s 10
 //
+// While it runs, its scheduling state is published for `schedctl ps PID` / `schedctl top PID`
+// (one stdout line, "state: <socket>", says where; --nopublish_state turns it off).
+//
 // Swap the layout by re-pointing the symlink: ln -sf robot_choreography.conf conf/robot.conf
 // Exit code: 0, or 1 when it could not start or a task failed (threw or its Proc failed).
 #include <unistd.h>
@@ -34,6 +37,11 @@ DEFINE_string(dag, "",
               "The DAG (default: examples/robot/robot.dag, beside the binary's runfiles).");
 DEFINE_string(library_path, "", "Extra directories for the DAG's module_library.");
 DEFINE_bool(strict, false, "Fail instead of falling back when a thread cannot get its policy.");
+DEFINE_bool(publish_state, true,
+            "Publish the scheduling state on <state_dir>/<pid>.sock for schedctl ps/top.");
+DEFINE_string(state_dir, "",
+              "Where the state socket goes (default /run/cadence, or /tmp/cadence-<uid> when "
+              "that cannot be used).");
 
 namespace {
 
@@ -63,6 +71,8 @@ int main(int argc, char** argv) {
   options.conf_file = FLAGS_conf;
   options.library_path = absl::StrSplit(FLAGS_library_path, ',', absl::SkipEmpty());
   options.strict = FLAGS_strict;
+  options.publish_state = FLAGS_publish_state;
+  options.state_dir = FLAGS_state_dir;
   absl::StatusOr<std::unique_ptr<cadence::Launcher>> launcher = cadence::Launcher::Start(options);
   if (!launcher.ok()) {
     std::cerr << "robot_demo: cannot start:\n" << launcher.status().message() << "\n";
@@ -96,8 +106,9 @@ int main(int argc, char** argv) {
   }
 
   std::cout << l.Summary() << "\nthreads (requested vs effective):\n"
-            << cadence::FormatThreadTable(s.Threads()) << "\nrobot_demo: running for "
-            << FLAGS_duration_s << " s (pid " << getpid() << ")" << std::endl;
+            << cadence::FormatThreadTable(s.Threads()) << "\n"
+            << l.StateLine() << "\nrobot_demo: running for " << FLAGS_duration_s << " s (pid "
+            << getpid() << ")" << std::endl;
   const int signal = l.WaitForStop(std::chrono::seconds(FLAGS_duration_s));
   {
     std::lock_guard<std::mutex> lock(mutex);

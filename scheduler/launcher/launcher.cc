@@ -193,7 +193,35 @@ absl::Status Launcher::Init(const LauncherOptions& options) {
       return absl::Status(status.code(), ErrorAt(entries[i]->where, std::string(status.message())));
     }
   }
+
+  // 6. The state, once there is something to show.
+  if (options.publish_state) {
+    absl::StatusOr<std::unique_ptr<StateServer>> server =
+        StateServer::Start(scheduler_.get(),
+                           {.program = "",
+                            .conf_path = conf_path_,
+                            .real_conf_path = validation_.plan.real_config_path},
+                           options.state_dir);
+    if (!server.ok()) {
+      return absl::Status(server.status().code(),
+                          absl::StrCat(server.status().message(),
+                                       "\n  hint: --state_dir=DIR publishes it elsewhere; "
+                                       "--nopublish_state runs without publishing it"));
+    }
+    state_server_ = *std::move(server);
+    LOG(INFO) << "scheduling state published on " << state_server_->socket_path()
+              << " (schedctl ps/top " << getpid() << ")";
+  }
   return absl::OkStatus();
+}
+
+std::string Launcher::state_socket() const {
+  return state_server_ != nullptr ? state_server_->socket_path() : std::string();
+}
+
+std::string Launcher::StateLine() const {
+  return state_server_ != nullptr ? absl::StrCat("state: ", state_server_->socket_path())
+                                  : std::string("state: not published (--nopublish_state)");
 }
 
 Launcher::~Launcher() { Shutdown(); }
@@ -201,6 +229,7 @@ Launcher::~Launcher() { Shutdown(); }
 void Launcher::Shutdown() {
   if (shut_down_) return;
   shut_down_ = true;
+  if (state_server_ != nullptr) state_server_->Stop();
   if (scheduler_ != nullptr) scheduler_->Shutdown();  // Running activations finish first.
   for (auto& component : components_) component->Shutdown();
 }

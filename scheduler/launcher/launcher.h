@@ -27,6 +27,7 @@
 #include "scheduler/component/channel.h"
 #include "scheduler/component/component.h"
 #include "scheduler/config/validator.h"
+#include "scheduler/introspection/state_server.h"
 #include "scheduler/launcher/dag.h"
 #include "scheduler/scheduler.h"
 
@@ -47,6 +48,11 @@ struct LauncherOptions {
   std::vector<std::string> library_path;
   // Warnings are errors, and a thread that cannot get its policy fails start-up.
   bool strict = false;
+  // Publish the scheduling state on `<state_dir>/<pid>.sock` for `schedctl ps`/`top`
+  // (scheduler/introspection/state_server.h); "" is /run/cadence, or /tmp/cadence-<uid>
+  // when that cannot be used.
+  bool publish_state = true;
+  std::string state_dir;
 };
 
 class Launcher {
@@ -66,8 +72,16 @@ class Launcher {
   // signal number, or 0 when the limit passed.
   int WaitForStop(std::chrono::milliseconds limit = std::chrono::milliseconds(0));
 
-  // Stops the scheduler (running activations finish), then clears every component.
+  // Stops publishing the state (the socket file is removed), stops the scheduler (running
+  // activations finish), then clears every component.
   void Shutdown();
+
+  // The state socket ("" when the state is not published).
+  std::string state_socket() const;
+
+  // "state: <socket>" (what tests and scripts wait for), or "state: not published
+  // (--nopublish_state)".
+  std::string StateLine() const;
 
   // The conf file in force: as named, and the real file behind the symlinks.
   const std::string& conf_path() const { return conf_path_; }
@@ -111,6 +125,8 @@ class Launcher {
   ChannelRegistry channels_;
   std::unique_ptr<Scheduler> scheduler_;
   std::vector<std::unique_ptr<ComponentBase>> components_;
+  // Reads the scheduler: stopped first.
+  std::unique_ptr<StateServer> state_server_;
   bool shut_down_ = false;
 };
 

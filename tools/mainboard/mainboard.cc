@@ -4,6 +4,10 @@
 //
 //   mainboard -d DAG [-d DAG ...] [-p PROCESS_GROUP] [-s SCHED_NAME] [--conf_dir DIR]
 //             [--conf FILE] [--library_path DIR,...] [--strict] [--duration_s N]
+//             [--nopublish_state] [--state_dir DIR]
+//
+// While it runs, its scheduling state is published on <state_dir>/<pid>.sock (one stdout
+// line says where) for `schedctl ps PID` and `schedctl top PID`.
 //
 // Exit codes: 0 after a clean stop, 1 when something in the input is wrong (the message
 // says what and where), 2 for a usage error.
@@ -34,6 +38,11 @@ DEFINE_string(library_path, "",
 DEFINE_bool(strict, false,
             "Warnings are errors; a thread that cannot get its policy fails start-up.");
 DEFINE_int32(duration_s, 0, "Stop after this many seconds (0: run until SIGINT/SIGTERM).");
+DEFINE_bool(publish_state, true,
+            "Publish the scheduling state on <state_dir>/<pid>.sock for schedctl ps/top.");
+DEFINE_string(state_dir, "",
+              "Where the state socket goes (default /run/cadence, or /tmp/cadence-<uid> when "
+              "that cannot be used).");
 
 namespace {
 
@@ -114,6 +123,8 @@ int main(int argc, char** argv) {
   options.conf_file = FLAGS_conf;
   options.library_path = List(FLAGS_library_path);
   options.strict = FLAGS_strict;
+  options.publish_state = FLAGS_publish_state;
+  options.state_dir = FLAGS_state_dir;
 
   absl::StatusOr<std::unique_ptr<cadence::Launcher>> launcher = cadence::Launcher::Start(options);
   if (!launcher.ok()) {
@@ -122,8 +133,9 @@ int main(int argc, char** argv) {
   }
   cadence::Launcher& l = **launcher;
   std::cout << l.Summary() << "\nthreads (requested vs effective):\n"
-            << cadence::FormatThreadTable(l.scheduler().Threads()) << "\nmainboard: running (pid "
-            << getpid() << "); SIGINT or SIGTERM stops it" << std::endl;
+            << cadence::FormatThreadTable(l.scheduler().Threads()) << "\n"
+            << l.StateLine() << "\nmainboard: running (pid " << getpid()
+            << "); SIGINT or SIGTERM stops it" << std::endl;
   const int signal = l.WaitForStop(std::chrono::seconds(FLAGS_duration_s));
   std::cout << "\nmainboard: stopping ("
             << (signal > 0 ? std::string(strsignal(signal)) : std::string("time limit")) << ")"

@@ -59,6 +59,16 @@ LatencyHistogram::Counts WakeCountsOf(const proto::TaskState& task) {
   return counts;
 }
 
+std::string DescribeConf(const proto::RuntimeState& state) {
+  std::string conf = state.conf_path().empty() ? std::string("(none)") : state.conf_path();
+  if (state.real_conf_path().empty()) {
+    conf += " (no file: the default plan)";
+  } else if (state.real_conf_path() != state.conf_path()) {
+    conf += " -> " + state.real_conf_path();
+  }
+  return conf + " (" + state.scheduler_kind() + ")";
+}
+
 bool HistogramCompatible(const proto::RuntimeState& state) {
   return state.histogram_buckets() == LatencyHistogram::kBuckets &&
          state.histogram_sub_bits() == LatencyHistogram::kSubBits;

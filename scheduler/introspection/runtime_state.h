@@ -39,6 +39,10 @@ bool FromState(const proto::ThreadAttributesState& state, ThreadAttributes* attr
 // buckets past kBuckets are ignored).
 LatencyHistogram::Counts WakeCountsOf(const proto::TaskState& task);
 
+// "conf/robot.conf -> /abs/conf/robot_classic.conf (classic)": the conf as named, the real
+// file when it differs, and the scheduler kind.
+std::string DescribeConf(const proto::RuntimeState& state);
+
 // Whether `state` was written with this build's histogram layout (else its wake buckets
 // cannot be compared with LatencyHistogram's).
 bool HistogramCompatible(const proto::RuntimeState& state);

@@ -110,7 +110,8 @@ absl::StatusOr<proto::RuntimeState> FetchStateFrom(const std::string& socket_pat
   return std::move(*reply->mutable_state());
 }
 
-absl::StatusOr<proto::RuntimeState> FetchState(pid_t pid, const std::string& dir) {
+absl::StatusOr<proto::RuntimeState> FetchState(pid_t pid, const std::string& dir,
+                                               std::string* socket_path) {
   absl::StatusOr<uid_t> owner = ProcessUid(pid);
   if (!owner.ok()) return owner.status();
   const uid_t reader = geteuid();
@@ -131,6 +132,7 @@ absl::StatusOr<proto::RuntimeState> FetchState(pid_t pid, const std::string& dir
       tried.push_back(absl::StrCat(path, " (", std::strerror(errno), ")"));
       continue;
     }
+    if (socket_path != nullptr) *socket_path = path;
     return FetchStateFrom(path, pid);
   }
   return absl::NotFoundError(

@@ -25,8 +25,10 @@ absl::StatusOr<uid_t> ProcessUid(pid_t pid);
 // such process and for a process that publishes nothing; FailedPrecondition for a stale
 // socket (nothing listens); PermissionDenied when the socket or the process refuses;
 // DeadlineExceeded when it accepts but does not answer within 5 s; DataLoss for an answer
-// that is not a state, or the state of another pid.
-absl::StatusOr<proto::RuntimeState> FetchState(pid_t pid, const std::string& dir = "");
+// that is not a state, or the state of another pid. `socket_path`, when given, is set to
+// the socket it read.
+absl::StatusOr<proto::RuntimeState> FetchState(pid_t pid, const std::string& dir = "",
+                                               std::string* socket_path = nullptr);
 
 // The state served on `socket_path` (no ownership check of its own: the socket's mode and
 // the server's peer check decide). `pid` only words the messages ("process N").

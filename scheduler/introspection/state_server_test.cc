@@ -23,6 +23,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "scheduler/common/testing/unprivileged_child.h"
@@ -389,6 +390,47 @@ TEST_F(StateServerTest, AnotherUserIsRefusedByTheServersPeerCheck) {
                          "65534): only its user and root may read its cadence state"));
   EXPECT_EQ(server->refused(), 1u);
   EXPECT_EQ(server->answered(), 0u);
+}
+
+// As a user who may not write /run, the default directory falls back to a private one in
+// /tmp, and FetchState finds it there. The child is forked first and builds its own
+// scheduler.
+TEST(StateServerFallbackTest, UnprivilegedUserPublishesInAPrivateTmpDir) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to become another user";
+  test_support::ChildAsNobody child([](const std::string&) {
+    std::string report;
+    const Plan plan = test_support::PlanFromText(kConf);
+    absl::StatusOr<std::unique_ptr<Scheduler>> scheduler = Scheduler::Start(plan);
+    if (!scheduler.ok()) return test_support::ReportLine("error", scheduler.status().ToString());
+    const std::string dir = FallbackStateDir(test_support::kNobodyUid);
+    const bool existed = access(dir.c_str(), F_OK) == 0;
+    absl::StatusOr<std::unique_ptr<StateServer>> server =
+        StateServer::Start(scheduler->get(), {}, "");
+    if (!server.ok()) return test_support::ReportLine("error", server.status().ToString());
+    report += test_support::ReportLine("socket", (*server)->socket_path());
+    struct stat st;
+    if (lstat(dir.c_str(), &st) == 0) {
+      report += test_support::ReportLine("dir_mode", absl::StrFormat("%04o", st.st_mode & 07777));
+      report += test_support::ReportLine("dir_uid", absl::StrCat(st.st_uid));
+    }
+    std::string found;
+    absl::StatusOr<proto::RuntimeState> state = FetchState(getpid(), "", &found);
+    report += test_support::ReportLine("fetch", state.ok() ? "ok" : state.status().ToString());
+    report += test_support::ReportLine("found", found);
+    (*server)->Stop();
+    report += test_support::ReportLine("removed", absl::StrCat(access(found.c_str(), F_OK) != 0));
+    if (!existed) rmdir(dir.c_str());  // Only what this test created, and only when empty.
+    return report;
+  });
+  std::map<std::string, std::string> report = child.Run("");
+  ASSERT_EQ(report.count("error"), 0u) << report["error"];
+  const std::string dir = absl::StrCat("/tmp/cadence-", test_support::kNobodyUid);
+  EXPECT_EQ(report["socket"].rfind(dir + "/", 0), 0u) << report["socket"];
+  EXPECT_EQ(report["dir_mode"], "0700");
+  EXPECT_EQ(report["dir_uid"], absl::StrCat(test_support::kNobodyUid));
+  EXPECT_EQ(report["fetch"], "ok");
+  EXPECT_EQ(report["found"], report["socket"]);
+  EXPECT_EQ(report["removed"], "1");
 }
 
 }  // namespace

@@ -39,6 +39,13 @@ absl::StatusOr<uid_t> ProcessUid(pid_t pid) {
   std::stringstream text;
   text << in.rdbuf();
   for (absl::string_view line : absl::StrSplit(text.str(), '\n')) {
+    // A thread id that is not a process's main thread has a /proc entry too.
+    pid_t tgid = 0;
+    if (absl::ConsumePrefix(&line, "Tgid:") &&
+        absl::SimpleAtoi(absl::StripAsciiWhitespace(line), &tgid) && tgid != pid) {
+      return absl::NotFoundError(
+          absl::StrCat(pid, " is a thread of process ", tgid, ", not a process: try ", tgid));
+    }
     if (!absl::ConsumePrefix(&line, "Uid:")) continue;
     // Real, effective, saved, filesystem.
     std::vector<absl::string_view> ids =

@@ -16,7 +16,8 @@ namespace cadence {
 
 // The effective uid process `pid` runs as (/proc/PID/status: unlike the owner of /proc/PID
 // it is right for processes that are not dumpable, e.g. started from a file with
-// capabilities). NotFound "no process with pid N".
+// capabilities). NotFound "no process with pid N", or for the id of a thread that is not a
+// process's main thread.
 absl::StatusOr<uid_t> ProcessUid(pid_t pid);
 
 // The state of process `pid`, looked up in `dir` ("" : kDefaultStateDir, then

@@ -147,23 +147,23 @@ absl::Status StateServer::Listen(const std::string& dir) {
   }
   unlink(temporary.c_str());
 
-  listen_fd_ = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (listen_fd_ < 0) return absl::InternalError(absl::StrCat("socket: ", std::strerror(errno)));
+  const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return absl::InternalError(absl::StrCat("socket: ", std::strerror(errno)));
   // Bound under a temporary name, made 0600, listening, and only then renamed into place:
   // the socket is never reachable with another mode, nor half set up.
-  if (bind(listen_fd_, reinterpret_cast<const struct sockaddr*>(&address), sizeof(address)) != 0) {
-    return absl::PermissionDeniedError(
-        absl::StrCat("cannot bind ", temporary, ": ", std::strerror(errno)));
-  }
-  if (chmod(temporary.c_str(), 0600) != 0 || listen(listen_fd_, 16) != 0 ||
-      rename(temporary.c_str(), path.c_str()) != 0) {
+  if (bind(fd, reinterpret_cast<const struct sockaddr*>(&address), sizeof(address)) != 0) {
     const std::string why = std::strerror(errno);
+    close(fd);
+    return absl::PermissionDeniedError(absl::StrCat("cannot bind ", temporary, ": ", why));
+  }
+  if (chmod(temporary.c_str(), 0600) != 0 || listen(fd, 16) != 0 ||
+      rename(temporary.c_str(), path.c_str()) != 0 || lstat(path.c_str(), &st) != 0) {
+    const std::string why = std::strerror(errno);
+    close(fd);
     unlink(temporary.c_str());
     return absl::PermissionDeniedError(absl::StrCat("cannot set up ", path, ": ", why));
   }
-  if (lstat(path.c_str(), &st) != 0) {
-    return absl::InternalError(absl::StrCat("lstat ", path, ": ", std::strerror(errno)));
-  }
+  listen_fd_ = fd;
   socket_path_ = path;
   socket_dev_ = st.st_dev;
   socket_ino_ = st.st_ino;
@@ -211,7 +211,12 @@ void StateServer::Serve() {
       return;
     }
     if (fds[1].revents != 0) return;  // Stop().
-    if ((fds[0].revents & POLLIN) == 0) continue;
+    if ((fds[0].revents & POLLIN) == 0) {
+      // An error on the listening socket would make every poll return at once.
+      LOG(ERROR) << "the state server stops: " << socket_path_ << " reports poll events "
+                 << fds[0].revents;
+      return;
+    }
     const int connection = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
     if (connection < 0) {
       if (errno == EINTR || errno == EAGAIN || errno == ECONNABORTED) continue;

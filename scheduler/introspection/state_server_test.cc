@@ -327,6 +327,17 @@ TEST_F(StateServerTest, NoSuchProcessIsNotFound) {
   EXPECT_THAT(state.status().message(), HasSubstr("no process with pid"));
 }
 
+TEST_F(StateServerTest, AThreadIdIsNotAProcess) {
+  ASSERT_NO_FATAL_FAILURE(StartScheduler(1));
+  const pid_t helper = scheduler_->Threads().back().tid;
+  ASSERT_NE(helper, getpid());
+  absl::StatusOr<proto::RuntimeState> state = FetchState(helper, "/tmp");
+  ASSERT_FALSE(state.ok());
+  EXPECT_TRUE(absl::IsNotFound(state.status())) << state.status();
+  EXPECT_THAT(state.status().message(),
+              HasSubstr(absl::StrCat(helper, " is a thread of process ", getpid())));
+}
+
 // Another user: the child is forked before any thread starts, becomes nobody, and reads the
 // state once the server runs.
 TEST_F(StateServerTest, AnotherUserIsRefusedBySocketModeAndBeforeConnecting) {

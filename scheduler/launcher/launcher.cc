@@ -202,15 +202,25 @@ absl::Status Launcher::Init(const LauncherOptions& options) {
                             .conf_path = conf_path_,
                             .real_conf_path = validation_.plan.real_config_path},
                            options.state_dir);
-    if (!server.ok()) {
+    if (server.ok()) {
+      state_server_ = *std::move(server);
+      LOG(INFO) << "scheduling state published on " << state_server_->socket_path()
+                << " (schedctl ps/top " << getpid() << ")";
+    } else if (!options.state_dir.empty()) {
+      // Asked for by name: a start-up error.
       return absl::Status(server.status().code(),
                           absl::StrCat(server.status().message(),
                                        "\n  hint: --state_dir=DIR publishes it elsewhere; "
                                        "--nopublish_state runs without publishing it"));
+    } else {
+      // Only the default places failed (e.g. someone else's /tmp/cadence-<uid>): the
+      // process runs, and says it is not observable.
+      state_error_ = std::string(server.status().message());
+      LOG(WARNING) << "the scheduling state is not published (schedctl ps/top will not show it): "
+                   << state_error_ << "; --state_dir=DIR publishes it elsewhere";
     }
-    state_server_ = *std::move(server);
-    LOG(INFO) << "scheduling state published on " << state_server_->socket_path()
-              << " (schedctl ps/top " << getpid() << ")";
+  } else {
+    state_error_ = "--nopublish_state";
   }
   return absl::OkStatus();
 }
@@ -221,7 +231,7 @@ std::string Launcher::state_socket() const {
 
 std::string Launcher::StateLine() const {
   return state_server_ != nullptr ? absl::StrCat("state: ", state_server_->socket_path())
-                                  : std::string("state: not published (--nopublish_state)");
+                                  : absl::StrCat("state: not published (", state_error_, ")");
 }
 
 Launcher::~Launcher() { Shutdown(); }

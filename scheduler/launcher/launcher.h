@@ -50,7 +50,8 @@ struct LauncherOptions {
   bool strict = false;
   // Publish the scheduling state on `<state_dir>/<pid>.sock` for `schedctl ps`/`top`
   // (scheduler/introspection/state_server.h); "" is /run/cadence, or /tmp/cadence-<uid>
-  // when that cannot be used.
+  // when that cannot be used. A state_dir that cannot be used fails start-up; when neither
+  // default place can be, the process runs unobserved and says so (a warning, StateLine).
   bool publish_state = true;
   std::string state_dir;
 };
@@ -60,7 +61,7 @@ class Launcher {
   // Loads, validates and starts everything (see the file comment). Also installs the
   // SIGINT/SIGTERM handlers WaitForStop waits on. Errors: every problem found, formatted
   // for a user (InvalidArgument for bad input, NotFound for missing files, others from the
-  // scheduler).
+  // scheduler, or from publishing the state in an explicit state_dir).
   static absl::StatusOr<std::unique_ptr<Launcher>> Start(const LauncherOptions& options);
 
   // Shuts down (if not done yet).
@@ -79,8 +80,8 @@ class Launcher {
   // The state socket ("" when the state is not published).
   std::string state_socket() const;
 
-  // "state: <socket>" (what tests and scripts wait for), or "state: not published
-  // (--nopublish_state)".
+  // "state: <socket>" (what tests and scripts wait for), or "state: not published (<why>)",
+  // e.g. "(--nopublish_state)".
   std::string StateLine() const;
 
   // The conf file in force: as named, and the real file behind the symlinks.
@@ -127,6 +128,8 @@ class Launcher {
   std::vector<std::unique_ptr<ComponentBase>> components_;
   // Reads the scheduler: stopped first.
   std::unique_ptr<StateServer> state_server_;
+  // Why the state is not published ("" when it is).
+  std::string state_error_;
   bool shut_down_ = false;
 };
 

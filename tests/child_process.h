@@ -1,8 +1,10 @@
-// Running a binary as a child process in a test: fork + execve with stdout through a pipe
-// (read line by line, e.g. until a readiness line) and stderr into a file; a stop signal,
-// then the exit status and everything it printed. Every wait is guarded (kGuard, 30 s) and
-// only a failure guard: nothing waits for a fixed time. A child still running when its
-// Child is destroyed (a test that failed half-way) is killed.
+// Test support for tests that run the project's binaries as child processes (fork + execve
+// from the test's runfiles tree): a Child whose stdout is a pipe read line by line (so a
+// test waits for a readiness line, never for a fixed time) and whose stderr goes to a file;
+// its end (exit code, signal, output) as an Outcome; and its threads read back from /proc.
+// Every wait is bounded by kGuard, a failure guard only.
+//
+// Fork from a single-threaded test: the child allocates between fork and execve.
 #ifndef CADENCE_TESTS_CHILD_PROCESS_H_
 #define CADENCE_TESTS_CHILD_PROCESS_H_
 
@@ -19,6 +21,7 @@
 
 #include <chrono>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -28,6 +31,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "gtest/gtest.h"
+#include "scheduler/common/proc_thread.h"
 
 extern char** environ;
 
@@ -252,6 +256,25 @@ inline Outcome RunToEnd(const std::string& binary, const std::vector<std::string
   std::unique_ptr<Child> child = Child::Start(binary, args);
   if (child == nullptr) return {};
   return child->Finish();
+}
+
+// The threads of `pid`, by name (the kernel's comm), read from /proc.
+inline std::map<std::string, ProcThread> ThreadsOf(pid_t pid) {
+  std::map<std::string, ProcThread> threads;
+  absl::StatusOr<std::vector<pid_t>> tids = ListThreads(pid);
+  EXPECT_TRUE(tids.ok()) << tids.status();
+  if (!tids.ok()) return threads;
+  for (pid_t tid : *tids) {
+    absl::StatusOr<ProcThread> thread = ReadProcThread(pid, tid);
+    if (thread.ok()) threads[thread->name] = *thread;  // A thread that just ended is skipped.
+  }
+  return threads;
+}
+
+inline std::string Names(const std::map<std::string, ProcThread>& threads) {
+  std::vector<std::string> names;
+  for (const auto& [name, thread] : threads) names.push_back(name);
+  return absl::StrJoin(names, ", ");
 }
 
 }  // namespace cadence::test_support

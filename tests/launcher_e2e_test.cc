@@ -2,30 +2,24 @@
 // (fork + execv) from the test's runfiles tree, on the shipped robot DAG and confs and on
 // the DAGs, confs and component libraries in tests/testdata/.
 //
-// A child's stdout is a pipe read line by line until its readiness line ("mainboard:
-// running", "robot_demo: running for"); its stderr (glog) goes to a file. While it runs,
-// its threads are read back from /proc/<pid>/task/*; a stop signal then ends it and its exit
-// status and output are checked. Bad inputs run to completion and must fail with exit 1 (2
-// for a usage error) and a message that says what and where. poll() timeouts (30 s) are only
-// failure guards: nothing waits for a fixed time.
+// A child (tests/child_process.h) has its stdout read line by line until its readiness
+// line ("mainboard: running", "robot_demo: running for"); its stderr (glog) goes to a file.
+// While it runs, its threads are read back from /proc/<pid>/task/*; a stop signal then ends
+// it and its exit status and output are checked. Bad inputs run to completion and must fail with
+// exit 1 (2 for a usage error) and a message that says what and where. poll() timeouts (30 s) are
+// only failure guards: nothing waits for a fixed time.
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/types.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <optional>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -49,10 +43,13 @@ namespace {
 
 using test_support::Child;
 using test_support::kGuard;
+using test_support::Names;
 using test_support::Outcome;
 using test_support::ReadFile;
 using test_support::RunToEnd;
 using test_support::TempDir;
+using test_support::ThreadsOf;
+
 using ::testing::HasSubstr;
 using ::testing::Not;
 
@@ -67,25 +64,6 @@ constexpr int kSchedRr = 2;
 constexpr int kSchedBatch = 3;
 
 std::string TestData(const std::string& name) { return absl::StrCat(kTestData, "/", name); }
-
-// The threads of `pid`, by name (the kernel's comm), read from /proc.
-std::map<std::string, ProcThread> ThreadsOf(pid_t pid) {
-  std::map<std::string, ProcThread> threads;
-  absl::StatusOr<std::vector<pid_t>> tids = ListThreads(pid);
-  EXPECT_TRUE(tids.ok()) << tids.status();
-  if (!tids.ok()) return threads;
-  for (pid_t tid : *tids) {
-    absl::StatusOr<ProcThread> thread = ReadProcThread(pid, tid);
-    if (thread.ok()) threads[thread->name] = *thread;  // A thread that just ended is skipped.
-  }
-  return threads;
-}
-
-std::string Names(const std::map<std::string, ProcThread>& threads) {
-  std::vector<std::string> names;
-  for (const auto& [name, thread] : threads) names.push_back(name);
-  return absl::StrJoin(names, ", ");
-}
 
 std::string PolicyNameOf(int native) {
   SchedPolicy policy;

@@ -9,6 +9,9 @@
 //   bazel-bin/examples/robot/robot_demo --conf conf/robot.conf --duration_s 10
 //   bazel-bin/examples/robot/robot_demo --duration_s 2 --trace_out /tmp/robot.json  # timeline
 //
+// While it runs, its scheduling state is published for `schedctl ps PID` / `schedctl top PID`
+// (one stdout line, "state: <socket>", says where; --nopublish_state turns it off).
+//
 // Swap the layout by re-pointing the symlink: ln -sf robot_choreography.conf conf/robot.conf
 // Exit code: 0, or 1 when it could not start, a task failed (threw or its Proc failed) or
 // the trace could not be written.
@@ -41,6 +44,11 @@ DEFINE_string(trace_out, "",
               "chrome://tracing) to this file at the end. Off when empty.");
 DEFINE_int32(trace_events, 65536,
              "With --trace_out: the runs each processor keeps (the most recent), 40 bytes each.");
+DEFINE_bool(publish_state, true,
+            "Publish the scheduling state on <state_dir>/<pid>.sock for schedctl ps/top.");
+DEFINE_string(state_dir, "",
+              "Where the state socket goes (default /run/cadence, or /tmp/cadence-<uid> when "
+              "that cannot be used).");
 
 namespace {
 
@@ -77,6 +85,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   options.trace_events_per_processor = static_cast<size_t>(FLAGS_trace_events);
+  options.publish_state = FLAGS_publish_state;
+  options.state_dir = FLAGS_state_dir;
   absl::StatusOr<std::unique_ptr<cadence::Launcher>> launcher = cadence::Launcher::Start(options);
   if (!launcher.ok()) {
     std::cerr << "robot_demo: cannot start:\n" << launcher.status().message() << "\n";
@@ -110,8 +120,9 @@ int main(int argc, char** argv) {
   }
 
   std::cout << l.Summary() << "\nthreads (requested vs effective):\n"
-            << cadence::FormatThreadTable(s.Threads()) << "\nrobot_demo: running for "
-            << FLAGS_duration_s << " s (pid " << getpid() << ")" << std::endl;
+            << cadence::FormatThreadTable(s.Threads()) << "\n"
+            << l.StateLine() << "\nrobot_demo: running for " << FLAGS_duration_s << " s (pid "
+            << getpid() << ")" << std::endl;
   const int signal = l.WaitForStop(std::chrono::seconds(FLAGS_duration_s));
   {
     std::lock_guard<std::mutex> lock(mutex);

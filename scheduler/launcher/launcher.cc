@@ -220,7 +220,45 @@ absl::Status Launcher::Init(const LauncherOptions& options) {
       return absl::Status(status.code(), ErrorAt(entries[i]->where, std::string(status.message())));
     }
   }
+
+  // 6. The state, once there is something to show.
+  if (options.publish_state) {
+    absl::StatusOr<std::unique_ptr<StateServer>> server =
+        StateServer::Start(scheduler_.get(),
+                           {.program = "",
+                            .conf_path = conf_path_,
+                            .real_conf_path = validation_.plan.real_config_path},
+                           options.state_dir);
+    if (server.ok()) {
+      state_server_ = *std::move(server);
+      LOG(INFO) << "scheduling state published on " << state_server_->socket_path()
+                << " (schedctl ps/top " << getpid() << ")";
+    } else if (!options.state_dir.empty()) {
+      // Asked for by name: a start-up error.
+      return absl::Status(server.status().code(),
+                          absl::StrCat(server.status().message(),
+                                       "\n  hint: --state_dir=DIR publishes it elsewhere; "
+                                       "--nopublish_state runs without publishing it"));
+    } else {
+      // Only the default places failed (e.g. someone else's /tmp/cadence-<uid>): the
+      // process runs, and says it is not observable.
+      state_error_ = std::string(server.status().message());
+      LOG(WARNING) << "the scheduling state is not published (schedctl ps/top will not show it): "
+                   << state_error_ << "; --state_dir=DIR publishes it elsewhere";
+    }
+  } else {
+    state_error_ = "--nopublish_state";
+  }
   return absl::OkStatus();
+}
+
+std::string Launcher::state_socket() const {
+  return state_server_ != nullptr ? state_server_->socket_path() : std::string();
+}
+
+std::string Launcher::StateLine() const {
+  return state_server_ != nullptr ? absl::StrCat("state: ", state_server_->socket_path())
+                                  : absl::StrCat("state: not published (", state_error_, ")");
 }
 
 Launcher::~Launcher() {
@@ -232,6 +270,7 @@ Launcher::~Launcher() {
 absl::Status Launcher::Shutdown() {
   if (shut_down_) return shutdown_status_;
   shut_down_ = true;
+  if (state_server_ != nullptr) state_server_->Stop();
   if (scheduler_ != nullptr) scheduler_->Shutdown();  // Running activations finish first.
   for (auto& component : components_) component->Shutdown();
   if (scheduler_ != nullptr && !trace_out_.empty()) {

@@ -32,6 +32,7 @@
 #include "scheduler/component/channel.h"
 #include "scheduler/component/component.h"
 #include "scheduler/config/validator.h"
+#include "scheduler/introspection/state_server.h"
 #include "scheduler/launcher/dag.h"
 #include "scheduler/scheduler.h"
 
@@ -56,6 +57,12 @@ struct LauncherOptions {
   std::string trace_out;
   // Runs each processor's trace ring keeps (the most recent; 40 bytes each); 1 to 2^24.
   size_t trace_events_per_processor = 65536;
+  // Publish the scheduling state on `<state_dir>/<pid>.sock` for `schedctl ps`/`top`
+  // (scheduler/introspection/state_server.h); "" is /run/cadence, or /tmp/cadence-<uid>
+  // when that cannot be used. A state_dir that cannot be used fails start-up; when neither
+  // default place can be, the process runs unobserved and says so (a warning, StateLine).
+  bool publish_state = true;
+  std::string state_dir;
 };
 
 class Launcher {
@@ -63,7 +70,7 @@ class Launcher {
   // Loads, validates and starts everything (see the file comment). Also installs the
   // SIGINT/SIGTERM handlers WaitForStop waits on. Errors: every problem found, formatted
   // for a user (InvalidArgument for bad input, NotFound for missing files, others from the
-  // scheduler).
+  // scheduler, or from publishing the state in an explicit state_dir).
   static absl::StatusOr<std::unique_ptr<Launcher>> Start(const LauncherOptions& options);
 
   // Shuts down (if not done yet).
@@ -75,13 +82,21 @@ class Launcher {
   // signal number, or 0 when the limit passed.
   int WaitForStop(std::chrono::milliseconds limit = std::chrono::milliseconds(0));
 
-  // Stops the scheduler (running activations finish), clears every component, then writes
-  // the trace (when trace_out is set; logged with its counts, see trace_report). Returns
-  // the error when the trace could not be written; a second call returns the same.
+  // Stops publishing the state (the socket file is removed), stops the scheduler (running
+  // activations finish), clears every component, then writes the trace (when trace_out is
+  // set; logged with its counts, see trace_report). Returns the error when the trace could
+  // not be written; a second call returns the same.
   absl::Status Shutdown();
 
   // After Shutdown wrote a trace: one line saying where, and what it holds ("" otherwise).
   const std::string& trace_report() const { return trace_report_; }
+
+  // The state socket ("" when the state is not published).
+  std::string state_socket() const;
+
+  // "state: <socket>" (what tests and scripts wait for), or "state: not published (<why>)",
+  // e.g. "(--nopublish_state)".
+  std::string StateLine() const;
 
   // The conf file in force: as named, and the real file behind the symlinks.
   const std::string& conf_path() const { return conf_path_; }
@@ -125,6 +140,10 @@ class Launcher {
   ChannelRegistry channels_;
   std::unique_ptr<Scheduler> scheduler_;
   std::vector<std::unique_ptr<ComponentBase>> components_;
+  // Reads the scheduler: stopped first.
+  std::unique_ptr<StateServer> state_server_;
+  // Why the state is not published ("" when it is).
+  std::string state_error_;
   bool shut_down_ = false;
   std::string trace_out_;
   // Start-up created the trace file (it did not exist).

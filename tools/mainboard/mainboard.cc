@@ -4,9 +4,11 @@
 //
 //   mainboard -d DAG [-d DAG ...] [-p PROCESS_GROUP] [-s SCHED_NAME] [--conf_dir DIR]
 //             [--conf FILE] [--library_path DIR,...] [--strict] [--duration_s N]
-//             [--trace_out FILE [--trace_events N]]
+//             [--trace_out FILE [--trace_events N]] [--nopublish_state] [--state_dir DIR]
 //
 // --trace_out writes a timeline of every task run (Chrome/Perfetto JSON) when it stops.
+// While it runs, its scheduling state is published on <state_dir>/<pid>.sock (one stdout
+// line says where) for `schedctl ps PID` and `schedctl top PID`.
 //
 // Exit codes: 0 after a clean stop, 1 when something in the input is wrong (the message
 // says what and where) or the trace could not be written, 2 for a usage error.
@@ -42,6 +44,11 @@ DEFINE_string(trace_out, "",
               "chrome://tracing) to this file when stopping. Off when empty.");
 DEFINE_int32(trace_events, 65536,
              "With --trace_out: the runs each processor keeps (the most recent), 40 bytes each.");
+DEFINE_bool(publish_state, true,
+            "Publish the scheduling state on <state_dir>/<pid>.sock for schedctl ps/top.");
+DEFINE_string(state_dir, "",
+              "Where the state socket goes (default /run/cadence, or /tmp/cadence-<uid> when "
+              "that cannot be used).");
 
 namespace {
 
@@ -128,6 +135,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   options.trace_events_per_processor = static_cast<size_t>(FLAGS_trace_events);
+  options.publish_state = FLAGS_publish_state;
+  options.state_dir = FLAGS_state_dir;
 
   absl::StatusOr<std::unique_ptr<cadence::Launcher>> launcher = cadence::Launcher::Start(options);
   if (!launcher.ok()) {
@@ -136,8 +145,9 @@ int main(int argc, char** argv) {
   }
   cadence::Launcher& l = **launcher;
   std::cout << l.Summary() << "\nthreads (requested vs effective):\n"
-            << cadence::FormatThreadTable(l.scheduler().Threads()) << "\nmainboard: running (pid "
-            << getpid() << "); SIGINT or SIGTERM stops it" << std::endl;
+            << cadence::FormatThreadTable(l.scheduler().Threads()) << "\n"
+            << l.StateLine() << "\nmainboard: running (pid " << getpid()
+            << "); SIGINT or SIGTERM stops it" << std::endl;
   const int signal = l.WaitForStop(std::chrono::seconds(FLAGS_duration_s));
   std::cout << "\nmainboard: stopping ("
             << (signal > 0 ? std::string(strsignal(signal)) : std::string("time limit")) << ")"

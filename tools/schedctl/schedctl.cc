@@ -15,9 +15,15 @@
 //                     [--out_dir=DIR [--name=NAME] [--force]] [--cpus=N]
 //       Prints (or writes to DIR as NAME_<layout>.conf) a conf listing every task the DAGs
 //       create. Exit 1 when a DAG does not load.
-//   schedctl ps PID [--interval_ms=200]
+//   schedctl ps PID [--interval_ms=200] [--state_dir=DIR]
 //       Every thread of a process: policy, priority/nice, allowed CPUs, last CPU, CPU% over
-//       the interval, CPU time. Exit 1 when there is no such process or /proc refuses.
+//       the interval, CPU time. For a cadence process that publishes its state, also the
+//       conf in force, requested vs effective per configured thread, and processor -> tasks.
+//       Exit 1 when there is no such process, /proc refuses, or its state may not be read.
+//   schedctl top PID [--once] [--interval_ms=1000] [--iterations=N] [--state_dir=DIR]
+//       A cadence process's per-task figures (runs/s, wake p50/p99/max, run time, misses,
+//       overruns, coalesced, dropped) and per-processor busy %, refreshed every interval
+//       until SIGINT (or N times); --once prints one interval's and exits.
 //
 // --cpus=N validates against a machine with CPUs 0..N-1 (this process's privileges and RT
 // limits), to check a config meant for a bigger or smaller target.
@@ -41,10 +47,13 @@
 #include "gflags/gflags.h"
 #include "scheduler/common/machine.h"
 #include "scheduler/config/validator.h"
+#include "scheduler/introspection/state_client.h"
 #include "scheduler/launcher/dag.h"
 #include "tools/schedctl/budget.h"
 #include "tools/schedctl/ps.h"
+#include "tools/schedctl/ps_state.h"
 #include "tools/schedctl/template.h"
+#include "tools/schedctl/top.h"
 
 DEFINE_bool(strict, false, "Treat warnings as errors.");
 DEFINE_bool(json, false, "plan: print the plan as JSON.");
@@ -58,7 +67,14 @@ DEFINE_string(name, "",
               "template: the NAME of the files --out_dir writes (default: the first "
               "DAG's file name without .dag).");
 DEFINE_bool(force, false, "template: overwrite files in --out_dir.");
-DEFINE_int32(interval_ms, 200, "ps: measure CPU% over this many milliseconds (0: do not measure).");
+DEFINE_int32(interval_ms, 200,
+             "ps: measure CPU% over this many milliseconds (0: do not measure); top: the "
+             "refresh interval (default 1000).");
+DEFINE_string(state_dir, "",
+              "ps, top: where the process publishes its state (default: /run/cadence, then "
+              "/tmp/cadence-<uid>).");
+DEFINE_bool(once, false, "top: print one interval's figures and exit.");
+DEFINE_int32(iterations, 0, "top: stop after this many refreshes (0: until SIGINT).");
 
 namespace cadence {
 namespace {
@@ -72,7 +88,8 @@ const char kUsage[] =
     "  schedctl budget [FILE] [--strict]\n"
     "  schedctl template -d DAG [-d DAG...] [--layout=classic|choreography|both]\n"
     "                    [--out_dir=DIR [--name=NAME] [--force]] [--cpus=N]\n"
-    "  schedctl ps PID [--interval_ms=200]\n";
+    "  schedctl ps PID [--interval_ms=200] [--state_dir=DIR]\n"
+    "  schedctl top PID [--once] [--interval_ms=1000] [--iterations=N] [--state_dir=DIR]\n";
 
 Machine TargetMachine() {
   Machine machine = Machine::Read();
@@ -284,19 +301,74 @@ int Ps(const std::vector<std::string>& args) {
     std::cerr << "schedctl ps: " << first.status().message() << "\n";
     return 1;
   }
+  const ProcessSample* kernel = &*first;
+  absl::StatusOr<ProcessSample> last = first;
   if (FLAGS_interval_ms == 0) {
     std::cout << FormatThreadTable(nullptr, *first, std::chrono::nanoseconds(0));
+  } else {
+    const auto start = std::chrono::steady_clock::now();
+    std::this_thread::sleep_for(std::chrono::milliseconds(FLAGS_interval_ms));
+    last = SampleProcess(pid);
+    const auto elapsed = std::chrono::steady_clock::now() - start;
+    if (!last.ok()) {
+      std::cerr << "schedctl ps: " << last.status().message() << "\n";
+      return 1;
+    }
+    kernel = &*last;
+    std::cout << FormatThreadTable(&*first, *last, elapsed);
+  }
+  // The cadence part, when the process publishes it.
+  std::string socket;
+  absl::StatusOr<proto::RuntimeState> state = FetchState(pid, FLAGS_state_dir, &socket);
+  if (absl::IsNotFound(state.status())) {
+    std::cout << "\ncadence: " << state.status().message() << "\n";
     return 0;
   }
-  const auto start = std::chrono::steady_clock::now();
-  std::this_thread::sleep_for(std::chrono::milliseconds(FLAGS_interval_ms));
-  absl::StatusOr<ProcessSample> last = SampleProcess(pid);
-  const auto elapsed = std::chrono::steady_clock::now() - start;
-  if (!last.ok()) {
-    std::cerr << "schedctl ps: " << last.status().message() << "\n";
+  if (!state.ok()) {
+    std::cout << std::flush;
+    std::cerr << "schedctl: " << state.status().message() << "\n";
     return 1;
   }
-  std::cout << FormatThreadTable(&*first, *last, elapsed);
+  std::cout << "\n" << FormatStateSection(*state, kernel, socket);
+  return 0;
+}
+
+int Top(const std::vector<std::string>& args) {
+  pid_t pid = 0;
+  if (args.size() != 1 || !absl::SimpleAtoi(args[0], &pid) || pid <= 0) {
+    std::cerr << "schedctl top: name one process id\n" << kUsage;
+    return kUsageError;
+  }
+  gflags::CommandLineFlagInfo interval_flag;
+  gflags::GetCommandLineFlagInfo("interval_ms", &interval_flag);
+  const int interval_ms = interval_flag.is_default ? 1000 : FLAGS_interval_ms;
+  if (interval_ms <= 0 || FLAGS_iterations < 0) {
+    std::cerr << "schedctl top: --interval_ms must be > 0 and --iterations >= 0\n" << kUsage;
+    return kUsageError;
+  }
+  const int iterations = FLAGS_once ? 1 : FLAGS_iterations;
+  // Live mode on a terminal redraws the screen; otherwise screens follow one another.
+  const bool redraw = !FLAGS_once && isatty(STDOUT_FILENO);
+  absl::StatusOr<proto::RuntimeState> before = FetchState(pid, FLAGS_state_dir);
+  if (!before.ok()) {
+    std::cerr << "schedctl: " << before.status().message() << "\n";
+    return 1;
+  }
+  for (int i = 0; iterations == 0 || i < iterations; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(interval_ms));
+    absl::StatusOr<proto::RuntimeState> after = FetchState(pid, FLAGS_state_dir);
+    if (!after.ok()) {
+      std::cerr << "schedctl: " << after.status().message() << "\n";
+      return 1;
+    }
+    const std::string screen = FormatTop(*before, *after);
+    if (redraw) {
+      std::cout << "\033[H\033[2J" << screen << std::flush;
+    } else {
+      std::cout << (i > 0 ? "\n" : "") << screen << std::flush;
+    }
+    before = std::move(after);
+  }
   return 0;
 }
 
@@ -325,8 +397,9 @@ std::vector<std::string> TakeDags(int* argc, char** argv) {
 // exit 1, so scripts can tell bad usage from a bad config.
 bool FlagsKnown(int argc, char** argv) {
   static const std::set<std::string> kKnown = {
-      "strict", "nostrict", "json",    "nojson",      "cpus", "layout",  "out_dir",
-      "name",   "force",    "noforce", "interval_ms", "help", "helpfull"};
+      "strict",  "nostrict", "json",       "nojson",  "cpus",        "layout",
+      "out_dir", "name",     "force",      "noforce", "interval_ms", "state_dir",
+      "once",    "noonce",   "iterations", "help",    "helpfull"};
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg == "--") break;
@@ -364,6 +437,7 @@ int main(int argc, char** argv) {
   if (command == "plan") return PrintPlan(files);
   if (command == "budget") return Budget(files);
   if (command == "ps") return Ps(files);
+  if (command == "top") return Top(files);
   if (command == "template") {
     std::vector<std::string> all = dags;
     all.insert(all.end(), files.begin(), files.end());  // DAGs named without -d too

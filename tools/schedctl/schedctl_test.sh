@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end test of the schedctl binary: exit codes, diagnostics format, plan output;
-# budget (against what /proc says), template (on Cyber's DAGs and the robot's), ps.
+# budget (against what /proc says), template (on Cyber's DAGs and the robot's), ps, and top's
+# errors (a running cadence process is tests/introspection_e2e_test's).
 # Arguments: the schedctl binary, conf/robot.conf, examples/robot/robot.dag.
 set -uo pipefail
 
@@ -240,6 +241,16 @@ expect_rc 1 "ps of a pid that does not exist" -- "$SCHEDCTL" ps "$no_pid"
 expect_text "$tmp/err" "no process with pid $no_pid" "ps: clear message for a missing pid"
 expect_rc 2 "ps without a pid" -- "$SCHEDCTL" ps
 expect_rc 2 "ps of a non-number" -- "$SCHEDCTL" ps self
+
+# A process that is not cadence: ps says so (exit 0), top cannot show it (exit 1).
+expect_rc 0 "ps of a non-cadence process" -- "$SCHEDCTL" ps --interval_ms=0 --state_dir="$tmp" $$
+expect_text "$tmp/out" "cadence: process $$ does not publish cadence state (not a cadence process, or started with --nopublish_state)" "ps: not a cadence process"
+expect_rc 1 "top of a non-cadence process" -- "$SCHEDCTL" top --once --interval_ms=10 --state_dir="$tmp" $$
+expect_text "$tmp/err" "schedctl: process $$ does not publish cadence state" "top: not a cadence process"
+expect_rc 1 "top of a pid that does not exist" -- "$SCHEDCTL" top --once "$no_pid"
+expect_text "$tmp/err" "no process with pid $no_pid" "top: clear message for a missing pid"
+expect_rc 2 "top without a pid" -- "$SCHEDCTL" top
+expect_rc 2 "top with a zero interval" -- "$SCHEDCTL" top --interval_ms=0 $$
 
 # Another user's process that /proc hides: a private /proc mounted with hidepid=1 in a new
 # mount namespace, and schedctl run as nobody against pid 1. Needs root, unshare, setpriv.

@@ -1,6 +1,8 @@
 #include "scheduler/common/testing/unprivileged_child.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
 #include <linux/capability.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -18,7 +20,109 @@ namespace {
 
 constexpr int kCapSysNice = 23;
 
+// Writes all of `text`; false on error.
+bool WriteAll(int fd, const std::string& text) {
+  const char* data = text.data();
+  size_t left = text.size();
+  while (left > 0) {
+    const ssize_t n = write(fd, data, left);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    data += n;
+    left -= static_cast<size_t>(n);
+  }
+  return true;
+}
+
+// Reads to end of file.
+std::string ReadAll(int fd) {
+  std::string text;
+  char buffer[4096];
+  ssize_t n;
+  while ((n = read(fd, buffer, sizeof(buffer))) != 0) {
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) break;
+    text.append(buffer, static_cast<size_t>(n));
+  }
+  return text;
+}
+
+std::map<std::string, std::string> ParseReport(const std::string& text) {
+  std::map<std::string, std::string> out;
+  for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
+    std::pair<std::string, std::string> kv = absl::StrSplit(line, absl::MaxSplits('=', 1));
+    out[kv.first] = kv.second;
+  }
+  return out;
+}
+
 }  // namespace
+
+std::string BecomeNobody() {
+  if (setgroups(0, nullptr) != 0) return "setgroups(0)";
+  if (setgid(kNobodyGid) != 0) return "setgid(65534)";
+  if (setuid(kNobodyUid) != 0) return "setuid(65534)";
+  if (getuid() != kNobodyUid || geteuid() != kNobodyUid || getegid() != kNobodyGid) {
+    return "checking the new ids";
+  }
+  // Root could regain its ids; nobody must not.
+  if (setuid(0) == 0) return "dropping root for good";
+  return "";
+}
+
+ChildAsNobody::ChildAsNobody(std::function<std::string(const std::string& input)> body) {
+  int in[2], out[2];
+  if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0) {
+    ADD_FAILURE() << "pipe2: " << errno;
+    return;
+  }
+  const pid_t child = fork();
+  if (child == 0) {
+    close(in[1]);
+    close(out[0]);
+    const std::string failed = BecomeNobody();
+    const std::string input = ReadAll(in[0]);
+    const std::string report =
+        failed.empty() ? body(input)
+                       : ReportLine("error", absl::StrCat(failed, " failed, errno ", errno));
+    _exit(WriteAll(out[1], report) ? 0 : 2);
+  }
+  close(in[0]);
+  close(out[1]);
+  if (child < 0) {
+    ADD_FAILURE() << "fork: " << errno;
+    close(in[1]);
+    close(out[0]);
+    return;
+  }
+  pid_ = child;
+  to_child_ = in[1];
+  from_child_ = out[0];
+}
+
+ChildAsNobody::~ChildAsNobody() {
+  if (to_child_ >= 0) close(to_child_);
+  if (from_child_ >= 0) close(from_child_);
+  if (pid_ > 0) waitpid(pid_, nullptr, 0);
+}
+
+std::map<std::string, std::string> ChildAsNobody::Run(const std::string& input) {
+  if (pid_ <= 0) {
+    ADD_FAILURE() << "no child to run";
+    return {};
+  }
+  EXPECT_TRUE(WriteAll(to_child_, input)) << "write to the child: " << errno;
+  close(to_child_);
+  to_child_ = -1;
+  const std::string text = ReadAll(from_child_);
+  close(from_child_);
+  from_child_ = -1;
+  int status = 0;
+  EXPECT_EQ(waitpid(pid_, &status, 0), pid_);
+  pid_ = -1;
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "child status " << status;
+  return ParseReport(text);
+}
 
 std::string DropSchedulingPrivileges() {
   if (prctl(PR_CAPBSET_DROP, kCapSysNice, 0, 0, 0) != 0) return "prctl(PR_CAPBSET_DROP)";
@@ -72,20 +176,12 @@ std::map<std::string, std::string> RunUnprivileged(const std::function<std::stri
     ADD_FAILURE() << "fork: " << errno;
     return {};
   }
-  std::string text;
-  char buffer[4096];
-  ssize_t n;
-  while ((n = read(fds[0], buffer, sizeof(buffer))) > 0) text.append(buffer, n);
+  const std::string text = ReadAll(fds[0]);
   close(fds[0]);
   int status = 0;
   EXPECT_EQ(waitpid(child, &status, 0), child);
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "child status " << status;
-  std::map<std::string, std::string> out;
-  for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
-    std::pair<std::string, std::string> kv = absl::StrSplit(line, absl::MaxSplits('=', 1));
-    out[kv.first] = kv.second;
-  }
-  return out;
+  return ParseReport(text);
 }
 
 }  // namespace cadence::test_support

@@ -1,11 +1,15 @@
 // Test support: run code in a forked child that has dropped what lets a process use
 // real-time scheduling — CAP_SYS_NICE (bounding, effective, permitted, inheritable; raw
-// capset, no libcap) and RLIMIT_RTPRIO/RLIMIT_NICE (0) — and get its report back.
+// capset, no libcap) and RLIMIT_RTPRIO/RLIMIT_NICE (0) — or that runs as user nobody, and
+// get its report back.
 //
 // The child reports "key=value" lines through a pipe and _exits; it never returns into
-// gtest. Fork from a single-threaded test (gtest's main thread, before starting threads).
+// gtest. Fork from a single-threaded test (gtest's main thread, before starting threads):
+// ChildAsNobody forks first and runs its body later, for tests that start threads.
 #ifndef CADENCE_SCHEDULER_COMMON_TESTING_UNPRIVILEGED_CHILD_H_
 #define CADENCE_SCHEDULER_COMMON_TESTING_UNPRIVILEGED_CHILD_H_
+
+#include <sys/types.h>
 
 #include <functional>
 #include <map>
@@ -22,6 +26,35 @@ std::string DropSchedulingPrivileges();
 // saw it after dropping) and, when dropping failed, "error". Failures to fork or a child
 // that did not exit 0 are reported as gtest failures.
 std::map<std::string, std::string> RunUnprivileged(const std::function<std::string()>& body);
+
+// The uid and gid of user nobody.
+inline constexpr uid_t kNobodyUid = 65534;
+inline constexpr gid_t kNobodyGid = 65534;
+
+// In the calling process (as root): becomes user nobody — no supplementary groups, gid
+// and uid 65534, checked afterwards. Returns "" on success, else the step that failed.
+std::string BecomeNobody();
+
+// A child forked when constructed (from a single-threaded process) that becomes user
+// nobody and waits; Run(input) hands it `input`, it returns body(input)'s "key=value\n"
+// lines (plus "error" when becoming nobody failed) and exits.
+class ChildAsNobody {
+ public:
+  explicit ChildAsNobody(std::function<std::string(const std::string& input)> body);
+  // Reaps the child if Run was not called.
+  ~ChildAsNobody();
+  ChildAsNobody(const ChildAsNobody&) = delete;
+  ChildAsNobody& operator=(const ChildAsNobody&) = delete;
+
+  // Runs the body in the child (once) and returns its report. A child that did not exit 0
+  // is a gtest failure.
+  std::map<std::string, std::string> Run(const std::string& input);
+
+ private:
+  pid_t pid_ = -1;
+  int to_child_ = -1;
+  int from_child_ = -1;
+};
 
 // "key=value\n", for building a child's report.
 std::string ReportLine(const std::string& key, const std::string& value);

@@ -140,6 +140,7 @@ void Processor::RunOne(Task* task) {
   }
   current_task = task;
   current_release = release;
+  running_since_.store(start, std::memory_order_relaxed);
   bool threw = false;
   try {
     task->body();
@@ -178,6 +179,7 @@ void Processor::RunOne(Task* task) {
       task->cpus_mask.fetch_or(bit, std::memory_order_relaxed);
     }
   }
+  running_since_.store(0, std::memory_order_relaxed);
   activations_.store(activations_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   busy_ns_.store(busy_ns_.load(std::memory_order_relaxed) + ran, std::memory_order_relaxed);
   if (trace_ != nullptr) [[unlikely]] {
@@ -256,7 +258,11 @@ ProcessorStats Processor::Stats() const {
   s.activations = activations_.load(std::memory_order_relaxed);
   s.sleeps = sleeps_.load(std::memory_order_relaxed);
   s.busy_ns = busy_ns_.load(std::memory_order_relaxed);
-  s.alive_ns = start_ns_ > 0 ? static_cast<uint64_t>(MonotonicNowNs() - start_ns_) : 0;
+  // A run in progress counts up to now (else a processor in a long run would look idle).
+  const int64_t since = running_since_.load(std::memory_order_relaxed);
+  const int64_t now = MonotonicNowNs();
+  if (since > 0 && now > since) s.busy_ns += static_cast<uint64_t>(now - since);
+  s.alive_ns = start_ns_ > 0 ? static_cast<uint64_t>(now - start_ns_) : 0;
   if (trace_ != nullptr) {
     s.trace_capacity = trace_->capacity();
     s.trace_recorded = trace_->appended();

@@ -29,6 +29,7 @@ struct ProcessorStats {
   uint64_t activations = 0;
   // Times it went to sleep for lack of work (each followed by a wake-up).
   uint64_t sleeps = 0;
+  // Time spent running tasks, including the run in progress.
   uint64_t busy_ns = 0;
   // Since the processor started.
   uint64_t alive_ns = 0;
@@ -99,6 +100,8 @@ class Processor {
   std::atomic<uint64_t> activations_{0};
   std::atomic<uint64_t> sleeps_{0};
   std::atomic<uint64_t> busy_ns_{0};
+  // Start of the run in progress (0: none), so that Stats() counts it as busy.
+  std::atomic<int64_t> running_since_{0};
   // The exception handed to the reporter: exception_what_ belongs to the processor while
   // exception_task_ is null, and to the reporter while it is set.
   std::atomic<Task*> exception_task_{nullptr};

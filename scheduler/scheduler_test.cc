@@ -1016,6 +1016,36 @@ TEST_F(SchedulerTest, NamedTasksKeepAHistogramUnnamedTasksKeepCountAndMax) {
   EXPECT_TRUE(u->wake_counts.empty());
 }
 
+TEST_F(SchedulerTest, ProcessorBusyTimeCountsTheRunInProgress) {
+  std::unique_ptr<Scheduler> scheduler = StartOrNull(PlanFrom(kPairConf));
+  ASSERT_NE(scheduler, nullptr);
+  std::atomic<bool> started{false};
+  std::atomic<bool> release{false};
+  absl::StatusOr<TaskId> id = scheduler->CreateTask("counted", [&] {
+    started.store(true);
+    while (!release.load()) std::this_thread::yield();  // a long run, ended by the test
+  });
+  ASSERT_TRUE(id.ok()) << id.status();
+  ExpectOk(scheduler->NotifyTask(*id));
+  while (!started.load()) std::this_thread::yield();
+  auto busy = [&] {
+    uint64_t sum = 0;
+    for (const ProcessorStats& p : scheduler->ProcessorStatistics()) sum += p.busy_ns;
+    return sum;
+  };
+  const uint64_t first = busy();
+  const int64_t later = MonotonicNowNs() + 2'000'000;
+  while (MonotonicNowNs() < later) std::this_thread::yield();  // let 2 ms of the run pass
+  const uint64_t second = busy();
+  release.store(true);
+  // No run has finished in between, yet the busy time grew by the time that passed.
+  EXPECT_GE(first, 1u);
+  EXPECT_GE(second - first, 2'000'000u);
+  uint64_t activations = 0;
+  for (const ProcessorStats& p : scheduler->ProcessorStatistics()) activations += p.activations;
+  EXPECT_LE(activations, 1u);
+}
+
 TEST_F(SchedulerTest, IdleProcessorsSleep) {
   Counter runs;
   std::unique_ptr<Scheduler> scheduler = StartOrNull(PlanFrom(kPairConf));

@@ -34,6 +34,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <set>
@@ -252,6 +253,13 @@ int Template(const std::vector<std::string>& dag_files) {
     return 0;
   }
   const std::string name = FLAGS_name.empty() ? Stem(dag_files[0]) : FLAGS_name;
+  std::error_code made;
+  std::filesystem::create_directories(FLAGS_out_dir, made);
+  if (made) {
+    std::cerr << "schedctl template: cannot create --out_dir " << FLAGS_out_dir << ": "
+              << made.message() << "\n";
+    return 1;
+  }
   std::vector<std::string> written;
   for (TemplateLayout layout : layouts) {
     const std::string base = absl::StrCat(name, "_", TemplateLayoutName(layout), ".conf");

@@ -186,9 +186,9 @@ fi
   fail "robot.dag: want 7 component names, got: $(dag_names "$ROBOT_DAG")"
 template_ok "robot" classic "$ROBOT_DAG"
 template_ok "robot" choreography "$ROBOT_DAG"
-mkdir "$tmp/confs"
-expect_rc 0 "template --out_dir" -- \
+expect_rc 0 "template --out_dir (created when missing)" -- \
   "$SCHEDCTL" template -d "$ROBOT_DAG" --layout=both --out_dir="$tmp/confs"
+[ -d "$tmp/confs" ] || fail "template --out_dir did not create the directory"
 expect_text "$tmp/out" "wrote $tmp/confs/robot_classic.conf" "template --out_dir names its files"
 expect_rc 0 "template --out_dir files check" -- "$SCHEDCTL" check --strict \
   "$tmp/confs/robot.conf" "$tmp/confs/robot_classic.conf" "$tmp/confs/robot_choreography.conf"

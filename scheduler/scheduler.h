@@ -9,8 +9,10 @@
 // running activation and works from inside the task. Shutdown refuses new notifies, lets
 // queued and running activations finish, and joins every processor.
 //
-// NotifyTask is the hot path: it allocates nothing, logs nothing, and takes at most one
-// priority-inheritance lock for an O(1) critical section.
+// NotifyTask is the hot path: it allocates nothing, logs nothing, and takes no lock — a
+// compare-and-swap of the task's state and a push onto its queue's lock-free inbox — except
+// when a processor of the queue sleeps: then one priority-inheritance lock, for the O(1)
+// critical section that picks the processor to wake.
 #ifndef CADENCE_SCHEDULER_SCHEDULER_H_
 #define CADENCE_SCHEDULER_SCHEDULER_H_
 

@@ -96,7 +96,7 @@ int Main() {
   if (wanted("w1")) std::cout << RunW1(options, &shared) << std::flush;
   if (wanted("floors")) std::cout << RunFloors(options, &shared) << std::flush;
   if (wanted("w2")) std::cout << RunW2(options) << std::flush;
-  if (wanted("w3")) std::cout << RunW3(options, &shared) << std::flush;
+  if (wanted("w3")) std::cout << RunW3(options) << std::flush;
   if (wanted("w4")) std::cout << RunW4(options) << std::flush;
   if (wanted("idle")) std::cout << RunIdle(options) << std::flush;
   if (wanted("memory")) std::cout << RunMemory(options) << std::flush;

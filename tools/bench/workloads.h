@@ -56,7 +56,7 @@ std::string RunFloors(const BenchOptions& options, SharedResults* shared);
 std::string RunW2(const BenchOptions& options);
 
 // W3 chain A->B->C->D.
-std::string RunW3(const BenchOptions& options, SharedResults* shared);
+std::string RunW3(const BenchOptions& options);
 
 // W4 isolation, next to cyclictest under the same background load.
 std::string RunW4(const BenchOptions& options);

@@ -26,6 +26,7 @@
 #include "gflags/gflags.h"
 #include "glog/logging.h"
 #include "scheduler/launcher/launcher.h"
+#include "scheduler/launcher/launcher_flags.h"
 #include "scheduler/launcher/report.h"
 
 DEFINE_string(dag, "", "DAG files, comma-separated (-d FILE may be repeated).");
@@ -39,16 +40,6 @@ DEFINE_string(library_path, "",
 DEFINE_bool(strict, false,
             "Warnings are errors; a thread that cannot get its policy fails start-up.");
 DEFINE_int32(duration_s, 0, "Stop after this many seconds (0: run until SIGINT/SIGTERM).");
-DEFINE_string(trace_out, "",
-              "Write a timeline trace (Chrome/Perfetto JSON: open it in ui.perfetto.dev or "
-              "chrome://tracing) to this file when stopping. Off when empty.");
-DEFINE_int32(trace_events, 65536,
-             "With --trace_out: the runs each processor keeps (the most recent), 40 bytes each.");
-DEFINE_bool(publish_state, true,
-            "Publish the scheduling state on <state_dir>/<pid>.sock for schedctl ps/top.");
-DEFINE_string(state_dir, "",
-              "Where the state socket goes (default /run/cadence, or /tmp/cadence-<uid> when "
-              "that cannot be used).");
 
 namespace {
 
@@ -129,14 +120,10 @@ int main(int argc, char** argv) {
   options.conf_file = FLAGS_conf;
   options.library_path = List(FLAGS_library_path);
   options.strict = FLAGS_strict;
-  options.trace_out = FLAGS_trace_out;
-  if (FLAGS_trace_events < 1) {
-    std::cerr << "mainboard: --trace_events must be at least 1, not " << FLAGS_trace_events << "\n";
+  if (absl::Status flags = cadence::ApplyObservabilityFlags(&options); !flags.ok()) {
+    std::cerr << "mainboard: " << flags.message() << "\n";
     return 2;
   }
-  options.trace_events_per_processor = static_cast<size_t>(FLAGS_trace_events);
-  options.publish_state = FLAGS_publish_state;
-  options.state_dir = FLAGS_state_dir;
 
   absl::StatusOr<std::unique_ptr<cadence::Launcher>> launcher = cadence::Launcher::Start(options);
   if (!launcher.ok()) {

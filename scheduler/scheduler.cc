@@ -63,7 +63,9 @@ absl::Status Scheduler::ApplyProcessCpus() {
 absl::Status Scheduler::Init() {
   absl::Status status = ApplyProcessCpus();
   if (!status.ok()) return status;
-  for (const QueuePlan& q : plan_.queues) queues_.push_back(std::make_unique<ClassicQueue>(q.name));
+  for (const QueuePlan& q : plan_.queues) {
+    queues_.push_back(std::make_unique<ClassicQueue>(q.name, &tasks_));
+  }
   const FallbackMode mode = options_.strict ? FallbackMode::kStrict : FallbackMode::kFallback;
   if (options_.trace_events_per_processor > 0) {
     EnableNotifierTracing();
@@ -84,13 +86,8 @@ absl::Status Scheduler::Init() {
 
 Scheduler::~Scheduler() {
   Shutdown();
-  // Tasks (and their statistics) stay readable after Shutdown; they go with the scheduler.
-  for (std::atomic<Task*>& chunk : chunks_) {
-    Task* tasks = chunk.exchange(nullptr);
-    if (tasks == nullptr) continue;
-    for (int i = 0; i < kChunkSize; ++i) delete tasks[i].detail;
-    delete[] tasks;
-  }
+  // Tasks (and their statistics) stay readable after Shutdown; they go with the scheduler
+  // (tasks_).
 }
 
 void Scheduler::Shutdown() {
@@ -147,14 +144,11 @@ void Scheduler::LogReports() {
   }
 }
 
-Task* Scheduler::TaskAt(uint32_t index) const {
-  return &chunks_[index >> kChunkBits].load(std::memory_order_acquire)[index & (kChunkSize - 1)];
-}
+Task* Scheduler::TaskAt(uint32_t index) const { return tasks_.At(index); }
 
 Task* Scheduler::Lookup(TaskId id) const {
   if (id.index >= task_count_.load(std::memory_order_acquire)) return nullptr;
-  Task* chunk = chunks_[id.index >> kChunkBits].load(std::memory_order_acquire);
-  return chunk == nullptr ? nullptr : &chunk[id.index & (kChunkSize - 1)];
+  return tasks_.Find(id.index);
 }
 
 absl::StatusOr<TaskId> Scheduler::CreateTask(const std::string& name, std::function<void()> body) {
@@ -205,19 +199,18 @@ absl::StatusOr<TaskId> Scheduler::Create(const std::string& name, int64_t period
     return absl::AlreadyExistsError(absl::StrCat("a task named \"", name, "\" already exists"));
   }
   const uint32_t index = task_count_.load(std::memory_order_relaxed);
-  if (index >= static_cast<uint32_t>(kMaxChunks) * kChunkSize) {
-    return absl::ResourceExhaustedError("too many tasks");
+  if (index >= TaskTable::kCapacity) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("cannot create task \"", name, "\": a scheduler holds at most ",
+                     TaskTable::kCapacity, " tasks"));
   }
-  Task* chunk = chunks_[index >> kChunkBits].load(std::memory_order_relaxed);
-  if (chunk == nullptr) {
-    chunk = new Task[kChunkSize];
-    chunks_[index >> kChunkBits].store(chunk, std::memory_order_release);
-  }
-  Task* task = &chunk[index & (kChunkSize - 1)];
+  Task* task = tasks_.Allocate(index);
   task->name = name;
   task->body = std::move(body);
   task->priority = static_cast<uint8_t>(placement.priority);
+  tasks_.SetLevel(index, task->priority);
   task->queue = queues_[placement.queue].get();
+  task->queue->AddTask();
   uint64_t period = placement.period_us * 1000;
   if (period_ns > 0 && period == 0) {
     period = static_cast<uint64_t>(period_ns);

@@ -193,10 +193,6 @@ class Scheduler {
   const Plan& plan() const { return plan_; }
 
  private:
-  static constexpr int kChunkBits = 8;
-  static constexpr int kChunkSize = 1 << kChunkBits;
-  static constexpr int kMaxChunks = 4096;  // up to ~1 M tasks
-
   Scheduler(const Plan& plan, const SchedulerOptions& options);
   absl::Status Init();
   absl::Status ApplyProcessCpus();
@@ -223,8 +219,9 @@ class Scheduler {
   std::thread reporter_;
   std::mutex shutdown_mutex_;
 
-  // Task table: fixed chunks, so lookups need no lock and tasks never move.
-  std::array<std::atomic<Task*>, kMaxChunks> chunks_{};
+  // Task table: fixed chunks, so lookups need no lock and tasks never move. Declared before
+  // the queues, which point into it.
+  TaskTable tasks_;
   std::atomic<uint32_t> task_count_{0};
   mutable std::mutex table_mutex_;  // CreateTask, names_, reported_, threads_
   // Live tasks by name: a set of task indices hashed and compared by their task's name

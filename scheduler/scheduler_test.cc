@@ -415,6 +415,59 @@ TEST_F(SchedulerTest, HigherPriorityRunsFirstFifoWithinALevel) {
   EXPECT_EQ(ran, (std::vector<std::string>{"p17a", "p17b", "p10", "p3", "p0"}));
 }
 
+// A processor working through queued tasks takes up what was notified meanwhile in the
+// same order as if it had all been queued at once: a higher level overtakes the queued
+// tasks below it, an equal level goes after them.
+TEST_F(SchedulerTest, TasksNotifiedDuringABacklogOvertakeLowerLevelsAndFollowEqualOnes) {
+  const Plan plan = PlanFrom(kSoloConf);
+  ASSERT_EQ(plan.processors.size(), 1u);
+  std::unique_ptr<Scheduler> scheduler = StartOrNull(plan);
+  ASSERT_NE(scheduler, nullptr);
+
+  Gate blocker_running;
+  Gate release_blocker;
+  absl::StatusOr<TaskId> blocker = scheduler->CreateTask("blocker", [&] {
+    blocker_running.Open();
+    release_blocker.Wait();
+  });
+  ASSERT_TRUE(blocker.ok()) << blocker.status();
+  std::mutex ran_mutex;
+  std::vector<std::string> ran;
+  Counter finished;
+  std::map<std::string, TaskId> ids;
+  auto record = [&](const std::string& name) {
+    std::lock_guard<std::mutex> lock(ran_mutex);
+    ran.push_back(name);
+  };
+  // "late0" is not in the conf: level 0, like p0.
+  for (const std::string name : {"p17a", "p10", "p0", "late0"}) {
+    absl::StatusOr<TaskId> id = scheduler->CreateTask(name, [&, name] {
+      record(name);
+      finished.Increment();
+    });
+    ASSERT_TRUE(id.ok()) << id.status();
+    ids[name] = *id;
+  }
+  absl::StatusOr<TaskId> p3 = scheduler->CreateTask("p3", [&] {
+    record("p3");
+    // p0 is queued behind this run. Notified now: two levels above it and one equal.
+    ExpectOk(scheduler->NotifyTask(ids["late0"]));
+    ExpectOk(scheduler->NotifyTask(ids["p17a"]));
+    ExpectOk(scheduler->NotifyTask(ids["p10"]));
+    finished.Increment();
+  });
+  ASSERT_TRUE(p3.ok()) << p3.status();
+
+  ExpectOk(scheduler->NotifyTask(*blocker));
+  ASSERT_TRUE(blocker_running.Wait());
+  ExpectOk(scheduler->NotifyTask(*p3));
+  ExpectOk(scheduler->NotifyTask(ids["p0"]));
+  release_blocker.Open();
+  ASSERT_TRUE(finished.WaitAtLeast(5));
+  std::lock_guard<std::mutex> lock(ran_mutex);
+  EXPECT_EQ(ran, (std::vector<std::string>{"p3", "p17a", "p10", "p0", "late0"}));
+}
+
 constexpr char kChoreographyConf[] = R"(
 scheduler_conf {
   policy: "choreography"

@@ -10,8 +10,7 @@
 
 namespace cadence {
 
-void ClassicQueue::PushLocked(Task* task) {
-  const int level = task->priority;
+void ClassicQueue::PushLocked(Task* task, int level) {
   task->next = nullptr;
   task->prev = tail_[level];
   if (tail_[level] != nullptr) {
@@ -70,22 +69,41 @@ void ClassicQueue::UnregisterLocked(Waiter* waiter) {
 }
 
 void ClassicQueue::DrainInboxLocked() {
-  if (inbox_.load(std::memory_order_relaxed) == nullptr) return;
-  // Newest first: reverse, so tasks enter their levels in notify order.
-  Task* list = inbox_.exchange(nullptr, std::memory_order_acquire);
-  Task* oldest_first = nullptr;
-  while (list != nullptr) {
-    Task* next = list->inbox_next;
-    list->inbox_next = oldest_first;
-    oldest_first = list;
-    list = next;
+  constexpr uint32_t kNone = TaskTable::kNone;
+  // Before the inbox is taken: a push that misses this drain sets its bit again.
+  if (pending_levels_.load(std::memory_order_relaxed) != 0) {
+    pending_levels_.exchange(0, std::memory_order_seq_cst);
   }
-  while (oldest_first != nullptr) {
-    Task* next = oldest_first->inbox_next;
-    oldest_first->inbox_next = nullptr;
-    PushLocked(oldest_first);
-    oldest_first = next;
+  if (inbox_.load(std::memory_order_relaxed) == kNone) return;
+  // Newest first: reverse, so tasks enter their levels in notify order. Only the link and
+  // level arrays are read here, not the tasks' own lines, and nothing notifiers write is
+  // written (the reversal goes through drain_); PushLocked writes line 2, which belongs to
+  // the processors.
+  uint32_t list = inbox_.exchange(kNone, std::memory_order_acquire);
+  size_t n = 0;
+  for (; list != kNone; list = tasks_->Link(list)) drain_[n++] = list;
+  while (n > 0) {
+    const uint32_t index = drain_[--n];
+    PushLocked(tasks_->At(index), tasks_->Level(index));
   }
+}
+
+void ClassicQueue::MaybeDrainLocked() {
+  // The inbox holds tasks notified after every task in the level lists. So while the
+  // highest level queued is at least the highest level pending in the inbox, the next task
+  // to run is in the lists (FIFO within a level holds) and the inbox is left alone; it is
+  // drained once the lists have nothing as urgent, in one go.
+  const uint32_t queued = nonempty_.load(std::memory_order_relaxed);
+  if (queued != 0) {
+    const uint32_t pending = pending_levels_.load(std::memory_order_seq_cst);
+    if (std::bit_width(pending) <= std::bit_width(queued)) return;
+  }
+  DrainInboxLocked();
+}
+
+void ClassicQueue::AddTask() {
+  std::lock_guard<PiMutex> lock(mutex_);
+  drain_.push_back(TaskTable::kNone);
 }
 
 void ClassicQueue::WakeOneSleeper() {
@@ -119,11 +137,16 @@ ClassicQueue::NotifyResult ClassicQueue::Notify(Task* task) {
         }
         task->notify_ns.store(MonotonicNowNs(), std::memory_order_relaxed);
         RecordNotifier(task);  // Timeline trace: who started this activation.
-        Task* head = inbox_.load(std::memory_order_relaxed);
+        uint32_t& link = tasks_->Link(task->index);
+        uint32_t head = inbox_.load(std::memory_order_relaxed);
         do {
-          task->inbox_next = head;
-        } while (!inbox_.compare_exchange_weak(head, task, std::memory_order_seq_cst,
+          link = head;
+        } while (!inbox_.compare_exchange_weak(head, task->index, std::memory_order_seq_cst,
                                                std::memory_order_relaxed));
+        const uint32_t level_bit = 1u << task->priority;
+        if ((pending_levels_.load(std::memory_order_seq_cst) & level_bit) == 0) {
+          pending_levels_.fetch_or(level_bit, std::memory_order_seq_cst);
+        }
         notifying_.fetch_sub(1, std::memory_order_release);
         if (sleepers_.load(std::memory_order_seq_cst) > 0) WakeOneSleeper();
         return NotifyResult::kQueued;
@@ -163,8 +186,8 @@ Task* ClassicQueue::WaitPop(Waiter* self, uint64_t* waits) {
       std::lock_guard<PiMutex> lock(mutex_);
       UnregisterLocked(self);  // After a timeout it is still on the idle list.
       const bool stopped = stopped_.load(std::memory_order_seq_cst);
-      DrainInboxLocked();
       if (!timers_.empty() && !stopped) ReleaseDueLocked(MonotonicNowNs());
+      MaybeDrainLocked();
       task = PopLocked();
       while (task != nullptr && task->removing.load(std::memory_order_seq_cst)) {
         // Removed while it was in the inbox (RemoveTask could not unlink it): drop the
@@ -180,7 +203,7 @@ Task* ClassicQueue::WaitPop(Waiter* self, uint64_t* waits) {
         task->state.exchange(Task::kRunning, std::memory_order_acq_rel);
         // More work queued, or timers nobody sleeps on: wake an idle processor for them.
         if (size_.load(std::memory_order_relaxed) > 0 ||
-            inbox_.load(std::memory_order_relaxed) != nullptr ||
+            pending_levels_.load(std::memory_order_relaxed) != 0 ||
             (!timers_.empty() && timer_waiter_ == nullptr && !stopped)) {
           hand_over = TakeWaiterLocked();
         }
@@ -188,7 +211,7 @@ Task* ClassicQueue::WaitPop(Waiter* self, uint64_t* waits) {
         // Drained. A notifier that saw the queue still running may be pushing right now:
         // wait for it, then drain again (it returned kQueued, so its task must run).
         if (notifying_.load(std::memory_order_seq_cst) == 0 &&
-            inbox_.load(std::memory_order_seq_cst) == nullptr) {
+            inbox_.load(std::memory_order_seq_cst) == TaskTable::kNone) {
           return nullptr;
         }
         wait_for_notifiers = true;
@@ -202,7 +225,7 @@ Task* ClassicQueue::WaitPop(Waiter* self, uint64_t* waits) {
         idle_ = self;
         self->registered = true;
         sleepers_.fetch_add(1, std::memory_order_seq_cst);
-        if (inbox_.load(std::memory_order_seq_cst) != nullptr) {
+        if (inbox_.load(std::memory_order_seq_cst) != TaskTable::kNone) {
           UnregisterLocked(self);  // A notify raced with registering: take it.
           continue;
         }
@@ -227,10 +250,10 @@ Task* ClassicQueue::WaitPop(Waiter* self, uint64_t* waits) {
       // then sleep. Bounded, and only after work: an idle processor does not spin.
       const int64_t until = MonotonicNowNs() + kSpinBeforeSleepNs;
       do {
-        for (int i = 0; i < 16 && inbox_.load(std::memory_order_relaxed) == nullptr; ++i) {
+        for (int i = 0; i < 16 && inbox_.load(std::memory_order_relaxed) == TaskTable::kNone; ++i) {
           __builtin_ia32_pause();
         }
-      } while (inbox_.load(std::memory_order_relaxed) == nullptr && MonotonicNowNs() < until);
+      } while (inbox_.load(std::memory_order_relaxed) == TaskTable::kNone && MonotonicNowNs() < until);
       continue;
     }
     ++*waits;
@@ -256,7 +279,7 @@ void ClassicQueue::Requeue(Task* task) {
     // An RMW for the same reason as in WaitPop: notifies coalesced while the task was
     // kRunningNotified must happen-before the run that covers them.
     task->state.exchange(Task::kQueued, std::memory_order_seq_cst);
-    PushLocked(task);
+    PushLocked(task, task->priority);
     wake = TakeWaiterLocked();
   }
   if (wake != nullptr && !wake->busy_spin) FutexWake(&wake->word, 1);
@@ -302,7 +325,7 @@ void ClassicQueue::ReleaseLocked(Task* task, int64_t release) {
         }
         task->detail->release_ns.store(release, std::memory_order_relaxed);
         task->notify_ns.store(release, std::memory_order_relaxed);
-        PushLocked(task);
+        PushLocked(task, task->priority);
         return;
       case Task::kRunning:
         if (!task->state.compare_exchange_weak(state, Task::kRunningNotified,

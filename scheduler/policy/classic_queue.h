@@ -4,7 +4,9 @@
 // thread) and the pool has one.
 //
 // A notify takes no lock: it moves the task kIdle -> kQueued with one compare-and-swap and
-// pushes it onto the queue's lock-free inbox (a Treiber stack); a coalesced notify is a
+// pushes it onto the queue's lock-free inbox (a Treiber stack of task indices, linked in the
+// TaskTable's dense link arrays so that draining it does not chase one task cache line
+// after another); a coalesced notify is a
 // single compare-and-swap. Only the processors take the queue's priority-inheritance lock,
 // for O(1) critical sections: move the inbox into the 20 level lists (FIFO order restored),
 // pop the highest level. So a producer never waits for a processor, and a processor never
@@ -32,7 +34,7 @@
 
 namespace cadence {
 
-class ClassicQueue {
+class alignas(64) ClassicQueue {
  public:
   static constexpr int kLevels = 20;
   // How long a processor that just ran out of work watches the inbox before it sleeps.
@@ -50,7 +52,8 @@ class ClassicQueue {
     bool registered = false;
   };
 
-  explicit ClassicQueue(std::string name) : name_(std::move(name)) {}
+  // `tasks` holds the tasks that will be queued here (their inbox links and levels).
+  ClassicQueue(std::string name, TaskTable* tasks) : name_(std::move(name)), tasks_(tasks) {}
 
   const std::string& name() const { return name_; }
 
@@ -72,6 +75,11 @@ class ClassicQueue {
   // futex waiters on its state.
   bool Unlink(Task* task);
 
+  // Counts a task created for this queue (before its first notify): the processors' drain
+  // buffer grows to hold every task of the queue at once. Allocates; call it when the task
+  // is created.
+  void AddTask();
+
   // Starts releasing a periodic task (task->period_ns > 0) at first_release_ns, then every
   // period. Allocates (the heap may grow): call it when the task is created.
   void AddTimer(Task* task, int64_t first_release_ns);
@@ -86,9 +94,10 @@ class ClassicQueue {
   int Size() const { return size_.load(std::memory_order_relaxed); }
 
  private:
-  void PushLocked(Task* task);
+  void PushLocked(Task* task, int level);
   Task* PopLocked();
   void DrainInboxLocked();
+  void MaybeDrainLocked();
   void WakeOneSleeper();
   Waiter* TakeWaiterLocked();
   void UnregisterLocked(Waiter* waiter);
@@ -98,8 +107,15 @@ class ClassicQueue {
   void TimerSiftDown(int i);
   void TimerRemoveAt(int i);
 
+  // Cache lines by who writes them (a notifier must not share a line with what the
+  // processors write for every pop, nor the other way round).
+  // Read by notifiers, written at creation and by Stop only.
   const std::string name_;
-  PiMutex mutex_;
+  TaskTable* const tasks_;
+  std::atomic<bool> stopped_{false};
+
+  // The processors' side, under the lock.
+  alignas(64) PiMutex mutex_;
   Task* head_[kLevels] = {};
   Task* tail_[kLevels] = {};
   // Bit i set: level i is not empty. Written under the lock; busy-spinning processors
@@ -107,18 +123,30 @@ class ClassicQueue {
   std::atomic<uint32_t> nonempty_{0};
   std::atomic<int> size_{0};
   Waiter* idle_ = nullptr;
-  // Notified tasks not yet in the level lists, newest first (linked by Task::inbox_next).
-  alignas(64) std::atomic<Task*> inbox_{nullptr};
-  // Notifiers between their `stopped_` check and the end of their push: a stopped queue's
-  // last processor waits for them before it exits, so no queued notify is ever stranded.
-  std::atomic<int> notifying_{0};
-  // Processors registered on idle_ (read by notifiers without the lock).
-  alignas(64) std::atomic<int> sleepers_{0};
+  // The inbox's indices, newest first, while DrainInboxLocked reverses them; sized to the
+  // tasks of the queue (each is in the inbox at most once), so draining never allocates.
+  std::vector<uint32_t> drain_;
   // Periodic tasks by next release (min-heap on Task::next_release_ns).
   std::vector<Task*> timers_;
   // The idle processor sleeping until timers_[0]'s release, if any.
   Waiter* timer_waiter_ = nullptr;
-  std::atomic<bool> stopped_{false};
+
+  // Written by every queuing notify.
+  // Notified tasks not yet in the level lists: the index of the newest, linked to the older
+  // ones by TaskTable::Link (TaskTable::kNone: empty).
+  alignas(64) std::atomic<uint32_t> inbox_{TaskTable::kNone};
+  // Notifiers between their `stopped_` check and the end of their push: a stopped queue's
+  // last processor waits for them before it exits, so no queued notify is ever stranded.
+  std::atomic<int> notifying_{0};
+
+  // Bit l set: the inbox may hold a task of level l. Set by a notifier after its push (read
+  // first, so while it is set notifiers only read it), cleared by the drain before it takes
+  // the inbox. A processor working through a backlog reads this word, which stays in its
+  // cache, instead of the inbox, which every queuing notify writes (see MaybeDrainLocked).
+  alignas(64) std::atomic<uint32_t> pending_levels_{0};
+
+  // Processors registered on idle_ (read by notifiers without the lock).
+  alignas(64) std::atomic<int> sleepers_{0};
 };
 
 }  // namespace cadence

@@ -4,6 +4,7 @@
 
 #include <bit>
 #include <mutex>
+#include <utility>
 
 #include "scheduler/common/futex.h"
 #include "scheduler/trace/notifier.h"
@@ -41,7 +42,7 @@ Task* ClassicQueue::PopLocked() {
   return task;
 }
 
-ClassicQueue::Waiter* ClassicQueue::TakeWaiterLocked() {
+ClassicQueue::Waiter* ClassicQueue::TakeWaiterLocked(Task* handoff) {
   // Prefer a waiter that is not the timer waiter, so the timer keeps its sleeper.
   Waiter* waiter = idle_;
   if (waiter != nullptr && waiter == timer_waiter_ && waiter->next != nullptr) {
@@ -49,6 +50,7 @@ ClassicQueue::Waiter* ClassicQueue::TakeWaiterLocked() {
   }
   if (waiter != nullptr) {
     UnregisterLocked(waiter);
+    waiter->handoff = handoff;
     waiter->word.store(1, std::memory_order_release);
   }
   return waiter;
@@ -106,6 +108,39 @@ void ClassicQueue::AddTask() {
   drain_.push_back(TaskTable::kNone);
 }
 
+bool ClassicQueue::HandOff(Task* task) {
+  Waiter* wake = nullptr;
+  {
+    std::lock_guard<PiMutex> lock(mutex_);
+    // Only when nothing else is queued (else the task would overtake it); not once stopped
+    // (the last processor may be leaving: the inbox, which it waits for, is the safe way).
+    if (stopped_.load(std::memory_order_relaxed) ||
+        nonempty_.load(std::memory_order_relaxed) != 0 ||
+        inbox_.load(std::memory_order_seq_cst) != TaskTable::kNone) {
+      return false;
+    }
+    wake = TakeWaiterLocked(task);
+  }
+  if (wake == nullptr) return false;
+  if (!wake->busy_spin) FutexWake(&wake->word, 1);
+  return true;
+}
+
+bool ClassicQueue::BeginRun(Task* task) {
+  if (task->removing.load(std::memory_order_seq_cst)) {
+    // Removed while it was queued outside the level lists (RemoveTask could not unlink
+    // it): drop the activation and wake the remover.
+    task->body = nullptr;
+    task->state.store(Task::kRemoved, std::memory_order_seq_cst);
+    FutexWake(&task->state, INT32_MAX);
+    return false;
+  }
+  // An RMW, not a store: it reads the last coalescing notify's CAS (acq_rel), so what that
+  // notifier wrote before notifying happens-before the run.
+  task->state.exchange(Task::kRunning, std::memory_order_acq_rel);
+  return true;
+}
+
 void ClassicQueue::WakeOneSleeper() {
   Waiter* wake = nullptr;
   {
@@ -137,6 +172,10 @@ ClassicQueue::NotifyResult ClassicQueue::Notify(Task* task) {
         }
         task->notify_ns.store(MonotonicNowNs(), std::memory_order_relaxed);
         RecordNotifier(task);  // Timeline trace: who started this activation.
+        if (sleepers_.load(std::memory_order_seq_cst) > 0 && HandOff(task)) {
+          notifying_.fetch_sub(1, std::memory_order_release);
+          return NotifyResult::kQueued;
+        }
         uint32_t& link = tasks_->Link(task->index);
         uint32_t head = inbox_.load(std::memory_order_relaxed);
         do {
@@ -186,21 +225,16 @@ Task* ClassicQueue::WaitPop(Waiter* self, uint64_t* waits) {
       std::lock_guard<PiMutex> lock(mutex_);
       UnregisterLocked(self);  // After a timeout it is still on the idle list.
       const bool stopped = stopped_.load(std::memory_order_seq_cst);
+      if (self->handoff != nullptr) {
+        // Handed over while its sleep timed out (it did not see `word` set).
+        task = std::exchange(self->handoff, nullptr);
+        if (BeginRun(task)) return task;
+      }
       if (!timers_.empty() && !stopped) ReleaseDueLocked(MonotonicNowNs());
       MaybeDrainLocked();
       task = PopLocked();
-      while (task != nullptr && task->removing.load(std::memory_order_seq_cst)) {
-        // Removed while it was in the inbox (RemoveTask could not unlink it): drop the
-        // activation and wake the remover.
-        task->body = nullptr;
-        task->state.store(Task::kRemoved, std::memory_order_seq_cst);
-        FutexWake(&task->state, INT32_MAX);
-        task = PopLocked();
-      }
+      while (task != nullptr && !BeginRun(task)) task = PopLocked();
       if (task != nullptr) {
-        // An RMW, not a store: it reads the last coalescing notify's CAS (acq_rel), so what
-        // that notifier wrote before notifying happens-before the run.
-        task->state.exchange(Task::kRunning, std::memory_order_acq_rel);
         // More work queued, or timers nobody sleeps on: wake an idle processor for them.
         if (size_.load(std::memory_order_relaxed) > 0 ||
             pending_levels_.load(std::memory_order_relaxed) != 0 ||
@@ -268,6 +302,12 @@ Task* ClassicQueue::WaitPop(Waiter* self, uint64_t* waits) {
       }
     } else {
       while (self->word.load(std::memory_order_acquire) == 0) FutexWait(&self->word, 0);
+    }
+    // Woken with a task handed over: run it without the lock (the notifier unregistered
+    // this waiter, so nobody else writes `handoff` now).
+    if (self->word.load(std::memory_order_acquire) != 0 && self->handoff != nullptr) {
+      Task* handed = std::exchange(self->handoff, nullptr);
+      if (BeginRun(handed)) return handed;
     }
   }
 }

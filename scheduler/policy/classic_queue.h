@@ -14,7 +14,10 @@
 // own futex word with no timeout; a notify that finds a sleeper takes the lock just to
 // wake exactly one of them (the Dekker pair: the sleeper increments `sleepers_` then
 // re-reads the inbox; the notifier pushes then reads `sleepers_`, all sequentially
-// consistent). Nothing here allocates or logs.
+// consistent). When the queue is empty and a processor sleeps, the notifier hands the task
+// to it directly (Waiter::handoff): the woken processor then starts the run without taking
+// the lock or reading the inbox, which the notifier just wrote. Nothing here allocates or
+// logs.
 //
 // Periodic tasks are released by the queue itself: it keeps their next release times in a
 // min-heap, and one idle processor (the timer waiter) sleeps on its futex with the earliest
@@ -46,6 +49,9 @@ class alignas(64) ClassicQueue {
   // An idle processor's wait slot.
   struct Waiter {
     std::atomic<uint32_t> word{0};
+    // A task a notifier handed straight to this sleeping processor (state kQueued), set
+    // under the lock before `word`; read after `word` is seen set, or under the lock.
+    Task* handoff = nullptr;
     Waiter* next = nullptr;
     bool busy_spin = false;
     // On the idle list (guarded by the queue's lock).
@@ -99,7 +105,9 @@ class alignas(64) ClassicQueue {
   void DrainInboxLocked();
   void MaybeDrainLocked();
   void WakeOneSleeper();
-  Waiter* TakeWaiterLocked();
+  Waiter* TakeWaiterLocked(Task* handoff = nullptr);
+  bool HandOff(Task* task);
+  bool BeginRun(Task* task);
   void UnregisterLocked(Waiter* waiter);
   void ReleaseDueLocked(int64_t now);
   void ReleaseLocked(Task* task, int64_t release);

@@ -322,6 +322,8 @@ CyclictestResult RunCyclictest(int prio, int cpu, int loops,
     }
   }
   r.latency = FromHistogram(counts, r.overflows, max_us);
+  r.late = r.overflows;
+  for (size_t us = 1001; us < counts.size(); ++us) r.late += counts[us];
   r.ran = r.latency.count > 0;
   if (!r.ran) r.why_not = "cyclictest printed no histogram";
   return r;

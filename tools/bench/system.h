@@ -117,6 +117,9 @@ struct CyclictestResult {
   std::string command;
   Percentiles latency;
   uint64_t overflows = 0;
+  // Samples later than one period (-i 1000: > 1000 us), overflows included: the same
+  // "deadline miss" as a cadence task's, for the floor.
+  uint64_t late = 0;
 };
 
 // Runs `cyclictest -m -p <prio> -i 1000 -l <loops> -a <cpu> -q -h 10000 <extra...>` and

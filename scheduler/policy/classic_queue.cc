@@ -33,6 +33,7 @@ Task* ClassicQueue::PopLocked() {
   head_[level] = task->next;
   if (head_[level] != nullptr) {
     head_[level]->prev = nullptr;
+    __builtin_prefetch(head_[level], 0, 3);
   } else {
     tail_[level] = nullptr;
     nonempty_.store(bits & ~(1u << level), std::memory_order_relaxed);

@@ -292,21 +292,13 @@ Task* ClassicQueue::WaitPop(Waiter* self, uint64_t* waits) {
       // Just ran out of work: a notify in the next few microseconds is likely (a producer
       // in full flow), and a futex sleep plus wake-up costs far more (tens of us on a VM,
       // and a syscall in the notifier). So look at the inbox for kSpinBeforeSleepNs first,
-      // then sleep. Bounded, and only after work: an idle processor does not spin. Between
-      // rounds it yields: when it shares its CPU with another runnable thread (often the
-      // very notifier it waits for) that thread runs instead of the spin; alone on its CPU
-      // the yield returns at once.
+      // then sleep. Bounded, and only after work: an idle processor does not spin.
       const int64_t until = MonotonicNowNs() + kSpinBeforeSleepNs;
-      while (true) {
+      do {
         for (int i = 0; i < 16 && inbox_.load(std::memory_order_relaxed) == TaskTable::kNone; ++i) {
           __builtin_ia32_pause();
         }
-        if (inbox_.load(std::memory_order_relaxed) != TaskTable::kNone ||
-            MonotonicNowNs() >= until) {
-          break;
-        }
-        sched_yield();
-      }
+      } while (inbox_.load(std::memory_order_relaxed) == TaskTable::kNone && MonotonicNowNs() < until);
       continue;
     }
     ++*waits;

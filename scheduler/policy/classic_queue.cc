@@ -33,6 +33,8 @@ Task* ClassicQueue::PopLocked() {
   head_[level] = task->next;
   if (head_[level] != nullptr) {
     head_[level]->prev = nullptr;
+    // The next pop's task: fetch its first line while this one runs, so that its state
+    // exchange does not wait for the notifier's CPU then.
     __builtin_prefetch(head_[level], 0, 3);
   } else {
     tail_[level] = nullptr;
@@ -77,7 +79,7 @@ void ClassicQueue::DrainInboxLocked() {
   if (pending_levels_.load(std::memory_order_relaxed) != 0) {
     pending_levels_.exchange(0, std::memory_order_seq_cst);
   }
-  if (inbox_.load(std::memory_order_relaxed) == kNone) return;
+  if (InboxEmpty(std::memory_order_relaxed)) return;
   // Newest first: reverse, so tasks enter their levels in notify order. Only the link and
   // level arrays are read here, not the tasks' own lines, and nothing notifiers write is
   // written (the reversal goes through drain_); PushLocked writes line 2, which belongs to
@@ -124,7 +126,7 @@ bool ClassicQueue::HandOff(Task* task) {
     // (the last processor may be leaving: the inbox, which it waits for, is the safe way).
     if (stopped_.load(std::memory_order_relaxed) ||
         nonempty_.load(std::memory_order_relaxed) != 0 ||
-        inbox_.load(std::memory_order_seq_cst) != TaskTable::kNone) {
+        !InboxEmpty(std::memory_order_seq_cst)) {
       return false;
     }
     wake = TakeWaiterLocked(task);
@@ -252,7 +254,7 @@ Task* ClassicQueue::WaitPop(Waiter* self, uint64_t* waits) {
         // Drained. A notifier that saw the queue still running may be pushing right now:
         // wait for it, then drain again (it returned kQueued, so its task must run).
         if (notifying_.load(std::memory_order_seq_cst) == 0 &&
-            inbox_.load(std::memory_order_seq_cst) == TaskTable::kNone) {
+            InboxEmpty(std::memory_order_seq_cst)) {
           return nullptr;
         }
         wait_for_notifiers = true;
@@ -266,7 +268,7 @@ Task* ClassicQueue::WaitPop(Waiter* self, uint64_t* waits) {
         idle_ = self;
         self->registered = true;
         sleepers_.fetch_add(1, std::memory_order_seq_cst);
-        if (inbox_.load(std::memory_order_seq_cst) != TaskTable::kNone) {
+        if (!InboxEmpty(std::memory_order_seq_cst)) {
           UnregisterLocked(self);  // A notify raced with registering: take it.
           continue;
         }
@@ -295,10 +297,10 @@ Task* ClassicQueue::WaitPop(Waiter* self, uint64_t* waits) {
       // then sleep. Bounded, and only after work: an idle processor does not spin.
       const int64_t until = MonotonicNowNs() + kSpinBeforeSleepNs;
       do {
-        for (int i = 0; i < 16 && inbox_.load(std::memory_order_relaxed) == TaskTable::kNone; ++i) {
+        for (int i = 0; i < 16 && InboxEmpty(std::memory_order_relaxed); ++i) {
           __builtin_ia32_pause();
         }
-      } while (inbox_.load(std::memory_order_relaxed) == TaskTable::kNone && MonotonicNowNs() < until);
+      } while (InboxEmpty(std::memory_order_relaxed) && MonotonicNowNs() < until);
       continue;
     }
     ++*waits;

@@ -102,6 +102,9 @@ class alignas(64) ClassicQueue {
  private:
   void PushLocked(Task* task, int level);
   Task* PopLocked();
+  bool InboxEmpty(std::memory_order order) const {
+    return inbox_.load(order) == TaskTable::kNone;
+  }
   void DrainInboxLocked();
   void MaybeDrainLocked();
   void WakeOneSleeper();

@@ -82,7 +82,8 @@ class Processor {
 
  private:
   void Run();
-  void RunOne(Task* task);
+  // Runs one activation, started at start_ns (0: now); returns when it ended.
+  int64_t RunOne(Task* task, int64_t start_ns);
   void Report(Task* task, uint8_t what);
   void ReportException(Task* task, const char* what);
   void WakeReporter();

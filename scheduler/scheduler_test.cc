@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -466,6 +467,64 @@ TEST_F(SchedulerTest, TasksNotifiedDuringABacklogOvertakeLowerLevelsAndFollowEqu
   ASSERT_TRUE(finished.WaitAtLeast(5));
   std::lock_guard<std::mutex> lock(ran_mutex);
   EXPECT_EQ(ran, (std::vector<std::string>{"p3", "p17a", "p10", "p0", "late0"}));
+}
+
+// A processor working through a backlog of short runs pops several tasks of the top level
+// at once (see ClassicQueue::WaitPop). That must not show: a task notified meanwhile at a
+// higher level still runs right after the run that notified it, the level's FIFO order
+// holds, and a task removed while it waits among them — here by a run on that very
+// processor — is removed at once and never runs.
+TEST_F(SchedulerTest, BacklogOfShortRunsKeepsPriorityFifoAndRemovalOfQueuedTasks) {
+  const Plan plan = PlanFrom(kSoloConf);
+  ASSERT_EQ(plan.processors.size(), 1u);
+  std::unique_ptr<Scheduler> scheduler = StartOrNull(plan);
+  ASSERT_NE(scheduler, nullptr);
+
+  Gate blocker_running;
+  Gate release_blocker;
+  absl::StatusOr<TaskId> blocker = scheduler->CreateTask("blocker", [&] {
+    blocker_running.Open();
+    release_blocker.Wait();
+  });
+  ASSERT_TRUE(blocker.ok()) << blocker.status();
+  // Bodies stay short (no lock, no allocation) so that the processor batches them.
+  constexpr int kBacklog = 24;
+  std::atomic<int> ran_count{0};
+  std::array<int, kBacklog + 1> ran{};  // Task numbers; kBacklog stands for "p17a".
+  std::vector<TaskId> ids(kBacklog);
+  std::atomic<int> failed{0};
+  Counter finished;
+  absl::StatusOr<TaskId> urgent = scheduler->CreateTask("p17a", [&] {
+    ran[ran_count.fetch_add(1, std::memory_order_relaxed)] = kBacklog;
+    finished.Increment();
+  });
+  ASSERT_TRUE(urgent.ok()) << urgent.status();
+  for (int i = 0; i < kBacklog; ++i) {
+    absl::StatusOr<TaskId> id = scheduler->CreateTask(absl::StrCat("b", i), [&, i] {
+      ran[ran_count.fetch_add(1, std::memory_order_relaxed)] = i;
+      if (i == 2 && !scheduler->NotifyTask(*urgent).ok()) failed.fetch_add(1);
+      if (i == 3 && !scheduler->RemoveTask(ids[6]).ok()) failed.fetch_add(1);
+      finished.Increment();
+    });
+    ASSERT_TRUE(id.ok()) << id.status();
+    ids[i] = *id;
+  }
+
+  ExpectOk(scheduler->NotifyTask(*blocker));
+  ASSERT_TRUE(blocker_running.Wait());
+  for (int i = 0; i < kBacklog; ++i) ExpectOk(scheduler->NotifyTask(ids[i]));
+  release_blocker.Open();
+  // Everything but b6, plus p17a.
+  ASSERT_TRUE(finished.WaitAtLeast(kBacklog));
+  EXPECT_TRUE(absl::IsNotFound(scheduler->NotifyTask(ids[6])));
+  scheduler->Shutdown();  // Whatever else was queued has run now.
+  EXPECT_EQ(failed.load(), 0);
+  std::vector<int> expected = {0, 1, 2, kBacklog, 3};
+  for (int i = 4; i < kBacklog; ++i) {
+    if (i != 6) expected.push_back(i);
+  }
+  ASSERT_EQ(ran_count.load(), kBacklog);
+  EXPECT_EQ(std::vector<int>(ran.begin(), ran.begin() + ran_count.load()), expected);
 }
 
 constexpr char kChoreographyConf[] = R"(

@@ -2,6 +2,7 @@
 
 #include <sched.h>
 
+#include <algorithm>
 #include <bit>
 #include <mutex>
 #include <utility>
@@ -23,6 +24,64 @@ void ClassicQueue::PushLocked(Task* task, int level) {
   nonempty_.store(nonempty_.load(std::memory_order_relaxed) | (1u << level),
                   std::memory_order_release);
   size_.store(size_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+}
+
+void ClassicQueue::PushFrontLocked(Task* task, int level) {
+  task->prev = nullptr;
+  task->next = head_[level];
+  if (head_[level] != nullptr) {
+    head_[level]->prev = task;
+  } else {
+    tail_[level] = task;
+  }
+  head_[level] = task;
+  nonempty_.store(nonempty_.load(std::memory_order_relaxed) | (1u << level),
+                  std::memory_order_release);
+  size_.store(size_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+}
+
+Task* ClassicQueue::TakeFromBatch(Waiter* self) {
+  // Levels above the batch's: queued in the lists (a requeue, a timer) or pending in the
+  // inbox. Then the batch goes back (ReturnBatchLocked) and the lock decides.
+  const uint32_t above = ~((2u << self->batch_level) - 1);
+  while (self->batch_next < self->batch_size) {
+    if (((pending_levels_.load(std::memory_order_acquire) |
+          nonempty_.load(std::memory_order_acquire)) & above) != 0) {
+      return nullptr;
+    }
+    Task* task = self->batch[self->batch_next++].exchange(nullptr, std::memory_order_acquire);
+    if (task == nullptr) continue;    // Unlinked by a remover.
+    if (BeginRun(task)) return task;  // Else its removal began meanwhile, and it is dropped.
+  }
+  return nullptr;
+}
+
+void ClassicQueue::FillBatchLocked(Waiter* self, int level) {
+  if (!self->batcher) {
+    self->batcher = true;
+    self->next_batcher = batchers_;
+    batchers_ = self;
+  }
+  self->batch_next = self->batch_size = 0;
+  self->batch_level = static_cast<uint8_t>(level);
+  // The task just popped came from `level`, the highest one queued; nothing else pushes
+  // while the lock is held, so PopLocked keeps taking from `level` while it has tasks.
+  int take = std::min(Waiter::kBatch, size_.load(std::memory_order_relaxed) / 2);
+  while (take-- > 0 && (nonempty_.load(std::memory_order_relaxed) & (1u << level)) != 0) {
+    Task* task = PopLocked();
+    // BeginRun will exchange its state: fetch the line for writing while earlier runs go.
+    __builtin_prefetch(task, 1, 3);
+    self->batch[self->batch_size++].store(task, std::memory_order_relaxed);
+  }
+}
+
+void ClassicQueue::ReturnBatchLocked(Waiter* self) {
+  // Back to the front of the level, in order: they were its oldest tasks.
+  while (self->batch_size > self->batch_next) {
+    Task* task = self->batch[--self->batch_size].exchange(nullptr, std::memory_order_relaxed);
+    if (task != nullptr) PushFrontLocked(task, self->batch_level);
+  }
+  self->batch_next = self->batch_size = 0;
 }
 
 Task* ClassicQueue::PopLocked() {
@@ -224,6 +283,15 @@ ClassicQueue::NotifyResult ClassicQueue::Notify(Task* task) {
 }
 
 Task* ClassicQueue::WaitPop(Waiter* self, uint64_t* waits) {
+  // A long run gives the rest of the batch back (below), so that it waits behind one long
+  // run at most while other processors may be idle.
+  if (self->batching && self->batch_next < self->batch_size) {
+    if (Task* task = TakeFromBatch(self)) {
+      self->from_batch = true;
+      return task;
+    }
+  }
+  self->from_batch = false;
   bool spun = false;
   while (true) {
     int64_t deadline = 0;
@@ -234,6 +302,7 @@ Task* ClassicQueue::WaitPop(Waiter* self, uint64_t* waits) {
     {
       std::lock_guard<PiMutex> lock(mutex_);
       UnregisterLocked(self);  // After a timeout it is still on the idle list.
+      if (self->batch_next < self->batch_size) ReturnBatchLocked(self);
       const bool stopped = stopped_.load(std::memory_order_seq_cst);
       if (self->handoff != nullptr) {
         // Handed over while its sleep timed out (it did not see `word` set).
@@ -243,6 +312,9 @@ Task* ClassicQueue::WaitPop(Waiter* self, uint64_t* waits) {
       if (!timers_.empty() && !stopped) ReleaseDueLocked(MonotonicNowNs());
       MaybeDrainLocked();
       task = PopLocked();
+      if (task != nullptr && self->batching && timers_.empty()) {
+        FillBatchLocked(self, task->priority);
+      }
       if (task != nullptr) {
         // More work queued, or timers nobody sleeps on: wake an idle processor for them.
         if (size_.load(std::memory_order_relaxed) > 0 ||
@@ -344,7 +416,20 @@ bool ClassicQueue::Unlink(Task* task) {
   // It may still be in the inbox, or a notifier may be about to push it: only a task in a
   // level list can be unlinked here (otherwise the processor that pops it drops it).
   DrainInboxLocked();
-  if (task->prev == nullptr && head_[task->priority] != task) return false;
+  if (task->prev == nullptr && head_[task->priority] != task) {
+    // Not in a list: in a processor's batch, unless the processor took it first.
+    for (Waiter* w = batchers_; w != nullptr; w = w->next_batcher) {
+      for (std::atomic<Task*>& slot : w->batch) {
+        Task* expected = task;
+        if (slot.compare_exchange_strong(expected, nullptr, std::memory_order_acq_rel)) {
+          task->next = nullptr;
+          task->state.store(Task::kRemoved, std::memory_order_release);
+          return true;
+        }
+      }
+    }
+    return false;
+  }
   const int level = task->priority;
   if (task->prev != nullptr) {
     task->prev->next = task->next;

@@ -56,6 +56,25 @@ class alignas(64) ClassicQueue {
     bool busy_spin = false;
     // On the idle list (guarded by the queue's lock).
     bool registered = false;
+
+    // Run batching (see WaitPop). Tasks popped together with a task WaitPop returned (all
+    // of one level, state kQueued, in no list), to be run next without taking the lock.
+    // Filled under the lock; a slot is emptied by the owner (exchange, when it takes the
+    // task) or by Unlink (compare-and-swap under the lock, when the task is removed):
+    // whichever empties it owns the task. The rest only the owner touches.
+    static constexpr int kBatch = 8;
+    std::atomic<Task*> batch[kBatch] = {};
+    // On the queue's list of waiters that took a batch (guarded by the lock).
+    Waiter* next_batcher = nullptr;
+    bool batcher = false;
+    uint8_t batch_next = 0;
+    uint8_t batch_size = 0;
+    uint8_t batch_level = 0;
+    // Set by the processor: its last run took less than kBatchRunNs, so it may take a batch.
+    bool batching = false;
+    // Set by WaitPop: the task it returned came from the batch, so the processor went
+    // straight from its last run to this one.
+    bool from_batch = false;
   };
 
   // `tasks` holds the tasks that will be queued here (their inbox links and levels).
@@ -67,18 +86,28 @@ class alignas(64) ClassicQueue {
   // processor when it queued the task.
   NotifyResult Notify(Task* task);
 
+  // A processor whose last run was shorter than this may pop a batch of runs at once.
+  static constexpr int64_t kBatchRunNs = 2000;
+
   // Blocks until a task can run (returned in state kRunning) or the queue is stopped and
   // empty (returns nullptr). `waits` counts the times the caller slept.
+  //
+  // Batching: while a processor's runs are short (self->batching) and the queue has a
+  // backlog, one lock hold pops up to Waiter::kBatch tasks of the top level (at most half of
+  // what is queued, so that other processors find as much), and the next calls return them
+  // without the lock. A batch is given back to the front of its level as soon as a more
+  // urgent task is queued or pending, so priorities hold as before; within a level, FIFO
+  // holds per processor. Not on queues with timers (their releases are checked at each pop).
   Task* WaitPop(Waiter* self, uint64_t* waits);
 
   // After a run that was notified meanwhile (kRunningNotified): queues the task again.
   // Returns false when the task is being removed instead.
   void Requeue(Task* task);
 
-  // Removes a queued task from its level (state kQueued -> kRemoved); returns false when
-  // the task was not in a level list: not queued any more, or still being pushed by its
-  // notifier — then the processor that pops it drops it (its `removing` is set) and wakes
-  // futex waiters on its state.
+  // Removes a queued task from its level or from a processor's batch (state kQueued ->
+  // kRemoved); returns false when it could not: not queued any more, or still being pushed
+  // by its notifier, or just taken from a batch — then the processor that runs it drops it
+  // (its `removing` is set) and wakes futex waiters on its state.
   bool Unlink(Task* task);
 
   // Counts a task created for this queue (before its first notify): the processors' drain
@@ -101,6 +130,10 @@ class alignas(64) ClassicQueue {
 
  private:
   void PushLocked(Task* task, int level);
+  void PushFrontLocked(Task* task, int level);
+  Task* TakeFromBatch(Waiter* self);
+  void FillBatchLocked(Waiter* self, int level);
+  void ReturnBatchLocked(Waiter* self);
   Task* PopLocked();
   bool InboxEmpty(std::memory_order order) const {
     return inbox_.load(order) == TaskTable::kNone;
@@ -134,6 +167,8 @@ class alignas(64) ClassicQueue {
   std::atomic<uint32_t> nonempty_{0};
   std::atomic<int> size_{0};
   Waiter* idle_ = nullptr;
+  // Waiters that ever took a batch, for Unlink to look into.
+  Waiter* batchers_ = nullptr;
   // The inbox's indices, newest first, while DrainInboxLocked reverses them; sized to the
   // tasks of the queue (each is in the inbox at most once), so draining never allocates.
   std::vector<uint32_t> drain_;

@@ -1049,6 +1049,48 @@ scheduler_conf {
 }
 )";
 
+// Tasks a processor popped in a batch (see ClassicQueue::WaitPop) are not tied to it: when
+// one of them blocks in its run, the other processor of the group runs the rest.
+TEST_F(SchedulerTest, TasksBatchedBehindABlockedRunAreRunByTheOtherProcessor) {
+  std::unique_ptr<Scheduler> scheduler = StartOrNull(PlanFrom(kPairConf));
+  ASSERT_NE(scheduler, nullptr);
+  // Both processors held, so that the backlog below queues up.
+  Counter blockers_running;
+  Gate release_blockers;
+  std::vector<TaskId> blockers;
+  for (int i = 0; i < 2; ++i) {
+    absl::StatusOr<TaskId> id = scheduler->CreateTask(absl::StrCat("blocker", i), [&] {
+      blockers_running.Increment();
+      EXPECT_TRUE(release_blockers.Wait());
+    });
+    ASSERT_TRUE(id.ok()) << id.status();
+    blockers.push_back(*id);
+  }
+  constexpr int kTasks = 24;
+  constexpr int kWaiter = 4;  // Early in the backlog: behind it, a batch is still held.
+  Counter others_ran;
+  std::atomic<bool> waiter_saw_all{false};
+  std::vector<TaskId> ids;
+  for (int i = 0; i < kTasks; ++i) {
+    absl::StatusOr<TaskId> id = scheduler->CreateTask(absl::StrCat("t", i), [&, i] {
+      if (i == kWaiter) {
+        waiter_saw_all.store(others_ran.WaitAtLeast(kTasks - 1));
+      } else {
+        others_ran.Increment();
+      }
+    });
+    ASSERT_TRUE(id.ok()) << id.status();
+    ids.push_back(*id);
+  }
+  for (TaskId id : blockers) ExpectOk(scheduler->NotifyTask(id));
+  ASSERT_TRUE(blockers_running.WaitAtLeast(2));
+  for (TaskId id : ids) ExpectOk(scheduler->NotifyTask(id));
+  release_blockers.Open();
+  scheduler->Shutdown();  // Returns once every queued activation has run.
+  EXPECT_TRUE(waiter_saw_all.load());
+  EXPECT_EQ(others_ran.value(), static_cast<uint64_t>(kTasks - 1));
+}
+
 TEST_F(SchedulerTest, StatisticsCountEveryActivation) {
   Counter runs;
   std::unique_ptr<Scheduler> scheduler = StartOrNull(PlanFrom(kPairConf));

@@ -75,6 +75,17 @@ void ClassicQueue::FillBatchLocked(Waiter* self, int level) {
   }
 }
 
+Task* ClassicQueue::StealLocked(Waiter* self) {
+  for (Waiter* w = batchers_; w != nullptr; w = w->next_batcher) {
+    if (w == self) continue;
+    for (std::atomic<Task*>& slot : w->batch) {  // Oldest first.
+      if (slot.load(std::memory_order_relaxed) == nullptr) continue;
+      if (Task* task = slot.exchange(nullptr, std::memory_order_acquire)) return task;
+    }
+  }
+  return nullptr;
+}
+
 void ClassicQueue::ReturnBatchLocked(Waiter* self) {
   // Back to the front of the level, in order: they were its oldest tasks.
   while (self->batch_size > self->batch_next) {
@@ -315,6 +326,9 @@ Task* ClassicQueue::WaitPop(Waiter* self, uint64_t* waits) {
       if (task != nullptr && self->batching && timers_.empty()) {
         FillBatchLocked(self, task->priority);
       }
+      // Nothing queued: what another processor holds in its batch is the next work (it
+      // may be preempted, or busy in a run longer than its last).
+      if (task == nullptr) task = StealLocked(self);
       if (task != nullptr) {
         // More work queued, or timers nobody sleeps on: wake an idle processor for them.
         if (size_.load(std::memory_order_relaxed) > 0 ||

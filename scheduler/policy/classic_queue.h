@@ -60,7 +60,8 @@ class alignas(64) ClassicQueue {
     // Run batching (see WaitPop). Tasks popped together with a task WaitPop returned (all
     // of one level, state kQueued, in no list), to be run next without taking the lock.
     // Filled under the lock; a slot is emptied by the owner (exchange, when it takes the
-    // task) or by Unlink (compare-and-swap under the lock, when the task is removed):
+    // task), by Unlink (compare-and-swap under the lock, when the task is removed) or by
+    // another processor that found nothing queued (exchange under the lock, to run it):
     // whichever empties it owns the task. The rest only the owner touches.
     static constexpr int kBatch = 8;
     std::atomic<Task*> batch[kBatch] = {};
@@ -134,6 +135,7 @@ class alignas(64) ClassicQueue {
   Task* TakeFromBatch(Waiter* self);
   void FillBatchLocked(Waiter* self, int level);
   void ReturnBatchLocked(Waiter* self);
+  Task* StealLocked(Waiter* self);
   Task* PopLocked();
   bool InboxEmpty(std::memory_order order) const {
     return inbox_.load(order) == TaskTable::kNone;

@@ -515,7 +515,8 @@ std::string RunW4(const BenchOptions& options) {
   Table table(absl::StrCat("W4 isolation: motion 1 kHz + led 100 Hz on CPU 0 SCHED_FIFO 50, "
                            "background busy on CPUs 0-1; jitter = start - ideal release, us; ",
                            options.samples, " samples after ", options.warmup, " warm-up"),
-              {"row", "n", "p50 us", "p99 us", "p99.9 us", "max us", "deadline misses",
+              {"row", "n", "p50 us", "p99 us", "p99.9 us", "max us", "late > 1 period",
+               "missed releases",
                "p99 vs cyclictest", "p99 vs cyclictest --laptop"});
   const std::string conf =
       "scheduler_conf {\n policy: \"classic\"\n classic_conf {\n  groups: [\n"
@@ -554,7 +555,8 @@ std::string RunW4(const BenchOptions& options) {
   const int total = options.samples + options.warmup;
   struct Motion {
     LatencyRow row;
-    uint64_t misses = 0;
+    uint64_t late = 0;    // Kept samples that started more than one period late.
+    uint64_t misses = 0;  // TaskStatistics::deadline_misses: late starts + skipped releases.
   };
   auto run_motion = [&](const std::string& suffix) -> Motion {
     std::vector<int64_t> jitter(total, -1);
@@ -585,7 +587,10 @@ std::string RunW4(const BenchOptions& options) {
     scheduler.RemoveTask(*led).IgnoreError();
     const int n = count.load(std::memory_order_acquire);
     std::vector<int64_t> kept;
-    for (int i = options.warmup; i < n; ++i) kept.push_back(jitter[i]);
+    for (int i = options.warmup; i < n; ++i) {
+      kept.push_back(jitter[i]);
+      if (jitter[i] > kMs) ++m.late;
+    }
     m.row.ok = true;
     m.row.latency = NearestRank(std::move(kept));
     m.misses = stats.ok() ? stats->deadline_misses : 0;
@@ -610,10 +615,13 @@ std::string RunW4(const BenchOptions& options) {
   stop_background.store(true);
   scheduler.Shutdown();
 
-  auto add = [&](const std::string& name, const LatencyRow& row, uint64_t misses, bool cadence) {
+  // `misses` < 0: not counted for this row.
+  auto add = [&](const std::string& name, const LatencyRow& row, uint64_t late, int64_t misses,
+                 bool cadence) {
     std::vector<std::string> cells = {name};
     for (auto& c : LatencyCells(row)) cells.push_back(c);
-    cells.push_back(row.ok ? absl::StrCat(misses) : "-");
+    cells.push_back(row.ok ? absl::StrCat(late) : "-");
+    cells.push_back(row.ok && misses >= 0 ? absl::StrCat(misses) : "-");
     cells.push_back(cadence && row.ok && cyc.ran ? Ratio(row.latency.p99_us, cyc.latency.p99_us)
                                                  : "-");
     cells.push_back(cadence && row.ok && laptop.ran
@@ -622,9 +630,10 @@ std::string RunW4(const BenchOptions& options) {
     table.AddRow(cells);
     if (!row.ok && !row.error.empty()) table.AddNote(absl::StrCat(name, ": ", row.error));
   };
-  add("cadence motion", plain.row, plain.misses, true);
+  add("cadence motion", plain.row, plain.late, static_cast<int64_t>(plain.misses), true);
   if (dma_error.empty()) {
-    add("cadence motion, cpu_dma_latency=0", with_dma.row, with_dma.misses, true);
+    add("cadence motion, cpu_dma_latency=0", with_dma.row, with_dma.late,
+        static_cast<int64_t>(with_dma.misses), true);
   } else {
     table.AddNote(absl::StrCat("cpu_dma_latency row skipped: ", dma_error));
   }
@@ -637,14 +646,17 @@ std::string RunW4(const BenchOptions& options) {
     row.ok = true;
     row.latency = c->latency;
     add(c == &cyc ? "cyclictest (cpu_dma_latency=0, its default)" : "cyclictest --laptop",
-        row, c->late, false);
+        row, c->late, -1, false);
     table.AddNote(absl::StrCat("`", c->command, "`"));
   }
   table.AddNote("background: classic group of 2 SCHED_BATCH nice 10 processors on CPUs 0-1 "
                 "running preview/parse bodies that spin 5 ms and re-notify themselves; led "
-                "spins 20 us; deadline misses from TaskStatistics (start > 1 period late or "
-                "release skipped); cyclictest's: its samples > 1000 us (a stall of the VM "
-                "shows in both)");
+                "spins 20 us; late > 1 period: samples that started more than 1000 us after "
+                "their release (cadence: the kept samples; cyclictest: its histogram, "
+                "overflows included), the same count for both; missed releases: cadence's "
+                "TaskStatistics deadline_misses over the whole run, which also counts each "
+                "release skipped while a start was late (one 15 ms stall of the VM: 1 late "
+                "sample, about 15 missed releases)");
   return table.ToString();
 }
 

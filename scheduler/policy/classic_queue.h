@@ -16,8 +16,11 @@
 // re-reads the inbox; the notifier pushes then reads `sleepers_`, all sequentially
 // consistent). When the queue is empty and a processor sleeps, the notifier hands the task
 // to it directly (Waiter::handoff): the woken processor then starts the run without taking
-// the lock or reading the inbox, which the notifier just wrote. Nothing here allocates or
-// logs.
+// the lock or reading the inbox, which the notifier just wrote. A processor whose runs are
+// short (under kBatchRunNs) pops a batch of up to Waiter::kBatch tasks of the top level per
+// lock hold and runs them without the lock; the batch goes back to the front of its level
+// when something more urgent is queued or after a long run, and an idle processor takes
+// from another's batch before it sleeps (see WaitPop). Nothing here allocates or logs.
 //
 // Periodic tasks are released by the queue itself: it keeps their next release times in a
 // min-heap, and one idle processor (the timer waiter) sleeps on its futex with the earliest
@@ -98,7 +101,10 @@ class alignas(64) ClassicQueue {
   // what is queued, so that other processors find as much), and the next calls return them
   // without the lock. A batch is given back to the front of its level as soon as a more
   // urgent task is queued or pending, so priorities hold as before; within a level, FIFO
-  // holds per processor. Not on queues with timers (their releases are checked at each pop).
+  // holds per processor. A run that turns out long gives the rest of its batch back at the
+  // next call, and a processor that finds nothing queued takes from another processor's
+  // batch before it sleeps, so a blocked run holds nothing another processor could run.
+  // Not on queues with timers (their releases are checked at each pop).
   Task* WaitPop(Waiter* self, uint64_t* waits);
 
   // After a run that was notified meanwhile (kRunningNotified): queues the task again.

@@ -81,85 +81,142 @@ struct Sampler {
   uint64_t extra = 0;
 };
 
-// Runs the 1 ms notifier (CPU 0, SCHED_OTHER) for sampler->total periods, notifying
-// `notify` each period, then waits (at most 2 s) for the last sample and summarizes.
-LatencyRow Drive(Sampler* sampler, const std::function<void()>& notify, int warmup) {
-  std::thread notifier([&] {
-    SetUpCurrentThread({.cpus = {0}}).IgnoreError();
-    int64_t next = NowNs() + 10 * kMs;
-    for (int i = 1; i <= sampler->total; ++i) {
-      SleepUntil(next);
-      sampler->t0[i] = NowNs();
-      sampler->seq.store(i, std::memory_order_release);
-      notify();
-      next += kMs;
-    }
-  });
-  notifier.join();
-  const int64_t deadline = NowNs() + 2000 * kMs;
-  while (sampler->done.load(std::memory_order_acquire) < static_cast<uint64_t>(sampler->total) &&
-         NowNs() < deadline) {
-    SleepUntil(NowNs() + kMs);
-  }
-  LatencyRow row;
-  std::vector<int64_t> kept;
-  for (int j = warmup + 1; j <= sampler->total; ++j) {
-    if (sampler->sample[j] >= 0) {
-      kept.push_back(sampler->sample[j]);
-    } else {
-      ++row.missing;
-    }
-  }
-  row.ok = true;
-  row.latency = NearestRank(std::move(kept));
-  row.coalesced = sampler->coalesced;
-  row.extra = sampler->extra;
+// A latency row ready to be driven: its runner started, its task(s) waiting for the
+// notifier, which calls `notify` each period it gives this row.
+struct LiveRow {
+  std::unique_ptr<Sampler> sampler;
+  std::unique_ptr<Runner> runner;
+  // W3: the seq A saw, handed down the chain to D.
+  std::unique_ptr<std::atomic<uint64_t>> chain_seq;
+  std::function<void()> notify;
+  // Set when the runner failed to start: the row is not driven.
+  std::string error;
+};
+
+LiveRow StartRow(RunnerKind kind, int policy, int total) {
+  LiveRow row;
+  row.sampler = std::make_unique<Sampler>(total);
+  row.runner = MakeRunner(kind, OneWorker(policy));
   return row;
 }
 
-LatencyRow W1Row(RunnerKind kind, int policy, int samples, int warmup) {
-  auto sampler = std::make_unique<Sampler>(samples + warmup);
-  std::unique_ptr<Runner> runner = MakeRunner(kind, OneWorker(policy));
-  const int task = runner->AddTask([s = sampler.get()] { s->Measure(); });
-  if (absl::Status st = runner->Start(); !st.ok()) {
-    runner->Stop();
-    LatencyRow failed;
-    failed.error = std::string(st.message());
-    return failed;
+void FinishStart(LiveRow* row, std::function<void()> notify) {
+  if (absl::Status st = row->runner->Start(); !st.ok()) {
+    row->runner->Stop();
+    row->error = std::string(st.message());
+    return;
   }
-  LatencyRow row = Drive(sampler.get(), [&] { runner->Notify(task); }, warmup);
-  runner->Stop();
+  row->notify = std::move(notify);
+}
+
+// W1: one task whose body takes t1 first.
+LiveRow StartW1Row(RunnerKind kind, int policy, int total) {
+  LiveRow row = StartRow(kind, policy, total);
+  Runner* r = row.runner.get();
+  const int task = r->AddTask([s = row.sampler.get()] { s->Measure(); });
+  FinishStart(&row, [r, task] { r->Notify(task); });
   return row;
 }
 
 // W3: A reads seq and notifies B, B notifies C, C notifies D; D takes t1 and records.
-LatencyRow W3Row(RunnerKind kind, int policy, int samples, int warmup) {
-  auto sampler = std::make_unique<Sampler>(samples + warmup);
-  std::unique_ptr<Runner> runner = MakeRunner(kind, OneWorker(policy));
-  auto chain_seq = std::make_unique<std::atomic<uint64_t>>(0);
-  Runner* r = runner.get();
-  Sampler* s = sampler.get();
-  std::atomic<uint64_t>* cs = chain_seq.get();
+LiveRow StartW3Row(RunnerKind kind, int policy, int total) {
+  LiveRow row = StartRow(kind, policy, total);
+  row.chain_seq = std::make_unique<std::atomic<uint64_t>>(0);
+  Runner* r = row.runner.get();
+  Sampler* s = row.sampler.get();
+  std::atomic<uint64_t>* cs = row.chain_seq.get();
   // Task indexes are 0..3 in AddTask order.
-  runner->AddTask([r, s, cs] {
+  r->AddTask([r, s, cs] {
     cs->store(s->seq.load(std::memory_order_acquire), std::memory_order_release);
     r->Notify(1);
   });
-  runner->AddTask([r] { r->Notify(2); });
-  runner->AddTask([r] { r->Notify(3); });
-  runner->AddTask([s, cs] {
+  r->AddTask([r] { r->Notify(2); });
+  r->AddTask([r] { r->Notify(3); });
+  r->AddTask([s, cs] {
     const int64_t t1 = NowNs();
     s->Record(t1, cs->load(std::memory_order_acquire));
   });
-  if (absl::Status st = runner->Start(); !st.ok()) {
-    runner->Stop();
-    LatencyRow failed;
-    failed.error = std::string(st.message());
-    return failed;
-  }
-  LatencyRow row = Drive(sampler.get(), [r] { r->Notify(0); }, warmup);
-  runner->Stop();
+  FinishStart(&row, [r] { r->Notify(0); });
   return row;
+}
+
+// Periods the notifier gives one row before it moves on to the next (DriveInterleaved).
+constexpr int kBlockPeriods = 100;
+
+// Runs the 1 ms notifier (CPU 0, SCHED_OTHER) over the rows, interleaved: kBlockPeriods
+// periods notifying one row's task, then as many for the next row, and so on round the
+// rows until each has its sampler->total samples. The rows of a variant thus share the
+// same minutes: on these VMs the wake cost drifts (halt polling, the host's load) by a
+// microsecond or more between rows measured one after the other, which would otherwise
+// decide a comparison with the floor. Then waits (at most 2 s) for the last samples,
+// stops the runners and summarizes each row (its first `warmup` samples dropped).
+std::vector<LatencyRow> DriveInterleaved(std::vector<LiveRow>* rows, int warmup) {
+  std::thread notifier([rows] {
+    SetUpCurrentThread({.cpus = {0}}).IgnoreError();
+    std::vector<int> next(rows->size(), 1);
+    int64_t period = NowNs() + 10 * kMs;
+    bool any = true;
+    while (any) {
+      any = false;
+      for (size_t r = 0; r < rows->size(); ++r) {
+        LiveRow& row = (*rows)[r];
+        if (!row.error.empty()) continue;
+        Sampler* sampler = row.sampler.get();
+        for (int k = 0; k < kBlockPeriods && next[r] <= sampler->total; ++k) {
+          SleepUntil(period);
+          const int i = next[r]++;
+          sampler->t0[i] = NowNs();
+          sampler->seq.store(i, std::memory_order_release);
+          row.notify();
+          period += kMs;
+        }
+        any |= next[r] <= sampler->total;
+      }
+    }
+  });
+  notifier.join();
+  const int64_t deadline = NowNs() + 2000 * kMs;
+  for (LiveRow& row : *rows) {
+    if (!row.error.empty()) continue;
+    const Sampler* sampler = row.sampler.get();
+    while (sampler->done.load(std::memory_order_acquire) <
+               static_cast<uint64_t>(sampler->total) &&
+           NowNs() < deadline) {
+      SleepUntil(NowNs() + kMs);
+    }
+  }
+  std::vector<LatencyRow> out;
+  for (LiveRow& row : *rows) {
+    LatencyRow summary;
+    if (!row.error.empty()) {
+      summary.error = row.error;
+      out.push_back(std::move(summary));
+      continue;
+    }
+    row.runner->Stop();
+    const Sampler* sampler = row.sampler.get();
+    std::vector<int64_t> kept;
+    for (int j = warmup + 1; j <= sampler->total; ++j) {
+      if (sampler->sample[j] >= 0) {
+        kept.push_back(sampler->sample[j]);
+      } else {
+        ++summary.missing;
+      }
+    }
+    summary.ok = true;
+    summary.latency = NearestRank(std::move(kept));
+    summary.coalesced = sampler->coalesced;
+    summary.extra = sampler->extra;
+    out.push_back(std::move(summary));
+  }
+  return out;
+}
+
+// One W1 row on its own (the floors table, when W1 did not run).
+LatencyRow W1Row(RunnerKind kind, int policy, int samples, int warmup) {
+  std::vector<LiveRow> rows;
+  rows.push_back(StartW1Row(kind, policy, samples + warmup));
+  return DriveInterleaved(&rows, warmup)[0];
 }
 
 std::vector<std::string> LatencyCells(const LatencyRow& row) {
@@ -242,9 +299,12 @@ std::string RunW1(const BenchOptions& options, SharedResults* shared) {
   for (const Variant& v : W1Variants()) {
     std::cerr << "[bench] W1 (" << v.name << ") " << v.Describe() << "\n";
     InVariant(v, options, &notes, [&](bool) {
+      std::vector<LiveRow> live;
       for (RunnerKind kind : kAllKinds) {
-        shared->w1[v.name][kind] = W1Row(kind, v.policy, options.samples, options.warmup);
+        live.push_back(StartW1Row(kind, v.policy, options.samples + options.warmup));
       }
+      std::vector<LatencyRow> rows = DriveInterleaved(&live, options.warmup);
+      for (size_t i = 0; i < rows.size(); ++i) shared->w1[v.name][kAllKinds[i]] = rows[i];
     });
     const auto& rows = shared->w1[v.name];
     for (RunnerKind kind : kAllKinds) {
@@ -263,6 +323,10 @@ std::string RunW1(const BenchOptions& options, SharedResults* shared) {
   table.AddNote("notifier: CPU 0, SCHED_OTHER, clock_nanosleep(TIMER_ABSTIME) 1 ms period; "
                 "worker: CPU 1; coalesced = notifies covered by a later activation, extra = "
                 "activations that saw no new notify; percentiles nearest-rank");
+  table.AddNote(absl::StrCat(
+      "rows of a variant interleaved: every row's workers are started first, then the "
+      "notifier gives each row's task ", kBlockPeriods,
+      " periods in turn, round the rows, so that all rows share the same minutes"));
   return table.ToString();
 }
 
@@ -324,14 +388,18 @@ std::string RunW3(const BenchOptions& options) {
     std::cerr << "[bench] W3 (" << v.name << ") " << v.Describe() << "\n";
     std::map<RunnerKind, LatencyRow> rows;
     InVariant(v, options, &notes, [&](bool) {
-      // The floor is measured here, next to the chain rows, not taken from W1's run of the
-      // variant: on these VMs the wake cost drifts over minutes (e.g. with the halt-polling
-      // state), and a ratio is only meaningful against a baseline of the same moment.
-      rows[RunnerKind::kFutex] = W1Row(RunnerKind::kFutex, v.policy, samples, options.warmup);
-      for (RunnerKind kind :
-           {RunnerKind::kNaive, RunnerKind::kClassic, RunnerKind::kChoreography}) {
-        rows[kind] = W3Row(kind, v.policy, samples, options.warmup);
+      // The floor is measured here, interleaved with the chain rows, not taken from W1's
+      // run of the variant: on these VMs the wake cost drifts over minutes (e.g. with the
+      // halt-polling state), and a ratio is only meaningful against a baseline of the same
+      // moment.
+      std::vector<LiveRow> live;
+      for (RunnerKind kind : kAllKinds) {
+        const int total = samples + options.warmup;
+        live.push_back(kind == RunnerKind::kFutex ? StartW1Row(kind, v.policy, total)
+                                                  : StartW3Row(kind, v.policy, total));
       }
+      std::vector<LatencyRow> driven = DriveInterleaved(&live, options.warmup);
+      for (size_t i = 0; i < driven.size(); ++i) rows[kAllKinds[i]] = driven[i];
     });
     for (RunnerKind kind : kAllKinds) {
       const LatencyRow* row = Find(rows, kind);
@@ -346,8 +414,8 @@ std::string RunW3(const BenchOptions& options) {
   for (const Variant& v : variants) table.AddNote(absl::StrCat(v.name, ": ", v.Describe()));
   for (auto& n : notes) table.AddNote(n);
   table.AddNote("the floor row is one W1 futex wake of the same variant, measured in the "
-                "same window as the chain rows (with as many samples); target: cadence p50 <= "
-                "floor p50 + 3 us");
+                "same window as the chain rows (with as many samples); rows interleaved as in "
+                "W1; target: cadence p50 <= floor p50 + 3 us");
   return table.ToString();
 }
 

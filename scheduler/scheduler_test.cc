@@ -270,6 +270,43 @@ scheduler_conf {
 }
 )";
 
+// kSoloConf's one processor, held by a run of "blocker" (Hold) until Release, so that
+// what is notified meanwhile queues up behind it.
+struct HeldSolo {
+  // Declared before the scheduler, which is destroyed first (its blocker may still wait).
+  Gate running;
+  Gate release;
+  std::unique_ptr<Scheduler> scheduler;
+  TaskId blocker;
+
+  // Notifies the blocker and waits until it runs (false: it did not start in time).
+  bool Hold() { return scheduler->NotifyTask(blocker).ok() && running.Wait(); }
+  void Release() { release.Open(); }
+};
+
+// nullptr (and a test failure) when the scheduler or the blocker could not be created.
+std::unique_ptr<HeldSolo> StartHeldSolo() {
+  const Plan plan = PlanFrom(kSoloConf);
+  if (plan.processors.size() != 1u) {
+    ADD_FAILURE() << "kSoloConf has " << plan.processors.size() << " processors";
+    return nullptr;
+  }
+  auto held = std::make_unique<HeldSolo>();
+  held->scheduler = StartOrNull(plan);
+  if (held->scheduler == nullptr) return nullptr;
+  HeldSolo* h = held.get();
+  absl::StatusOr<TaskId> blocker = h->scheduler->CreateTask("blocker", [h] {
+    h->running.Open();
+    h->release.Wait();
+  });
+  if (!blocker.ok()) {
+    ADD_FAILURE() << blocker.status();
+    return nullptr;
+  }
+  h->blocker = *blocker;
+  return held;
+}
+
 // ---------------------------------------------------------------------------------------
 // Processors and threads get their attributes.
 
@@ -364,18 +401,10 @@ scheduler_conf {
 // Queue order and placement.
 
 TEST_F(SchedulerTest, HigherPriorityRunsFirstFifoWithinALevel) {
+  std::unique_ptr<HeldSolo> held = StartHeldSolo();
+  ASSERT_NE(held, nullptr);
+  Scheduler* const scheduler = held->scheduler.get();
   const Plan plan = PlanFrom(kSoloConf);
-  ASSERT_EQ(plan.processors.size(), 1u);
-
-  Gate blocker_running;
-  Gate release_blocker;
-  std::unique_ptr<Scheduler> scheduler = StartOrNull(plan);
-  ASSERT_NE(scheduler, nullptr);
-  absl::StatusOr<TaskId> blocker = scheduler->CreateTask("blocker", [&] {
-    blocker_running.Open();
-    release_blocker.Wait();
-  });
-  ASSERT_TRUE(blocker.ok()) << blocker.status();
 
   const std::vector<std::string> notify_order = {"p3", "p17a", "p0", "p17b", "p10"};
   std::mutex ran_mutex;
@@ -399,10 +428,9 @@ TEST_F(SchedulerTest, HigherPriorityRunsFirstFifoWithinALevel) {
   ASSERT_EQ(priorities, (std::vector<int>{3, 17, 0, 17, 10}));
 
   // Hold the only processor, so every notify below queues its task.
-  ExpectOk(scheduler->NotifyTask(*blocker));
-  ASSERT_TRUE(blocker_running.Wait());
+  ASSERT_TRUE(held->Hold());
   for (const std::string& name : notify_order) ExpectOk(scheduler->NotifyTask(ids[name]));
-  release_blocker.Open();
+  held->Release();
   ASSERT_TRUE(finished.WaitAtLeast(notify_order.size()));
 
   // Expected: by priority, highest first, and in notify order within a level.
@@ -420,18 +448,9 @@ TEST_F(SchedulerTest, HigherPriorityRunsFirstFifoWithinALevel) {
 // same order as if it had all been queued at once: a higher level overtakes the queued
 // tasks below it, an equal level goes after them.
 TEST_F(SchedulerTest, TasksNotifiedDuringABacklogOvertakeLowerLevelsAndFollowEqualOnes) {
-  const Plan plan = PlanFrom(kSoloConf);
-  ASSERT_EQ(plan.processors.size(), 1u);
-  std::unique_ptr<Scheduler> scheduler = StartOrNull(plan);
-  ASSERT_NE(scheduler, nullptr);
-
-  Gate blocker_running;
-  Gate release_blocker;
-  absl::StatusOr<TaskId> blocker = scheduler->CreateTask("blocker", [&] {
-    blocker_running.Open();
-    release_blocker.Wait();
-  });
-  ASSERT_TRUE(blocker.ok()) << blocker.status();
+  std::unique_ptr<HeldSolo> held = StartHeldSolo();
+  ASSERT_NE(held, nullptr);
+  Scheduler* const scheduler = held->scheduler.get();
   std::mutex ran_mutex;
   std::vector<std::string> ran;
   Counter finished;
@@ -459,11 +478,10 @@ TEST_F(SchedulerTest, TasksNotifiedDuringABacklogOvertakeLowerLevelsAndFollowEqu
   });
   ASSERT_TRUE(p3.ok()) << p3.status();
 
-  ExpectOk(scheduler->NotifyTask(*blocker));
-  ASSERT_TRUE(blocker_running.Wait());
+  ASSERT_TRUE(held->Hold());
   ExpectOk(scheduler->NotifyTask(*p3));
   ExpectOk(scheduler->NotifyTask(ids["p0"]));
-  release_blocker.Open();
+  held->Release();
   ASSERT_TRUE(finished.WaitAtLeast(5));
   std::lock_guard<std::mutex> lock(ran_mutex);
   EXPECT_EQ(ran, (std::vector<std::string>{"p3", "p17a", "p10", "p0", "late0"}));
@@ -475,18 +493,9 @@ TEST_F(SchedulerTest, TasksNotifiedDuringABacklogOvertakeLowerLevelsAndFollowEqu
 // holds, and a task removed while it waits among them — here by a run on that very
 // processor — is removed at once and never runs.
 TEST_F(SchedulerTest, BacklogOfShortRunsKeepsPriorityFifoAndRemovalOfQueuedTasks) {
-  const Plan plan = PlanFrom(kSoloConf);
-  ASSERT_EQ(plan.processors.size(), 1u);
-  std::unique_ptr<Scheduler> scheduler = StartOrNull(plan);
-  ASSERT_NE(scheduler, nullptr);
-
-  Gate blocker_running;
-  Gate release_blocker;
-  absl::StatusOr<TaskId> blocker = scheduler->CreateTask("blocker", [&] {
-    blocker_running.Open();
-    release_blocker.Wait();
-  });
-  ASSERT_TRUE(blocker.ok()) << blocker.status();
+  std::unique_ptr<HeldSolo> held = StartHeldSolo();
+  ASSERT_NE(held, nullptr);
+  Scheduler* const scheduler = held->scheduler.get();
   // Bodies stay short (no lock, no allocation) so that the processor batches them.
   constexpr int kBacklog = 24;
   std::atomic<int> ran_count{0};
@@ -510,10 +519,9 @@ TEST_F(SchedulerTest, BacklogOfShortRunsKeepsPriorityFifoAndRemovalOfQueuedTasks
     ids[i] = *id;
   }
 
-  ExpectOk(scheduler->NotifyTask(*blocker));
-  ASSERT_TRUE(blocker_running.Wait());
+  ASSERT_TRUE(held->Hold());
   for (int i = 0; i < kBacklog; ++i) ExpectOk(scheduler->NotifyTask(ids[i]));
-  release_blocker.Open();
+  held->Release();
   // Everything but b6, plus p17a.
   ASSERT_TRUE(finished.WaitAtLeast(kBacklog));
   EXPECT_TRUE(absl::IsNotFound(scheduler->NotifyTask(ids[6])));

@@ -179,8 +179,7 @@ std::vector<LatencyRow> DriveInterleaved(std::vector<LiveRow>* rows, int warmup)
   for (LiveRow& row : *rows) {
     if (!row.error.empty()) continue;
     const Sampler* sampler = row.sampler.get();
-    while (sampler->done.load(std::memory_order_acquire) <
-               static_cast<uint64_t>(sampler->total) &&
+    while (sampler->done.load(std::memory_order_acquire) < static_cast<uint64_t>(sampler->total) &&
            NowNs() < deadline) {
       SleepUntil(NowNs() + kMs);
     }

@@ -210,7 +210,7 @@ absl::StatusOr<TaskId> Scheduler::Create(const std::string& name, int64_t period
   task->priority = static_cast<uint8_t>(placement.priority);
   tasks_.SetLevel(index, task->priority);
   task->queue = queues_[placement.queue].get();
-  task->queue->AddTask();
+  task->queue->AddTask(task->priority);
   uint64_t period = placement.period_us * 1000;
   if (period_ns > 0 && period == 0) {
     period = static_cast<uint64_t>(period_ns);

@@ -535,6 +535,60 @@ TEST_F(SchedulerTest, BacklogOfShortRunsKeepsPriorityFifoAndRemovalOfQueuedTasks
   EXPECT_EQ(std::vector<int>(ran.begin(), ran.begin() + ran_count.load()), expected);
 }
 
+// A queued task can be removed wherever it stands in its level (first, last, in between),
+// round after round as the level's queue moves on (see ClassicQueue::EraseLocked): it
+// never runs, and the others of the level run once each, in notify order.
+TEST_F(SchedulerTest, RemovedQueuedTaskNeverRunsAndTheRestKeepNotifyOrderOverManyRounds) {
+  std::unique_ptr<Scheduler> scheduler = StartOrNull(PlanFrom(kSoloConf));
+  ASSERT_NE(scheduler, nullptr);
+  constexpr int kTasks = 12;
+  constexpr int kRounds = 2 * kTasks;
+  std::mutex ran_mutex;
+  std::vector<int> ran;
+  Counter finished;
+  for (int round = 0; round < kRounds; ++round) {
+    // This round's blocker holds the only processor while the round's tasks are queued.
+    auto running = std::make_shared<Gate>();
+    auto release = std::make_shared<Gate>();
+    absl::StatusOr<TaskId> blocker =
+        scheduler->CreateTask(absl::StrCat("hold", round), [running, release] {
+          running->Open();
+          release->Wait();
+        });
+    ASSERT_TRUE(blocker.ok()) << blocker.status();
+    std::vector<TaskId> ids;
+    for (int i = 0; i < kTasks; ++i) {
+      // Not in the conf, like the blocker: all of level 0.
+      absl::StatusOr<TaskId> id = scheduler->CreateTask(absl::StrCat("r", round, "_", i), [&, i] {
+        {
+          std::lock_guard<std::mutex> lock(ran_mutex);
+          ran.push_back(i);
+        }
+        finished.Increment();
+      });
+      ASSERT_TRUE(id.ok()) << id.status();
+      ids.push_back(*id);
+    }
+    const int removed = round % kTasks;
+    ExpectOk(scheduler->NotifyTask(*blocker));
+    ASSERT_TRUE(running->Wait());
+    for (const TaskId& id : ids) ExpectOk(scheduler->NotifyTask(id));
+    ExpectOk(scheduler->RemoveTask(ids[removed]));
+    release->Open();
+    ASSERT_TRUE(finished.WaitAtLeast(static_cast<uint64_t>((round + 1) * (kTasks - 1))));
+    std::vector<int> expected;
+    for (int i = 0; i < kTasks; ++i) {
+      if (i != removed) expected.push_back(i);
+    }
+    std::lock_guard<std::mutex> lock(ran_mutex);
+    EXPECT_EQ(ran, expected) << "round " << round << ", removed task " << removed;
+    ran.clear();
+  }
+  scheduler->Shutdown();
+  std::lock_guard<std::mutex> lock(ran_mutex);
+  EXPECT_TRUE(ran.empty()) << "a removed task ran after its round";
+}
+
 constexpr char kChoreographyConf[] = R"(
 scheduler_conf {
   policy: "choreography"

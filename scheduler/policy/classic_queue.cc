@@ -12,29 +12,22 @@
 
 namespace cadence {
 
-void ClassicQueue::PushLocked(Task* task, int level) {
-  task->next = nullptr;
-  task->prev = tail_[level];
-  if (tail_[level] != nullptr) {
-    tail_[level]->next = task;
-  } else {
-    head_[level] = task;
-  }
-  tail_[level] = task;
+void ClassicQueue::PushLocked(uint32_t index, int level) {
+  LevelRing& ring = levels_[level];
+  uint32_t at = ring.head + ring.count;
+  if (at >= ring.slots.size()) at -= static_cast<uint32_t>(ring.slots.size());
+  ring.slots[at] = index;
+  ++ring.count;
   nonempty_.store(nonempty_.load(std::memory_order_relaxed) | (1u << level),
                   std::memory_order_release);
   size_.store(size_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
 }
 
 void ClassicQueue::PushFrontLocked(Task* task, int level) {
-  task->prev = nullptr;
-  task->next = head_[level];
-  if (head_[level] != nullptr) {
-    head_[level]->prev = task;
-  } else {
-    tail_[level] = task;
-  }
-  head_[level] = task;
+  LevelRing& ring = levels_[level];
+  ring.head = (ring.head == 0 ? static_cast<uint32_t>(ring.slots.size()) : ring.head) - 1;
+  ring.slots[ring.head] = task->index;
+  ++ring.count;
   nonempty_.store(nonempty_.load(std::memory_order_relaxed) | (1u << level),
                   std::memory_order_release);
   size_.store(size_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
@@ -99,20 +92,41 @@ Task* ClassicQueue::PopLocked() {
   const uint32_t bits = nonempty_.load(std::memory_order_relaxed);
   if (bits == 0) return nullptr;
   const int level = 31 - std::countl_zero(bits);
-  Task* task = head_[level];
-  head_[level] = task->next;
-  if (head_[level] != nullptr) {
-    head_[level]->prev = nullptr;
+  LevelRing& ring = levels_[level];
+  Task* task = tasks_->At(ring.slots[ring.head]);
+  // Its run writes its statistics on line 2, which nothing touched since its last run.
+  __builtin_prefetch(&task->activations, 1, 3);
+  if (++ring.head == ring.slots.size()) ring.head = 0;
+  if (--ring.count > 0) {
     // The next pop's task: fetch its first line while this one runs, so that its state
     // exchange does not wait for the notifier's CPU then.
-    __builtin_prefetch(head_[level], 0, 3);
+    __builtin_prefetch(tasks_->At(ring.slots[ring.head]), 0, 3);
   } else {
-    tail_[level] = nullptr;
     nonempty_.store(bits & ~(1u << level), std::memory_order_relaxed);
   }
-  task->next = task->prev = nullptr;
   size_.store(size_.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
   return task;
+}
+
+bool ClassicQueue::EraseLocked(Task* task) {
+  const int level = task->priority;
+  LevelRing& ring = levels_[level];
+  const uint32_t capacity = static_cast<uint32_t>(ring.slots.size());
+  auto slot = [&](uint32_t i) -> uint32_t& {
+    const uint32_t at = ring.head + i;
+    return ring.slots[at >= capacity ? at - capacity : at];
+  };
+  uint32_t i = 0;
+  while (i < ring.count && slot(i) != task->index) ++i;
+  if (i == ring.count) return false;
+  // The later ones move up one place, in order (removal is rare; the pops stay O(1)).
+  for (; i + 1 < ring.count; ++i) slot(i) = slot(i + 1);
+  if (--ring.count == 0) {
+    nonempty_.store(nonempty_.load(std::memory_order_relaxed) & ~(1u << level),
+                    std::memory_order_relaxed);
+  }
+  size_.store(size_.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
+  return true;
 }
 
 ClassicQueue::Waiter* ClassicQueue::TakeWaiterLocked(Task* handoff) {
@@ -150,23 +164,14 @@ void ClassicQueue::DrainInboxLocked() {
     pending_levels_.exchange(0, std::memory_order_seq_cst);
   }
   if (InboxEmpty(std::memory_order_relaxed)) return;
-  // Newest first: reverse, so tasks enter their levels in notify order. Only the link and
-  // level arrays are read here, not the tasks' own lines, and nothing notifiers write is
-  // written (the reversal goes through drain_); PushLocked writes line 2, which belongs to
-  // the processors.
+  // Newest first: reverse, so tasks enter their levels in notify order. Only the dense
+  // link, level and ring arrays are touched here, not the tasks' own lines.
   uint32_t list = inbox_.exchange(kNone, std::memory_order_acquire);
   size_t n = 0;
   for (; list != kNone; list = tasks_->Link(list)) drain_[n++] = list;
-  // PushLocked writes each task's second line, which may be in another processor's cache:
-  // fetch a few ahead so that those misses overlap instead of adding up under the lock.
-  constexpr size_t kAhead = 8;
-  for (size_t i = 0; i < n && i < kAhead; ++i) {
-    __builtin_prefetch(&tasks_->At(drain_[n - 1 - i])->prev, 1);
-  }
   while (n > 0) {
     const uint32_t index = drain_[--n];
-    if (n >= kAhead) __builtin_prefetch(&tasks_->At(drain_[n - kAhead])->prev, 1);
-    PushLocked(tasks_->At(index), tasks_->Level(index));
+    PushLocked(index, tasks_->Level(index));
   }
 }
 
@@ -183,9 +188,19 @@ void ClassicQueue::MaybeDrainLocked() {
   DrainInboxLocked();
 }
 
-void ClassicQueue::AddTask() {
+void ClassicQueue::AddTask(int level) {
   std::lock_guard<PiMutex> lock(mutex_);
   drain_.push_back(TaskTable::kNone);
+  // The level's ring holds every task of the level at once; it grows by doubling, with
+  // what is queued moved to the front of the new one in order.
+  LevelRing& ring = levels_[level];
+  if (++ring.tasks <= ring.slots.size()) return;
+  std::vector<uint32_t> grown(std::max<size_t>(8, 2 * ring.slots.size()), TaskTable::kNone);
+  for (uint32_t i = 0; i < ring.count; ++i) {
+    grown[i] = ring.slots[(ring.head + i) % ring.slots.size()];
+  }
+  ring.slots.swap(grown);
+  ring.head = 0;
 }
 
 bool ClassicQueue::HandOff(Task* task) {
@@ -418,7 +433,7 @@ void ClassicQueue::Requeue(Task* task) {
     // An RMW for the same reason as in WaitPop: notifies coalesced while the task was
     // kRunningNotified must happen-before the run that covers them.
     task->state.exchange(Task::kQueued, std::memory_order_seq_cst);
-    PushLocked(task, task->priority);
+    PushLocked(task->index, task->priority);
     wake = TakeWaiterLocked();
   }
   if (wake != nullptr && !wake->busy_spin) FutexWake(&wake->word, 1);
@@ -430,13 +445,12 @@ bool ClassicQueue::Unlink(Task* task) {
   // It may still be in the inbox, or a notifier may be about to push it: only a task in a
   // level list can be unlinked here (otherwise the processor that pops it drops it).
   DrainInboxLocked();
-  if (task->prev == nullptr && head_[task->priority] != task) {
-    // Not in a list: in a processor's batch, unless the processor took it first.
+  if (!EraseLocked(task)) {
+    // Not in its level: in a processor's batch, unless the processor took it first.
     for (Waiter* w = batchers_; w != nullptr; w = w->next_batcher) {
       for (std::atomic<Task*>& slot : w->batch) {
         Task* expected = task;
         if (slot.compare_exchange_strong(expected, nullptr, std::memory_order_acq_rel)) {
-          task->next = nullptr;
           task->state.store(Task::kRemoved, std::memory_order_release);
           return true;
         }
@@ -444,23 +458,6 @@ bool ClassicQueue::Unlink(Task* task) {
     }
     return false;
   }
-  const int level = task->priority;
-  if (task->prev != nullptr) {
-    task->prev->next = task->next;
-  } else {
-    head_[level] = task->next;
-  }
-  if (task->next != nullptr) {
-    task->next->prev = task->prev;
-  } else {
-    tail_[level] = task->prev;
-  }
-  if (head_[level] == nullptr) {
-    nonempty_.store(nonempty_.load(std::memory_order_relaxed) & ~(1u << level),
-                    std::memory_order_relaxed);
-  }
-  task->next = task->prev = nullptr;
-  size_.store(size_.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
   task->state.store(Task::kRemoved, std::memory_order_release);
   return true;
 }
@@ -477,7 +474,7 @@ void ClassicQueue::ReleaseLocked(Task* task, int64_t release) {
         }
         task->detail->release_ns.store(release, std::memory_order_relaxed);
         task->notify_ns.store(release, std::memory_order_relaxed);
-        PushLocked(task, task->priority);
+        PushLocked(task->index, task->priority);
         return;
       case Task::kRunning:
         if (!task->state.compare_exchange_weak(state, Task::kRunningNotified,

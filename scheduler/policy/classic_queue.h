@@ -117,10 +117,10 @@ class alignas(64) ClassicQueue {
   // (its `removing` is set) and wakes futex waiters on its state.
   bool Unlink(Task* task);
 
-  // Counts a task created for this queue (before its first notify): the processors' drain
-  // buffer grows to hold every task of the queue at once. Allocates; call it when the task
-  // is created.
-  void AddTask();
+  // Counts a task of level `level` created for this queue (before its first notify): the
+  // processors' drain buffer and the level's ring grow to hold every task of the queue at
+  // once. Allocates; call it when the task is created.
+  void AddTask(int level);
 
   // Starts releasing a periodic task (task->period_ns > 0) at first_release_ns, then every
   // period. Allocates (the heap may grow): call it when the task is created.
@@ -136,13 +136,15 @@ class alignas(64) ClassicQueue {
   int Size() const { return size_.load(std::memory_order_relaxed); }
 
  private:
-  void PushLocked(Task* task, int level);
+  void PushLocked(uint32_t index, int level);
   void PushFrontLocked(Task* task, int level);
   Task* TakeFromBatch(Waiter* self);
   void FillBatchLocked(Waiter* self, int level);
   void ReturnBatchLocked(Waiter* self);
   Task* StealLocked(Waiter* self);
   Task* PopLocked();
+  // Takes a task out of its level's ring; false when it is not there.
+  bool EraseLocked(Task* task);
   bool InboxEmpty(std::memory_order order) const {
     return inbox_.load(order) == TaskTable::kNone;
   }
@@ -168,8 +170,16 @@ class alignas(64) ClassicQueue {
 
   // The processors' side, under the lock.
   alignas(64) PiMutex mutex_;
-  Task* head_[kLevels] = {};
-  Task* tail_[kLevels] = {};
+  // The level lists: per level, a ring of task indices in FIFO order (dense, so that moving
+  // a task through its level touches no line of the task itself), sized by AddTask to the
+  // tasks of the level, as a task is queued at most once.
+  struct LevelRing {
+    std::vector<uint32_t> slots;
+    uint32_t head = 0;   // The oldest queued task's slot.
+    uint32_t count = 0;  // Tasks queued.
+    uint32_t tasks = 0;  // Tasks of this level created for the queue.
+  };
+  LevelRing levels_[kLevels];
   // Bit i set: level i is not empty. Written under the lock; busy-spinning processors
   // read it without.
   std::atomic<uint32_t> nonempty_{0};

@@ -141,7 +141,12 @@ LiveRow StartW3Row(RunnerKind kind, int policy, int total) {
 }
 
 // Periods the notifier gives one row before it moves on to the next (DriveInterleaved).
-constexpr int kBlockPeriods = 100;
+// Short, so that a stall of the worker's vCPU spreads over every row: while it lasts, the
+// notifier keeps notifying, and the one activation after it records a sample for each of
+// those notifies (stall - 1 ms, stall - 2 ms, ...). With blocks of 100 periods, one 150 ms
+// stall put about 100 such samples into a single row and decided its p99 (W1 (d): 69x the
+// floor's in one run, 1.1x in the run before).
+constexpr int kBlockPeriods = 10;
 
 // Runs the 1 ms notifier (CPU 0, SCHED_OTHER) over the rows, interleaved: kBlockPeriods
 // periods notifying one row's task, then as many for the next row, and so on round the

@@ -536,57 +536,75 @@ TEST_F(SchedulerTest, BacklogOfShortRunsKeepsPriorityFifoAndRemovalOfQueuedTasks
 }
 
 // A queued task can be removed wherever it stands in its level (first, last, in between),
-// round after round as the level's queue moves on (see ClassicQueue::EraseLocked): it
-// never runs, and the others of the level run once each, in notify order.
+// round after round, while the level's ring of queued tasks wraps around many times (see
+// ClassicQueue::EraseLocked): it never runs, and the others of the level run once each, in
+// notify order.
 TEST_F(SchedulerTest, RemovedQueuedTaskNeverRunsAndTheRestKeepNotifyOrderOverManyRounds) {
-  std::unique_ptr<Scheduler> scheduler = StartOrNull(PlanFrom(kSoloConf));
-  ASSERT_NE(scheduler, nullptr);
-  constexpr int kTasks = 12;
-  constexpr int kRounds = 2 * kTasks;
+  constexpr int kTasks = 30;
+  constexpr int kRounds = 24;
+  // Declared before the scheduler, which its bodies use: they outlive it.
   std::mutex ran_mutex;
   std::vector<int> ran;
   Counter finished;
+  std::vector<std::unique_ptr<Gate>> running(kRounds), release(kRounds);
+  for (int r = 0; r < kRounds; ++r) {
+    running[r] = std::make_unique<Gate>();
+    release[r] = std::make_unique<Gate>();
+  }
+  std::atomic<int> round_now{0};
+  std::unique_ptr<Scheduler> scheduler = StartOrNull(PlanFrom(kSoloConf));
+  ASSERT_NE(scheduler, nullptr);
+  // Every task is created up front (the ring is sized then, and never again), all of level
+  // 0 as the conf does not name them. The blocker holds the only processor while a round's
+  // tasks are queued.
+  absl::StatusOr<TaskId> blocker = scheduler->CreateTask("hold", [&] {
+    const int r = round_now.load();
+    running[r]->Open();
+    release[r]->Wait();
+  });
+  ASSERT_TRUE(blocker.ok()) << blocker.status();
+  std::vector<int> live;
+  std::vector<TaskId> ids;
+  for (int i = 0; i < kTasks; ++i) {
+    absl::StatusOr<TaskId> id = scheduler->CreateTask(absl::StrCat("r", i), [&, i] {
+      {
+        std::lock_guard<std::mutex> lock(ran_mutex);
+        ran.push_back(i);
+      }
+      finished.Increment();
+    });
+    ASSERT_TRUE(id.ok()) << id.status();
+    ids.push_back(*id);
+    live.push_back(i);
+  }
+  uint64_t runs = 0;
   for (int round = 0; round < kRounds; ++round) {
-    // This round's blocker holds the only processor while the round's tasks are queued.
-    auto running = std::make_shared<Gate>();
-    auto release = std::make_shared<Gate>();
-    absl::StatusOr<TaskId> blocker =
-        scheduler->CreateTask(absl::StrCat("hold", round), [running, release] {
-          running->Open();
-          release->Wait();
-        });
-    ASSERT_TRUE(blocker.ok()) << blocker.status();
-    std::vector<TaskId> ids;
-    for (int i = 0; i < kTasks; ++i) {
-      // Not in the conf, like the blocker: all of level 0.
-      absl::StatusOr<TaskId> id = scheduler->CreateTask(absl::StrCat("r", round, "_", i), [&, i] {
-        {
-          std::lock_guard<std::mutex> lock(ran_mutex);
-          ran.push_back(i);
-        }
-        finished.Increment();
-      });
-      ASSERT_TRUE(id.ok()) << id.status();
-      ids.push_back(*id);
-    }
-    const int removed = round % kTasks;
+    round_now.store(round);
+    // Each round notifies the live tasks in a rotated order and removes the first, the
+    // last, or one in between (a position that moves round by round).
+    const int n = static_cast<int>(live.size());
+    std::vector<int> order;
+    for (int k = 0; k < n; ++k) order.push_back(live[(round + k) % n]);
+    const int position = round % 3 == 0 ? 0 : round % 3 == 1 ? n - 1 : 1 + (round * 7) % (n - 2);
+    const int removed = order[position];
     ExpectOk(scheduler->NotifyTask(*blocker));
-    ASSERT_TRUE(running->Wait());
-    for (const TaskId& id : ids) ExpectOk(scheduler->NotifyTask(id));
+    ASSERT_TRUE(running[round]->Wait());
+    for (int i : order) ExpectOk(scheduler->NotifyTask(ids[i]));
     ExpectOk(scheduler->RemoveTask(ids[removed]));
-    release->Open();
-    ASSERT_TRUE(finished.WaitAtLeast(static_cast<uint64_t>((round + 1) * (kTasks - 1))));
-    std::vector<int> expected;
-    for (int i = 0; i < kTasks; ++i) {
-      if (i != removed) expected.push_back(i);
-    }
+    release[round]->Open();
+    runs += n - 1;
+    ASSERT_TRUE(finished.WaitAtLeast(runs));
+    order.erase(order.begin() + position);
+    live.erase(std::find(live.begin(), live.end(), removed));
     std::lock_guard<std::mutex> lock(ran_mutex);
-    EXPECT_EQ(ran, expected) << "round " << round << ", removed task " << removed;
+    EXPECT_EQ(ran, order) << "round " << round << ", removed task " << removed
+                          << " at position " << position;
     ran.clear();
   }
   scheduler->Shutdown();
   std::lock_guard<std::mutex> lock(ran_mutex);
-  EXPECT_TRUE(ran.empty()) << "a removed task ran after its round";
+  EXPECT_TRUE(ran.empty()) << "a task ran after its round";
+  EXPECT_EQ(finished.value(), runs);
 }
 
 constexpr char kChoreographyConf[] = R"(

@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <thread>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "scheduler/processor.h"
@@ -456,6 +457,152 @@ double LineTransferNs() {
   return static_cast<double>(end - start) / (2.0 * kRounds);
 }
 
+// W2's measured floor: the bare notify -> run hand-over this machine allows, with nothing of
+// a runtime around it. 1,000 tasks, each a cache line holding its activation state (idle,
+// queued, running, running-notified: the same coalescing semantics as cadence and the naive
+// pool's pending flag); one producer on CPU 0 notifies them round-robin exactly as W2's
+// producer does (a compare-and-swap; a queuing notify writes the index into a
+// single-producer ring, which can never overflow as each task is in it at most once); one
+// worker on CPU 1 spins on the ring (no sleep, no lock, no priorities), prefetches the task
+// 8 slots ahead for writing, and per activation does the two compare-and-swaps of its state
+// and the W2 body. The timings add what a runtime needs to report run time (the worker reads
+// the clock once per run, a run starting where the previous one ended, and adds the run time
+// in the task's line) and wake latency (the producer also stamps each queuing notify with the
+// clock, and the worker keeps the largest notify -> end in the task's line).
+enum class BareTiming { kNone, kRuns, kNotifiesAndRuns };
+
+struct BareHandOverResult {
+  double rate = 0;       // Activations completed per second while the producer ran.
+  double notifies = 0;   // Notifies per second.
+  uint64_t notify_count = 0;
+  uint64_t coalesced = 0;
+  uint64_t min = 0, median = 0;  // Per-task activations.
+};
+
+BareHandOverResult BareHandOver(double seconds, BareTiming timing) {
+  const bool timed = timing != BareTiming::kNone;
+  const bool stamped = timing == BareTiming::kNotifiesAndRuns;
+  constexpr int kTasks = 1000;
+  constexpr uint32_t kRing = 1024;  // > kTasks: a task is in the ring at most once.
+  constexpr int kPrefetch = 8;
+  enum : uint32_t { kIdle, kQueued, kRunning, kRunningNotified };
+  struct alignas(64) BareTask {
+    std::atomic<uint32_t> state{kIdle};
+    std::atomic<int64_t> notify_ns{0};
+    uint64_t wake_max_ns = 0;
+    uint64_t run_ns = 0;
+  };
+  struct alignas(64) Shared {
+    BareTask tasks[kTasks];
+    uint32_t ring[kRing] = {};
+    alignas(64) std::atomic<uint32_t> tail{0};  // Written by the producer only.
+    alignas(64) std::atomic<bool> stop{false};
+    alignas(64) std::atomic<uint64_t> counters[kTasks] = {};
+  };
+  auto shared = std::make_unique<Shared>();
+  Shared& s = *shared;
+  auto total = [&s] {
+    uint64_t sum = 0;
+    for (const auto& c : s.counters) sum += c.load(std::memory_order_relaxed);
+    return sum;
+  };
+  std::thread worker([&s, timed] {
+    SetUpCurrentThread({.cpus = {1}}).IgnoreError();
+    uint32_t head = 0;
+    int64_t last = timed ? NowNs() : 0;
+    while (true) {
+      const uint32_t tail = s.tail.load(std::memory_order_acquire);
+      if (head == tail) {
+        if (s.stop.load(std::memory_order_relaxed)) return;
+        __builtin_ia32_pause();
+        continue;
+      }
+      for (; head != tail; ++head) {
+        if (tail - head > kPrefetch) {
+          __builtin_prefetch(&s.tasks[s.ring[(head + kPrefetch) % kRing]], 1, 3);
+        }
+        const uint32_t i = s.ring[head % kRing];
+        BareTask& task = s.tasks[i];
+        uint32_t expected = kQueued;
+        task.state.compare_exchange_strong(expected, kRunning, std::memory_order_acq_rel);
+        while (true) {
+          const int64_t notified = timed ? task.notify_ns.load(std::memory_order_relaxed) : 0;
+          s.counters[i].fetch_add(1, std::memory_order_relaxed);  // The W2 body.
+          if (timed) {
+            const int64_t end = NowNs();
+            if (end - notified > static_cast<int64_t>(task.wake_max_ns)) {
+              task.wake_max_ns = static_cast<uint64_t>(end - notified);
+            }
+            task.run_ns += static_cast<uint64_t>(end - last);
+            last = end;
+          }
+          expected = kRunning;
+          if (task.state.compare_exchange_strong(expected, kIdle, std::memory_order_acq_rel)) {
+            break;
+          }
+          // Notified during the run: run once more (the producer owns the ring).
+          task.state.store(kRunning, std::memory_order_relaxed);
+        }
+      }
+    }
+  });
+  BareHandOverResult result;
+  std::thread producer([&, stamped] {
+    SetUpCurrentThread({.cpus = {0}}).IgnoreError();
+    const uint64_t done_at_start = total();
+    const int64_t start = NowNs();
+    const int64_t end = start + static_cast<int64_t>(seconds * 1e9);
+    int64_t now = start;
+    uint64_t notifies = 0, coalesced = 0;
+    uint32_t tail = 0;
+    while (now < end) {
+      for (uint32_t i = 0; i < kTasks; ++i) {
+        BareTask& task = s.tasks[i];
+        uint32_t state = task.state.load(std::memory_order_acquire);
+        while (true) {
+          if (state == kIdle) {
+            if (!task.state.compare_exchange_weak(state, kQueued, std::memory_order_acq_rel)) {
+              continue;
+            }
+            if (stamped) task.notify_ns.store(NowNs(), std::memory_order_relaxed);
+            s.ring[tail % kRing] = i;
+            s.tail.store(++tail, std::memory_order_release);
+          } else if (state == kRunning) {
+            if (!task.state.compare_exchange_weak(state, kRunningNotified,
+                                                  std::memory_order_acq_rel)) {
+              continue;
+            }
+            if (stamped) task.notify_ns.store(NowNs(), std::memory_order_relaxed);
+          } else {
+            // Pending: coalesced (an RMW, as in cadence, to publish to the pending run).
+            if (!task.state.compare_exchange_weak(state, state, std::memory_order_acq_rel)) {
+              continue;
+            }
+            ++coalesced;
+          }
+          break;
+        }
+      }
+      notifies += kTasks;
+      now = NowNs();
+    }
+    const uint64_t done_at_stop = total();
+    result.rate = (done_at_stop - done_at_start) / ((now - start) / 1e9);
+    result.notifies = notifies / ((now - start) / 1e9);
+    result.notify_count = notifies;
+    result.coalesced = coalesced;
+    s.stop.store(true, std::memory_order_relaxed);
+  });
+  producer.join();
+  worker.join();
+  std::vector<uint64_t> per_task;
+  for (const auto& c : s.counters) per_task.push_back(c.load(std::memory_order_relaxed));
+  std::sort(per_task.begin(), per_task.end());
+  result.min = per_task.front();
+  result.median = per_task[per_task.size() / 2];
+  return result;
+}
+
 std::string RunW2(const BenchOptions& options) {
   constexpr int kTasks = 1000;
   Table table(
@@ -464,7 +611,22 @@ std::string RunW2(const BenchOptions& options) {
                    " s"),
       {"runner", "workers", "activations/s", "notifies/s", "coalesced", "coalesced %",
        "min/task", "median/task", "worker ctxsw/s", "idle after ms", "cpu ms after",
-       "wakeups after", "act/s vs naive"});
+       "wakeups after", "act/s vs naive", "act/s vs bare timed"});
+  // The measured floors first: the bare hand-over, without and with the clock reads.
+  double bare_timed_rate = 0;
+  const std::pair<BareTiming, const char*> bare_rows[] = {
+      {BareTiming::kNone, "floor: bare"},
+      {BareTiming::kRuns, "floor: bare, runs timed"},
+      {BareTiming::kNotifiesAndRuns, "floor: bare, timed"}};
+  for (const auto& [timing, name] : bare_rows) {
+    std::cerr << "[bench] W2 " << name << "\n";
+    const BareHandOverResult bare = BareHandOver(options.w2_seconds, timing);
+    if (timing == BareTiming::kNotifiesAndRuns) bare_timed_rate = bare.rate;
+    table.AddRow({name, "1", Num(bare.rate), Num(bare.notifies), absl::StrCat(bare.coalesced),
+                  Num(bare.notify_count > 0 ? 100.0 * bare.coalesced / bare.notify_count : 0),
+                  absl::StrCat(bare.min), absl::StrCat(bare.median), "-", "-", "-", "-", "-",
+                  "-"});
+  }
   struct Config {
     RunnerKind kind;
     int workers;
@@ -562,7 +724,8 @@ std::string RunW2(const BenchOptions& options) {
                   idle_at < 0 ? "never" : Num((idle_at - stop) / 1e6), Num(cpu_after / 1e6),
                   absl::StrCat(sw_after),
                   config.kind == RunnerKind::kNaive ? "-"
-                                                    : Ratio(rate, naive_rate[config.workers])});
+                                                    : Ratio(rate, naive_rate[config.workers]),
+                  Ratio(rate, bare_timed_rate)});
   }
   table.AddNote("workers SCHED_OTHER; 1 worker: CPU 1; 2 workers: CPUs 0-1 (cadence: classic "
                 "group, range; naive: task i on worker i % 2); the producer is SCHED_OTHER on "
@@ -576,7 +739,16 @@ std::string RunW2(const BenchOptions& options) {
       "floor: one cache line transfer CPU 0 -> CPU 1 takes ", Num(transfer_ns),
       " ns here (ping-pong, same run). The notify -> run hand-over moves each task's state "
       "line at least once per activation; a worker taking those misses one after the other "
-      "tops out near ", Num(1e3 / transfer_ns), " M activations/s"));
+      "tops out near ", Num(1e3 / transfer_ns), " M activations/s (the bare rows overlap them "
+      "by prefetching)"));
+  table.AddNote("floor: bare = the notify -> run hand-over alone, measured here: 1000 tasks "
+                "of one cache line (the same state machine, coalescing included), a "
+                "single-producer ring of indices, one worker on CPU 1 spinning on it (no lock, "
+                "no sleep, no priorities, no statistics), 8-slot write prefetch; runs timed = "
+                "the same plus one clock read per run (what run time statistics need); timed = "
+                "also one per queuing notify (what wake latency statistics need, as cadence "
+                "keeps for every activation). act/s vs bare timed: the row's rate over it "
+                "(2-worker rows too: the target is two workers at least as fast as one)");
   table.AddNote("idle after: producer stop -> no worker runnable and no activation completed "
                 "(polled every 100 us); cpu ms / wakeups after: worker CPU time and context "
                 "switches in the following window");

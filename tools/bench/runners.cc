@@ -22,6 +22,7 @@ ThreadSetup WorkerThreadSetup(const WorkerSetup& setup) {
   ThreadSetup t;
   t.policy = setup.policy;
   t.rt_priority = setup.rt_priority;
+  t.nice = setup.nice;
   t.cpus = setup.cpus;
   return t;
 }
@@ -218,7 +219,14 @@ class NaiveRunner : public Runner {
 std::string CpuList(const std::vector<int>& cpus) { return absl::StrJoin(cpus, ","); }
 
 std::string PolicyText(const WorkerSetup& setup) {
-  return setup.policy == SCHED_FIFO ? "SCHED_FIFO" : "SCHED_OTHER";
+  switch (setup.policy) {
+    case SCHED_FIFO:
+      return "SCHED_FIFO";
+    case SCHED_BATCH:
+      return "SCHED_BATCH";
+    default:
+      return "SCHED_OTHER";
+  }
 }
 
 std::string ChoreographyConf(const WorkerSetup& setup, int tasks) {
@@ -343,7 +351,9 @@ std::string ClassicConf(const WorkerSetup& setup, const std::vector<std::string>
                       setup.workers, "\n   affinity: \"", setup.workers == 1 ? "1to1" : "range",
                       "\"\n   cpuset: \"", CpuList(setup.cpus), "\"\n   processor_policy: \"",
                       PolicyText(setup), "\"\n   processor_prio: ",
-                      setup.policy == SCHED_FIFO ? setup.rt_priority : 0, "\n   tasks: [",
+                      setup.policy == SCHED_FIFO ? setup.rt_priority : 0,
+                      setup.nice != 0 ? absl::StrCat("\n   processor_nice: ", setup.nice) : "",
+                      "\n   tasks: [",
                       entries, "]\n  }]\n }\n}\n");
 }
 

@@ -39,6 +39,8 @@ struct WorkerSetup {
   // SCHED_OTHER or SCHED_FIFO, and the FIFO priority.
   int policy = 0;
   int rt_priority = 0;
+  // The nice value of SCHED_OTHER/SCHED_BATCH workers.
+  int nice = 0;
   // The CPUs of the workers; with more than one worker each may use all of them (range).
   std::vector<int> cpus = {1};
 };

@@ -630,16 +630,26 @@ std::string RunW2(const BenchOptions& options) {
   struct Config {
     RunnerKind kind;
     int workers;
+    int policy = SCHED_OTHER;
+    int nice = 0;
   };
   const Config configs[] = {{RunnerKind::kNaive, 1},
                             {RunnerKind::kClassic, 1},
                             {RunnerKind::kNaive, 2},
-                            {RunnerKind::kClassic, 2}};
+                            {RunnerKind::kClassic, 2},
+                            {RunnerKind::kNaive, 2, SCHED_BATCH},
+                            {RunnerKind::kClassic, 2, SCHED_BATCH},
+                            {RunnerKind::kNaive, 2, SCHED_BATCH, 10},
+                            {RunnerKind::kClassic, 2, SCHED_BATCH, 10}};
   double naive_rate[3] = {0, 0, 0};
   for (const Config& config : configs) {
-    std::cerr << "[bench] W2 " << RunnerName(config.kind) << " " << config.workers
+    const std::string name =
+        absl::StrCat(RunnerName(config.kind), config.policy == SCHED_BATCH ? ", SCHED_BATCH" : "",
+                     config.nice != 0 ? absl::StrCat(" nice ", config.nice) : "");
+    std::cerr << "[bench] W2 " << name << " " << config.workers
               << " worker(s)\n";
-    WorkerSetup setup = OneWorker(SCHED_OTHER);
+    WorkerSetup setup = OneWorker(config.policy);
+    setup.nice = config.nice;
     if (config.workers == 2) setup.cpus = {0, 1};
     setup.workers = config.workers;
     std::unique_ptr<Runner> runner = MakeRunner(config.kind, setup);
@@ -648,8 +658,8 @@ std::string RunW2(const BenchOptions& options) {
       runner->AddTask([c = &counters[i]] { c->fetch_add(1, std::memory_order_relaxed); });
     }
     if (absl::Status s = runner->Start(); !s.ok()) {
-      table.AddRow({RunnerName(config.kind), absl::StrCat(config.workers), "error"});
-      table.AddNote(absl::StrCat(RunnerName(config.kind), ": ", s.message()));
+      table.AddRow({name, absl::StrCat(config.workers), "error"});
+      table.AddNote(absl::StrCat(name, ": ", s.message()));
       continue;
     }
     auto total = [&] {
@@ -715,7 +725,7 @@ std::string RunW2(const BenchOptions& options) {
     const double seconds = (stop - start) / 1e9;
     const double rate = (done_at_stop - done_at_start) / seconds;
     if (config.kind == RunnerKind::kNaive) naive_rate[config.workers] = rate;
-    table.AddRow({RunnerName(config.kind), absl::StrCat(config.workers), Num(rate),
+    table.AddRow({name, absl::StrCat(config.workers), Num(rate),
                   Num(notifies / seconds), absl::StrCat(coalesced),
                   Num(notifies ? 100.0 * coalesced / notifies : 0),
                   absl::StrCat(per_task.empty() ? 0 : per_task.front()),
@@ -727,9 +737,11 @@ std::string RunW2(const BenchOptions& options) {
                                                     : Ratio(rate, naive_rate[config.workers]),
                   Ratio(rate, bare_timed_rate)});
   }
-  table.AddNote("workers SCHED_OTHER; 1 worker: CPU 1; 2 workers: CPUs 0-1 (cadence: classic "
-                "group, range; naive: task i on worker i % 2); the producer is SCHED_OTHER on "
-                "CPU 0");
+  table.AddNote("workers SCHED_OTHER unless the row says otherwise (SCHED_BATCH nice 10 is "
+                "what the shipped robot confs give background groups); 1 worker: CPU 1; 2 "
+                "workers: CPUs 0-1 (cadence: classic group, range; naive: task i on worker "
+                "i % 2); the producer is SCHED_OTHER nice 0 on CPU 0, so the worker that runs "
+                "on CPU 0 takes CPU time from it");
   table.AddNote("activations/s counts bodies completed while the producer ran; a notify of a "
                 "pending task is coalesced (naive pool: a per-task pending flag, same "
                 "semantics); worker ctxsw/s = voluntary+involuntary context switches of the "

@@ -36,7 +36,7 @@ const char* RunnerName(RunnerKind kind);
 // Where and how the workers run.
 struct WorkerSetup {
   int workers = 1;
-  // SCHED_OTHER or SCHED_FIFO, and the FIFO priority.
+  // SCHED_OTHER, SCHED_BATCH or SCHED_FIFO, and the FIFO priority.
   int policy = 0;
   int rt_priority = 0;
   // The nice value of SCHED_OTHER/SCHED_BATCH workers.

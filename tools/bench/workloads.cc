@@ -646,8 +646,7 @@ std::string RunW2(const BenchOptions& options) {
     const std::string name =
         absl::StrCat(RunnerName(config.kind), config.policy == SCHED_BATCH ? ", SCHED_BATCH" : "",
                      config.nice != 0 ? absl::StrCat(" nice ", config.nice) : "");
-    std::cerr << "[bench] W2 " << name << " " << config.workers
-              << " worker(s)\n";
+    std::cerr << "[bench] W2 " << name << " " << config.workers << " worker(s)\n";
     WorkerSetup setup = OneWorker(config.policy);
     setup.nice = config.nice;
     if (config.workers == 2) setup.cpus = {0, 1};

@@ -52,13 +52,14 @@ absl::StatusOr<ProcThread> ReadProcThread(pid_t pid, pid_t tid) {
   auto field = [&](int n, int64_t* value) {
     return static_cast<int>(fields.size()) > n - 3 && absl::SimpleAtoi(fields[n - 3], value);
   };
-  int64_t utime = 0, stime = 0, nice = 0, cpu = 0, rt = 0, policy = 0;
-  if (fields.empty() || !field(14, &utime) || !field(15, &stime) || !field(19, &nice) ||
-      !field(39, &cpu) || !field(40, &rt) || !field(41, &policy)) {
+  int64_t utime = 0, stime = 0, prio = 0, nice = 0, cpu = 0, rt = 0, policy = 0;
+  if (fields.empty() || !field(14, &utime) || !field(15, &stime) || !field(18, &prio) ||
+      !field(19, &nice) || !field(39, &cpu) || !field(40, &rt) || !field(41, &policy)) {
     return absl::InternalError(absl::StrCat("unexpected format of ", dir, "/stat"));
   }
   t.state = fields[0].empty() ? '?' : fields[0][0];
   t.cpu_ticks = static_cast<uint64_t>(utime + stime);
+  t.priority = static_cast<int>(prio);
   t.nice = static_cast<int>(nice);
   t.last_cpu = static_cast<int>(cpu);
   t.rt_priority = static_cast<int>(rt);

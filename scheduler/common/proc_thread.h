@@ -26,6 +26,10 @@ struct ProcThread {
   int policy = 0;
   // FIFO/RR priority (stat field 40), 0 for other policies.
   int rt_priority = 0;
+  // The priority the kernel schedules it at now (stat field 18): 0-39 for nice -20..19
+  // (SCHED_OTHER, SCHED_BATCH, SCHED_IDLE), -2..-100 for real-time priority 1..99, -101 for
+  // SCHED_DEADLINE. A priority-inheritance boost shows here, not in `policy`/`rt_priority`.
+  int priority = 0;
   // Nice value (stat field 19).
   int nice = 0;
   // The CPU it last ran on (stat field 39).

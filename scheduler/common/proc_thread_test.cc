@@ -12,7 +12,7 @@
 namespace cadence {
 namespace {
 
-TEST(ProcThreadTest, ReadsNamePolicyAndAffinityOfAnotherThread) {
+TEST(ProcThreadTest, ReadsNamePolicyPriorityAndAffinityOfAnotherThread) {
   std::promise<pid_t> tid_promise;
   std::promise<void> release;
   std::shared_future<void> released = release.get_future().share();
@@ -34,6 +34,7 @@ TEST(ProcThreadTest, ReadsNamePolicyAndAffinityOfAnotherThread) {
   EXPECT_EQ(t->name, "proc (test) 1");
   EXPECT_EQ(t->policy, SCHED_FIFO);
   EXPECT_EQ(t->rt_priority, 7);
+  EXPECT_EQ(t->priority, -8);  // -1 - rt_priority.
   EXPECT_EQ(t->cpus_allowed, CpuSet::Of({0}));
   EXPECT_EQ(t->state, 'S');  // Blocked on the future.
 
@@ -44,7 +45,7 @@ TEST(ProcThreadTest, ReadsNamePolicyAndAffinityOfAnotherThread) {
   thread.join();
 }
 
-TEST(ProcThreadTest, ReadsNiceOfTheCallingThread) {
+TEST(ProcThreadTest, ReadsNiceAndPriorityOfTheCallingThread) {
   ThreadAttributes batch;
   batch.policy = SchedPolicy::kBatch;
   batch.nice = 3;
@@ -62,6 +63,7 @@ TEST(ProcThreadTest, ReadsNiceOfTheCallingThread) {
   ASSERT_TRUE(t.ok()) << t.status();
   EXPECT_EQ(t->policy, SCHED_BATCH);
   EXPECT_EQ(t->nice, 3);
+  EXPECT_EQ(t->priority, 23);  // 20 + nice.
 }
 
 TEST(ProcThreadTest, GoneThreadIsNotFound) {

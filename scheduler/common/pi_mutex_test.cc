@@ -175,6 +175,103 @@ TEST(PiMutexTest, OrdinaryWaiterDoesNotKeepTheUnlockingThreadFromRelocking) {
   EXPECT_TRUE(locked.load());
 }
 
+// A boost passes down a chain of holders: a real-time thread waits for A, held by a
+// thread that waits for B; B's holder runs at the real-time priority too.
+TEST(PiMutexTest, BoostPassesDownAChainOfHolders) {
+  PiMutex a;
+  PiMutex b;
+  std::atomic<pid_t> last_tid{0};
+  std::atomic<bool> release{false};
+  std::thread last([&] {  // Holds B.
+    b.lock();
+    last_tid.store(CurrentTid());
+    last_tid.notify_all();
+    release.wait(false);
+    b.unlock();
+  });
+  last_tid.wait(0);
+  std::atomic<pid_t> middle_tid{0};
+  std::thread middle([&] {  // Holds A, waits for B.
+    a.lock();
+    middle_tid.store(CurrentTid());
+    middle_tid.notify_all();
+    b.lock();
+    b.unlock();
+    a.unlock();
+  });
+  middle_tid.wait(0);
+  ASSERT_TRUE(WaitForThread(middle_tid.load(), [](const ProcThread& t) { return t.state == 'S'; }));
+  std::thread first([&] {  // Waits for A.
+    Become(SchedPolicy::kFifo, 30);
+    a.lock();
+    a.unlock();
+  });
+  EXPECT_TRUE(
+      WaitForThread(middle_tid.load(), [](const ProcThread& t) { return t.priority == -31; }));
+  EXPECT_TRUE(
+      WaitForThread(last_tid.load(), [](const ProcThread& t) { return t.priority == -31; }));
+  release.store(true);
+  release.notify_all();
+  last.join();
+  middle.join();
+  first.join();
+}
+
+// As with std::mutex, the next holder may destroy the mutex as soon as it has unlocked it:
+// the unlock that let it in touches no memory of the mutex after releasing it (under
+// AddressSanitizer, a touch would be reported here).
+TEST(PiMutexTest, NextHolderMayDestroyTheMutexRightAfterUnlock) {
+  constexpr int kRounds = 20000;
+  std::atomic<PiMutex*> handed{nullptr};
+  std::atomic<int> done{0};
+  std::thread next([&] {
+    for (int i = 0; i < kRounds; ++i) {
+      PiMutex* mutex;
+      while ((mutex = handed.load(std::memory_order_acquire)) == nullptr) {
+        std::this_thread::yield();
+      }
+      handed.store(nullptr, std::memory_order_relaxed);
+      while (!mutex->try_lock()) {
+      }
+      mutex->unlock();
+      delete mutex;
+      done.store(i + 1, std::memory_order_release);
+    }
+  });
+  for (int i = 0; i < kRounds; ++i) {
+    PiMutex* mutex = new PiMutex;
+    mutex->lock();
+    handed.store(mutex, std::memory_order_release);
+    while (handed.load(std::memory_order_relaxed) != nullptr) {
+      std::this_thread::yield();
+    }
+    mutex->unlock();
+    while (done.load(std::memory_order_acquire) != i + 1) std::this_thread::yield();
+  }
+  next.join();
+  EXPECT_EQ(done.load(), kRounds);
+}
+
+// FUTEX_LOCK_PI fails for good when the holder exited without unlocking (ESRCH): the
+// real-time waiter then sleeps as an ordinary one (forever, as with any mutex whose owner
+// is gone) instead of retrying the syscall in a loop at its real-time priority.
+TEST(PiMutexTest, RealTimeWaiterForALockWhoseOwnerExitedSleepsInsteadOfSpinning) {
+  static PiMutex abandoned;  // Static: the waiter below never returns.
+  std::thread owner([] { abandoned.lock(); });
+  owner.join();
+  std::atomic<pid_t> waiter_tid{0};
+  std::thread waiter([&waiter_tid] {
+    Become(SchedPolicy::kFifo, 30);
+    waiter_tid.store(CurrentTid());
+    waiter_tid.notify_all();
+    abandoned.lock();
+  });
+  waiter_tid.wait(0);
+  const pid_t tid = waiter_tid.load();
+  waiter.detach();
+  EXPECT_TRUE(WaitForThread(tid, [](const ProcThread& t) { return t.state == 'S'; }));
+}
+
 // Threads of every kind of policy hammer one lock: each increment of the (plain) counter is
 // done by exactly one holder at a time, and none is lost. Under ThreadSanitizer this also
 // checks that a lock handed over by the kernel orders the holders' accesses.

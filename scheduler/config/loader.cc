@@ -1,5 +1,6 @@
 #include "scheduler/config/loader.h"
 
+#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -8,8 +9,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
@@ -438,19 +437,20 @@ absl::StatusOr<LoadedConfig> LoadFollowing(const std::string& path,
             .ToString());
   }
   std::string real_path = resolved;
-  std::ifstream in(real_path, std::ios::binary);
-  if (!in) {
-    return absl::NotFoundError(
+  absl::StatusOr<std::string> read = ReadRegularFile(real_path);
+  if (!read.ok()) {
+    return absl::Status(
+        read.status().code(),
         Diagnostic{Severity::kError,
                    {path, 0, 0},
                    "",
-                   absl::StrCat("cannot open ", real_path, ": ", std::strerror(errno)),
-                   ""}
+                   absl::StrCat("cannot read the config: ", read.status().message()),
+                   absl::IsInvalidArgument(read.status())
+                       ? "name a config file (or a symlink to one), e.g. conf/robot.conf"
+                       : ""}
             .ToString());
   }
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  std::string text = buffer.str();
+  std::string text = *std::move(read);
 
   // A symlink stored as a plain file (git with core.symlinks=false, or a copy that lost
   // the link) holds just the target's name. Follow it, and say so.
@@ -500,6 +500,47 @@ absl::StatusOr<LoadedConfig> LoadFollowing(const std::string& path,
 }
 
 }  // namespace
+
+absl::StatusOr<std::string> ReadRegularFile(const std::string& path) {
+  // O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused below).
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) {
+    return absl::NotFoundError(absl::StrCat("cannot open ", path, ": ", std::strerror(errno)));
+  }
+  struct stat st = {};
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    const int error = errno;
+    const mode_t type = st.st_mode & S_IFMT;
+    close(fd);
+    if (type == 0) {
+      return absl::NotFoundError(absl::StrCat("cannot stat ", path, ": ", std::strerror(error)));
+    }
+    const char* what = S_ISDIR(st.st_mode)   ? "a directory"
+                       : S_ISFIFO(st.st_mode) ? "a FIFO"
+                       : S_ISCHR(st.st_mode)  ? "a character device"
+                       : S_ISBLK(st.st_mode)  ? "a block device"
+                       : S_ISSOCK(st.st_mode) ? "a socket"
+                                              : "of an unknown type";
+    return absl::InvalidArgumentError(absl::StrCat(path, " is ", what, ", not a regular file"));
+  }
+  std::string text;
+  char buffer[1 << 14];
+  while (true) {
+    const ssize_t n = read(fd, buffer, sizeof(buffer));
+    if (n > 0) {
+      text.append(buffer, static_cast<size_t>(n));
+    } else if (n == 0) {
+      break;
+    } else if (errno != EINTR) {
+      const int error = errno;
+      close(fd);
+      return absl::DataLossError(absl::StrCat("reading ", path, " failed after ", text.size(),
+                                              " bytes: ", std::strerror(error)));
+    }
+  }
+  close(fd);
+  return text;
+}
 
 absl::StatusOr<LoadedConfig> LoadConfigFile(const std::string& path) {
   std::vector<std::string> visited;

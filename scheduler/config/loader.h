@@ -66,9 +66,17 @@ struct LoadedConfig {
   SourceLocation At(int line, int column) const { return {path, line, column}; }
 };
 
-// Reads and parses the config file at `path`. Errors are InvalidArgument/NotFound with
-// the message formatted as "file:line:col: error: ...", hints included.
+// Reads and parses the config file at `path` (a regular file, or a symlink to one). Errors
+// have the message formatted as "file:line:col: error: ...", hints included: NotFound for a
+// path that does not exist or cannot be opened, InvalidArgument for one that is not a
+// regular file (a directory, a FIFO, ...) or does not parse, DataLoss when reading fails.
 absl::StatusOr<LoadedConfig> LoadConfigFile(const std::string& path);
+
+// The whole text of the regular file at `path` (symlinks followed), read to its end; never
+// a part of it. Errors name the file and the reason: NotFound when it cannot be opened,
+// InvalidArgument when it is not a regular file ("<path> is a directory"), DataLoss when a
+// read fails part way.
+absl::StatusOr<std::string> ReadRegularFile(const std::string& path);
 
 // Parses config text that came from `path` (used for display only).
 absl::StatusOr<LoadedConfig> ParseConfigText(std::string text, const std::string& path);

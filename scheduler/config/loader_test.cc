@@ -375,6 +375,50 @@ TEST(LoaderTest, DanglingSymlinkIsNotFound) {
   EXPECT_THAT(std::string(loaded.status().message()), HasSubstr("dangling"));
 }
 
+TEST(LoaderTest, DirectoryIsRefusedNotReadAsAnEmptyConfig) {
+  const std::string dir = MakeTempDir();
+  absl::StatusOr<LoadedConfig> loaded = LoadConfigFile(dir);
+  ASSERT_FALSE(loaded.ok()) << "a directory loaded as a config";
+  EXPECT_EQ(loaded.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(loaded.status().message()),
+              StartsWith(absl::StrCat(dir, ": error: cannot read the config: ", RealPath(dir),
+                                      " is a directory, not a regular file\n  hint: ")));
+}
+
+TEST(LoaderTest, SymlinkToADirectoryIsRefused) {
+  const std::string dir = MakeTempDir();
+  ASSERT_EQ(mkdir((dir + "/confs").c_str(), 0755), 0);
+  ASSERT_EQ(symlink("confs", (dir + "/robot.conf").c_str()), 0);
+  absl::StatusOr<LoadedConfig> loaded = LoadConfigFile(dir + "/robot.conf");
+  ASSERT_FALSE(loaded.ok()) << "a symlink to a directory loaded as a config";
+  EXPECT_EQ(loaded.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(loaded.status().message()),
+              HasSubstr(RealPath(dir + "/confs") + " is a directory"));
+}
+
+TEST(LoaderTest, FifoIsRefusedWithoutWaitingForAWriter) {
+  const std::string dir = MakeTempDir();
+  ASSERT_EQ(mkfifo((dir + "/pipe.conf").c_str(), 0600), 0);
+  absl::StatusOr<LoadedConfig> loaded = LoadConfigFile(dir + "/pipe.conf");
+  ASSERT_FALSE(loaded.ok());
+  EXPECT_EQ(loaded.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(loaded.status().message()), HasSubstr("is a FIFO, not a regular file"));
+}
+
+TEST(LoaderTest, ReadErrorIsAnErrorNotATruncatedConfig) {
+  // /proc/self/mem is a regular file whose first read fails with EIO (address 0 is not
+  // mapped): what a failing disk does part way through a file.
+  const std::string path = "/proc/self/mem";
+  if (access(path.c_str(), R_OK) != 0) GTEST_SKIP() << "cannot open " << path;
+  absl::StatusOr<LoadedConfig> loaded = LoadConfigFile(path);
+  ASSERT_FALSE(loaded.ok()) << "a failed read loaded as a config";
+  EXPECT_EQ(loaded.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(std::string(loaded.status().message()),
+              StartsWith(path + ": error: cannot read the config: reading /proc/"));
+  EXPECT_THAT(std::string(loaded.status().message()),
+              HasSubstr("failed after 0 bytes: Input/output error"));
+}
+
 TEST(LoaderTest, ParseErrorInAFileNamesThePathAsGiven) {
   const std::string dir = MakeTempDir();
   WriteFile(dir + "/bad.conf", "scheduler_conf {\n  polcy: \"classic\"\n}\n");

@@ -8,9 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <map>
-#include <sstream>
 #include <utility>
 
 #include "absl/strings/match.h"
@@ -307,15 +305,18 @@ absl::StatusOr<Dag> LoadDagFile(const std::string& path) {
     return cannot_read(std::strerror(errno), "check the path, or the symlink's target");
   }
   dag.real_path = resolved;
-  struct stat st;
-  if (stat(dag.real_path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
-    return cannot_read(absl::StrCat(dag.real_path, " is a directory"), "");
+  // A directory, a FIFO or a read that fails part way is an error, never an empty DAG.
+  absl::StatusOr<std::string> read = ReadRegularFile(dag.real_path);
+  if (!read.ok()) {
+    return absl::Status(read.status().code(),
+                        Diagnostic{Severity::kError,
+                                   {path, 0, 0},
+                                   "",
+                                   absl::StrCat("cannot read the DAG file: ", read.status().message()),
+                                   ""}
+                            .ToString());
   }
-  std::ifstream in(dag.real_path, std::ios::binary);
-  if (!in) return cannot_read(std::strerror(errno), "");
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  const std::string text = buffer.str();
+  const std::string text = *std::move(read);
 
   proto::DagConfig config;
   Tree locations;

@@ -24,6 +24,7 @@
 namespace cadence {
 namespace {
 
+using ::testing::AllOf;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::SizeIs;
@@ -306,6 +307,28 @@ TEST(DagTest, MissingFileIsNotFound) {
   EXPECT_EQ(dag.status().code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(std::string(dag.status().message()),
               StartsWith(absl::StrCat(path, ": error: cannot read the DAG file")));
+}
+
+TEST(DagTest, DirectoryIsRefusedNamingIt) {
+  const std::string dir = MakeTempDir();
+  absl::StatusOr<Dag> dag = LoadDagFile(dir);
+  ASSERT_FALSE(dag.ok());
+  EXPECT_EQ(dag.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(dag.status().message()),
+              StartsWith(absl::StrCat(dir, ": error: cannot read the DAG file: ")));
+  EXPECT_THAT(std::string(dag.status().message()), HasSubstr(" is a directory"));
+}
+
+TEST(DagTest, ReadErrorIsAnErrorWithTheReason) {
+  // /proc/self/mem is a regular file whose first read fails with EIO.
+  const std::string path = "/proc/self/mem";
+  if (access(path.c_str(), R_OK) != 0) GTEST_SKIP() << "cannot open " << path;
+  absl::StatusOr<Dag> dag = LoadDagFile(path);
+  ASSERT_FALSE(dag.ok());
+  EXPECT_EQ(dag.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(std::string(dag.status().message()),
+              AllOf(StartsWith(path + ": error: cannot read the DAG file: reading /proc/"),
+                    HasSubstr("Input/output error")));
 }
 
 TEST(DagTest, DuplicateNameInOneDagIsAnError) {

@@ -515,7 +515,7 @@ absl::StatusOr<std::string> ReadRegularFile(const std::string& path) {
     if (type == 0) {
       return absl::NotFoundError(absl::StrCat("cannot stat ", path, ": ", std::strerror(error)));
     }
-    const char* what = S_ISDIR(st.st_mode)   ? "a directory"
+    const char* what = S_ISDIR(st.st_mode)    ? "a directory"
                        : S_ISFIFO(st.st_mode) ? "a FIFO"
                        : S_ISCHR(st.st_mode)  ? "a character device"
                        : S_ISBLK(st.st_mode)  ? "a block device"

@@ -295,27 +295,24 @@ void CheckUniqueNames(const std::vector<const Dag*>& dags, Diagnostics* found) {
 absl::StatusOr<Dag> LoadDagFile(const std::string& path) {
   Dag dag;
   dag.path = path;
-  const auto cannot_read = [&path](const std::string& why, const std::string& hint) {
-    return absl::NotFoundError(
-        Diagnostic{Severity::kError, {path, 0, 0}, "", "cannot read the DAG file: " + why, hint}
-            .ToString());
+  const auto cannot_read = [&path](absl::StatusCode code, absl::string_view why,
+                                   const std::string& hint) {
+    return absl::Status(code, Diagnostic{Severity::kError,
+                                         {path, 0, 0},
+                                         "",
+                                         absl::StrCat("cannot read the DAG file: ", why),
+                                         hint}
+                                  .ToString());
   };
   char resolved[PATH_MAX];
   if (realpath(path.c_str(), resolved) == nullptr) {
-    return cannot_read(std::strerror(errno), "check the path, or the symlink's target");
+    return cannot_read(absl::StatusCode::kNotFound, std::strerror(errno),
+                       "check the path, or the symlink's target");
   }
   dag.real_path = resolved;
   // A directory, a FIFO or a read that fails part way is an error, never an empty DAG.
   absl::StatusOr<std::string> read = ReadRegularFile(dag.real_path);
-  if (!read.ok()) {
-    return absl::Status(read.status().code(),
-                        Diagnostic{Severity::kError,
-                                   {path, 0, 0},
-                                   "",
-                                   absl::StrCat("cannot read the DAG file: ", read.status().message()),
-                                   ""}
-                            .ToString());
-  }
+  if (!read.ok()) return cannot_read(read.status().code(), read.status().message(), "");
   const std::string text = *std::move(read);
 
   proto::DagConfig config;

@@ -418,6 +418,36 @@ TEST_F(LauncherE2eTest, MainboardSingleDashLongFlagsAreNotReadAsShortOptions) {
   EXPECT_THAT(outcome.err, ::testing::Not(HasSubstr("trict.conf")));
 }
 
+TEST_F(LauncherE2eTest, MainboardExplicitConfThatDoesNotExistFailsNamingIt) {
+  const std::string conf = conf_dir_ + "/typo.conf";
+  const Outcome outcome =
+      RunToEnd(kMainboard, {"-d", TestData("good.dag"), "--conf", conf, "--duration_s", "1"});
+  ASSERT_TRUE(outcome.exited && outcome.exit_code == 1) << outcome.Describe();
+  EXPECT_THAT(outcome.err, HasSubstr("mainboard: cannot start:"));
+  EXPECT_THAT(outcome.err,
+              HasSubstr(conf + ": error: cannot read the config: No such file or directory"));
+  EXPECT_THAT(outcome.out, Not(HasSubstr("running")));
+}
+
+TEST_F(LauncherE2eTest, MainboardConfThatIsADirectoryFailsNamingIt) {
+  const Outcome outcome =
+      RunToEnd(kMainboard, {"-d", TestData("good.dag"), "--conf", conf_dir_, "--duration_s", "1"});
+  ASSERT_TRUE(outcome.exited && outcome.exit_code == 1) << outcome.Describe();
+  EXPECT_THAT(outcome.err, HasSubstr(conf_dir_ + ": error: cannot read the config: "));
+  EXPECT_THAT(outcome.err, HasSubstr(" is a directory, not a regular file"));
+  EXPECT_THAT(outcome.out, Not(HasSubstr("running")));
+}
+
+TEST_F(LauncherE2eTest, MainboardConfLookedUpByNameThatDoesNotExistRunsTheDefaultPlan) {
+  // Cyber RT's behaviour, kept for <conf_dir>/<process_group>.conf only: a warning, exit 0.
+  const Outcome outcome = RunToEnd(kMainboard, {"-d", TestData("good.dag"), "-p", "no_such_group",
+                                                "--conf_dir", conf_dir_, "--duration_s", "1"});
+  ASSERT_TRUE(outcome.exited && outcome.exit_code == 0) << outcome.Describe();
+  EXPECT_THAT(outcome.err, HasSubstr("no config file at " + conf_dir_ + "/no_such_group.conf"));
+  EXPECT_THAT(outcome.out, HasSubstr("default_grp/0"));
+  EXPECT_THAT(outcome.out, HasSubstr("mainboard: stopped cleanly"));
+}
+
 // ---------------------------------------------------------------------------------------
 // robot_demo.
 

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -933,9 +934,9 @@ Validation DefaultPlan(const Machine& machine, const std::string& reason,
 }
 
 absl::StatusOr<Validation> LoadAndValidate(const std::string& path, const Machine& machine,
-                                           const ValidateOptions& options) {
+                                           const ValidateOptions& options, ConfNaming naming) {
   struct stat st;
-  if (lstat(path.c_str(), &st) != 0 && errno == ENOENT) {
+  if (naming == ConfNaming::kLookedUp && lstat(path.c_str(), &st) != 0 && errno == ENOENT) {
     Validation v = DefaultPlan(
         machine,
         absl::StrCat("no config file at ", path, ": using the default plan (classic, one group of ",

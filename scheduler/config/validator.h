@@ -44,11 +44,23 @@ Validation Validate(const LoadedConfig& config, const Machine& machine,
 Validation DefaultPlan(const Machine& machine, const std::string& reason,
                        const ValidateOptions& options = {});
 
-// Loads and validates `path`. A file that does not exist gives the default plan with a
-// warning (an error in strict mode); a file that exists but does not parse is an error.
-// Returns the Validation (check ok()), or a Status when the file could not be read/parsed.
+// How a conf file came to be named, which decides what its absence means.
+enum class ConfNaming {
+  // Named by the user (`--conf FILE`, `schedctl plan FILE`): a file that does not exist is
+  // an error, like any other path that is wrong.
+  kExplicit,
+  // Looked up by name (`<conf_dir>/<process_group>.conf`, as Cyber RT's mainboard does):
+  // when there is none, the default plan applies with a warning (an error in strict mode).
+  kLookedUp,
+};
+
+// Loads and validates `path`. A file that exists but cannot be read or parsed is an error;
+// one that does not exist is NotFound when named explicitly, and gives the default plan
+// with a warning when looked up (see ConfNaming). Returns the Validation (check ok()), or
+// a Status when the file could not be read/parsed.
 absl::StatusOr<Validation> LoadAndValidate(const std::string& path, const Machine& machine,
-                                           const ValidateOptions& options = {});
+                                           const ValidateOptions& options = {},
+                                           ConfNaming naming = ConfNaming::kExplicit);
 
 }  // namespace cadence
 

@@ -889,9 +889,9 @@ TEST(ValidatorTest, StrictModeTurnsWarningsIntoErrors) {
   EXPECT_FALSE(Of(notes, Severity::kNote).empty());
 }
 
-TEST(ValidatorTest, NoConfigFileGivesTheDefaultPlanWithAWarning) {
-  absl::StatusOr<Validation> v =
-      LoadAndValidate("/nonexistent-cadence-dir/none.conf", Machine::ForTest(4));
+TEST(ValidatorTest, NoConfigFileLookedUpByNameGivesTheDefaultPlanWithAWarning) {
+  absl::StatusOr<Validation> v = LoadAndValidate("/nonexistent-cadence-dir/none.conf",
+                                                 Machine::ForTest(4), {}, ConfNaming::kLookedUp);
   ASSERT_TRUE(v.ok()) << v.status();
   EXPECT_TRUE(v->ok());
   ExpectCounts(*v, 0, 1);
@@ -916,9 +916,22 @@ TEST(ValidatorTest, NoConfigFileGivesTheDefaultPlanWithAWarning) {
   EXPECT_TRUE(plan.tasks.empty());
 
   absl::StatusOr<Validation> strict =
-      LoadAndValidate("/nonexistent-cadence-dir/none.conf", Machine::ForTest(4), {.strict = true});
+      LoadAndValidate("/nonexistent-cadence-dir/none.conf", Machine::ForTest(4), {.strict = true},
+                      ConfNaming::kLookedUp);
   ASSERT_TRUE(strict.ok());
   EXPECT_FALSE(strict->ok());
+}
+
+TEST(ValidatorTest, ExplicitlyNamedConfigFileThatDoesNotExistIsAnError) {
+  for (const bool strict : {false, true}) {
+    absl::StatusOr<Validation> v = LoadAndValidate("/nonexistent-cadence-dir/none.conf",
+                                                   Machine::ForTest(4), {.strict = strict});
+    ASSERT_FALSE(v.ok()) << "strict " << strict << ": the default plan instead of an error";
+    EXPECT_EQ(v.status().code(), absl::StatusCode::kNotFound);
+    EXPECT_THAT(std::string(v.status().message()),
+                StartsWith("/nonexistent-cadence-dir/none.conf: error: cannot read the config: "
+                           "No such file or directory"));
+  }
 }
 
 TEST(ValidatorTest, ProcessorThreadNamesFitTheKernelLimit) {

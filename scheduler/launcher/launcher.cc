@@ -190,8 +190,11 @@ absl::Status Launcher::Init(const LauncherOptions& options) {
           ? options.conf_file
           : ConfigPathFor(options.conf_dir,
                           options.sched_name.empty() ? options.process_group : options.sched_name);
+  // An explicit conf file must exist; `<conf_dir>/<name>.conf` may be missing (the
+  // default plan, with a warning), as in Cyber RT.
   absl::StatusOr<Validation> validation =
-      LoadAndValidate(conf_path_, Machine::Read(), {.strict = options.strict});
+      LoadAndValidate(conf_path_, Machine::Read(), {.strict = options.strict},
+                      options.conf_file.empty() ? ConfNaming::kLookedUp : ConfNaming::kExplicit);
   if (!validation.ok()) return validation.status();
   validation_ = *std::move(validation);
   if (!validation_.ok()) {

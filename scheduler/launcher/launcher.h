@@ -47,7 +47,8 @@ struct LauncherOptions {
   std::string sched_name;
   // --conf_dir: where `<name>.conf` is looked up.
   std::string conf_dir = "conf";
-  // A conf file to use instead of `<conf_dir>/<name>.conf`.
+  // A conf file to use instead of `<conf_dir>/<name>.conf`. It must exist (a missing
+  // `<conf_dir>/<name>.conf` gives the default plan with a warning, as in Cyber RT).
   std::string conf_file;
   // Extra directories a relative module_library is looked up in.
   std::vector<std::string> library_path;

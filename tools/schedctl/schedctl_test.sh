@@ -74,10 +74,10 @@ expect_rc 0 "warning only" -- "$SCHEDCTL" check "$tmp/warn.conf"
 expect_text "$tmp/out" "warning: task \"t\" has priority 25" "clamp warning"
 expect_rc 1 "strict" -- "$SCHEDCTL" check --strict "$tmp/warn.conf"
 
-# No config file at all: the default plan, with a warning.
-expect_rc 0 "plan of a missing file" -- "$SCHEDCTL" plan "$tmp/none.conf"
-expect_text "$tmp/err" "no config file at" "default plan warning"
-expect_text "$tmp/out" "default_grp/0" "default plan processors"
+# A named file that does not exist is an error for plan as for check (the default plan is
+# for a conf looked up by process name, as mainboard -p does).
+expect_rc 1 "plan of a missing file" -- "$SCHEDCTL" plan "$tmp/none.conf"
+expect_text "$tmp/err" "none.conf: error: cannot read the config: No such file or directory" "missing file in plan"
 expect_rc 1 "check of a missing file" -- "$SCHEDCTL" check "$tmp/none.conf"
 expect_text "$tmp/out" "cannot read the config" "missing file in check"
 

@@ -448,6 +448,15 @@ TEST_F(LauncherE2eTest, MainboardConfLookedUpByNameThatDoesNotExistRunsTheDefaul
   EXPECT_THAT(outcome.out, HasSubstr("mainboard: stopped cleanly"));
 }
 
+TEST_F(LauncherE2eTest, MainboardNegativeDurationIsAUsageError) {
+  const Outcome outcome = RunToEnd(
+      kMainboard, {"-d", TestData("good.dag"), "--conf", TestData("good.conf"), "--duration_s=-5"});
+  ASSERT_TRUE(outcome.exited && outcome.exit_code == 2) << outcome.Describe();
+  EXPECT_THAT(outcome.err, HasSubstr("mainboard: --duration_s must be 0 (run until SIGINT/SIGTERM) "
+                                     "or a positive number of seconds, not -5"));
+  EXPECT_THAT(outcome.out, Not(HasSubstr("running")));
+}
+
 // ---------------------------------------------------------------------------------------
 // robot_demo.
 
@@ -467,6 +476,14 @@ TEST_F(LauncherE2eTest, RobotDemoRunsForItsDurationAndReports) {
   EXPECT_THAT(after, HasSubstr("realtime/0"));
   EXPECT_THAT(after, HasSubstr("logger"));
   EXPECT_THAT(outcome.out, HasSubstr("robot_demo: ok (0 failed or throwing task runs)"));
+}
+
+TEST_F(LauncherE2eTest, RobotDemoNegativeDurationIsAUsageError) {
+  const Outcome outcome = RunToEnd(kRobotDemo, {"--conf", "conf/robot.conf", "--duration_s=-5"});
+  ASSERT_TRUE(outcome.exited && outcome.exit_code == 2) << outcome.Describe();
+  EXPECT_THAT(outcome.err, HasSubstr("robot_demo: --duration_s must be 0 (run until "
+                                     "SIGINT/SIGTERM) or a positive number of seconds, not -5"));
+  EXPECT_THAT(outcome.out, Not(HasSubstr("running for")));
 }
 
 // On the classic layout (the temp copy, so a re-pointed conf/robot.conf does not matter).

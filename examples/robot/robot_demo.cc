@@ -14,7 +14,7 @@
 //
 // Swap the layout by re-pointing the symlink: ln -sf robot_choreography.conf conf/robot.conf
 // Exit code: 0, or 1 when it could not start, a task failed (threw or its Proc failed) or
-// the trace could not be written.
+// the trace could not be written; 2 for a usage error (e.g. a negative --duration_s).
 #include <unistd.h>
 
 #include <atomic>
@@ -26,6 +26,7 @@
 #include <string>
 #include <thread>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "gflags/gflags.h"
@@ -73,6 +74,11 @@ int main(int argc, char** argv) {
     std::cerr << "robot_demo: " << flags.message() << "\n";
     return 2;
   }
+  const absl::StatusOr<std::chrono::milliseconds> limit = cadence::RunTimeLimit(FLAGS_duration_s);
+  if (!limit.ok()) {
+    std::cerr << "robot_demo: " << limit.status().message() << "\n";
+    return 2;
+  }
   absl::StatusOr<std::unique_ptr<cadence::Launcher>> launcher = cadence::Launcher::Start(options);
   if (!launcher.ok()) {
     std::cerr << "robot_demo: cannot start:\n" << launcher.status().message() << "\n";
@@ -107,9 +113,11 @@ int main(int argc, char** argv) {
 
   std::cout << l.Summary() << "\nthreads (requested vs effective):\n"
             << cadence::FormatThreadTable(s.Threads()) << "\n"
-            << l.StateLine() << "\nrobot_demo: running for " << FLAGS_duration_s << " s (pid "
-            << getpid() << ")" << std::endl;
-  const int signal = l.WaitForStop(std::chrono::seconds(FLAGS_duration_s));
+            << l.StateLine() << "\nrobot_demo: running for "
+            << (FLAGS_duration_s > 0 ? absl::StrCat(FLAGS_duration_s, " s")
+                                     : std::string("no fixed time, until SIGINT or SIGTERM"))
+            << " (pid " << getpid() << ")" << std::endl;
+  const int signal = l.WaitForStop(*limit);
   {
     std::lock_guard<std::mutex> lock(mutex);
     stopping = true;

@@ -302,22 +302,21 @@ absl::Status Launcher::Shutdown() {
 
 int Launcher::WaitForStop(std::chrono::milliseconds limit) {
   struct pollfd fd = {stop_pipe[0], POLLIN, 0};
-  const int timeout = limit.count() > 0 ? static_cast<int>(limit.count()) : -1;
-  const auto deadline = std::chrono::steady_clock::now() + limit;
+  const bool limited = limit.count() != 0;
+  // Time is counted from the start (no start + limit, which could overflow); poll() takes an
+  // int of milliseconds, so a limit past INT_MAX ms (~24.8 days) is waited for in pieces.
+  const auto start = std::chrono::steady_clock::now();
   while (true) {
-    int wait = timeout;
-    if (timeout >= 0) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-          deadline - std::chrono::steady_clock::now());
-      if (left.count() <= 0) return 0;
-      wait = static_cast<int>(left.count());
+    int wait = -1;
+    if (limited) {
+      const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(
+          std::chrono::steady_clock::now() - start);
+      if (waited >= limit) return 0;
+      wait = static_cast<int>(std::min<int64_t>((limit - waited).count(), INT_MAX));
     }
     const int ready = poll(&fd, 1, wait);
     if (ready < 0 && errno == EINTR) continue;
-    if (ready <= 0) {
-      if (timeout >= 0 && std::chrono::steady_clock::now() >= deadline) return 0;
-      continue;
-    }
+    if (ready <= 0) continue;
     unsigned char byte = 0;
     if (read(stop_pipe[0], &byte, 1) == 1) return byte;
   }

@@ -79,8 +79,9 @@ class Launcher {
   Launcher(const Launcher&) = delete;
   Launcher& operator=(const Launcher&) = delete;
 
-  // Blocks until SIGINT or SIGTERM arrives, or `limit` passes (zero: no limit). Returns the
-  // signal number, or 0 when the limit passed.
+  // Blocks until SIGINT or SIGTERM arrives, or `limit` passes (zero: no limit; a negative
+  // limit has already passed). Any limit is exact, also past poll()'s ~24.8 days. Returns
+  // the signal number, or 0 when the limit passed.
   int WaitForStop(std::chrono::milliseconds limit = std::chrono::milliseconds(0));
 
   // Stops publishing the state (the socket file is removed), stops the scheduler (running

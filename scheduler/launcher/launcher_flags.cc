@@ -28,4 +28,19 @@ absl::Status ApplyObservabilityFlags(LauncherOptions* options) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::chrono::milliseconds> RunTimeLimit(int64_t duration_s) {
+  if (duration_s < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--duration_s must be 0 (run until SIGINT/SIGTERM) or a positive number of "
+                     "seconds, not ",
+                     duration_s));
+  }
+  constexpr int64_t kMaxSeconds = std::chrono::milliseconds::max().count() / 1000;
+  if (duration_s > kMaxSeconds) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--duration_s ", duration_s, " is more than ", kMaxSeconds, " seconds"));
+  }
+  return std::chrono::milliseconds(duration_s * 1000);
+}
+
 }  // namespace cadence

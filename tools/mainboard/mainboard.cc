@@ -124,6 +124,12 @@ int main(int argc, char** argv) {
     std::cerr << "mainboard: " << flags.message() << "\n";
     return 2;
   }
+  const absl::StatusOr<std::chrono::milliseconds> limit = cadence::RunTimeLimit(FLAGS_duration_s);
+  if (!limit.ok()) {
+    std::cerr << "mainboard: " << limit.status().message() << "\n"
+              << gflags::ProgramUsage() << "\n";
+    return 2;
+  }
 
   absl::StatusOr<std::unique_ptr<cadence::Launcher>> launcher = cadence::Launcher::Start(options);
   if (!launcher.ok()) {
@@ -135,7 +141,7 @@ int main(int argc, char** argv) {
             << cadence::FormatThreadTable(l.scheduler().Threads()) << "\n"
             << l.StateLine() << "\nmainboard: running (pid " << getpid()
             << "); SIGINT or SIGTERM stops it" << std::endl;
-  const int signal = l.WaitForStop(std::chrono::seconds(FLAGS_duration_s));
+  const int signal = l.WaitForStop(*limit);
   std::cout << "\nmainboard: stopping ("
             << (signal > 0 ? std::string(strsignal(signal)) : std::string("time limit")) << ")"
             << std::endl;

@@ -23,6 +23,12 @@ using Tree = TextFormat::ParseInfoTree;
 // count must not wrap around when it becomes an int.
 constexpr uint32_t kMaxProcessors = 1024;
 
+// The most a task's period_us or budget_us may be: 2^62 ns (about 146 years), so that the
+// nanoseconds fit an int64 with room for a release time (now + period) that cannot overflow.
+// A larger value is surely a unit mistake; converted, it would wrap (18446744073709552 us is
+// 2^64 ns + 384 ns: a 384 ns period) or go negative.
+constexpr uint64_t kMaxTaskTimeUs = (uint64_t{1} << 62) / 1000;
+
 constexpr const char* kPolicyList =
     "SCHED_OTHER, SCHED_BATCH, SCHED_IDLE, SCHED_FIFO, SCHED_RR, SCHED_DEADLINE";
 
@@ -126,6 +132,10 @@ class Validator {
   int AddGroup(const std::string& group, int count, Affinity affinity, const CpuSet& cpus,
                int declared_cpus, const ThreadAttributes& attributes, bool busy_spin,
                SourceLocation where, const std::string& path);
+  // Whether the task's period_us and budget_us are at most kMaxTaskTimeUs; an error at the
+  // field for each that is not.
+  bool TaskTimesFit(const Message& task, const std::string& name, const Tree* tree,
+                    const std::string& path);
   void AddTask(const std::string& name, int queue, int64_t prio, int processor, uint64_t period_us,
                uint64_t budget_us, SourceLocation where, SourceLocation prio_where,
                const std::string& path);
@@ -496,6 +506,24 @@ int Validator::AddGroup(const std::string& group, int count, Affinity affinity, 
   return queue;
 }
 
+bool Validator::TaskTimesFit(const Message& task, const std::string& name, const Tree* tree,
+                             const std::string& path) {
+  bool fit = true;
+  for (const char* field : {"period_us", "budget_us"}) {
+    const google::protobuf::FieldDescriptor* descriptor =
+        task.GetDescriptor()->FindFieldByName(field);
+    const uint64_t value = task.GetReflection()->GetUInt64(task, descriptor);
+    if (value <= kMaxTaskTimeUs) continue;
+    fit = false;
+    diags_.Error(Where(tree, task, field), absl::StrCat(path, ".", field),
+                 absl::StrCat("task ", Quote(name), " has ", field, " ", value,
+                              ", more than the most cadence takes: ", kMaxTaskTimeUs,
+                              " us (2^62 ns, about 146 years)"),
+                 "give it in microseconds, e.g. 1000 for 1 ms");
+  }
+  return fit;
+}
+
 void Validator::AddTask(const std::string& name, int queue, int64_t prio, int processor,
                         uint64_t period_us, uint64_t budget_us, SourceLocation where,
                         SourceLocation prio_where, const std::string& path) {
@@ -639,6 +667,7 @@ void Validator::Classic(const proto::SchedulerConf& sched, const Tree* tree) {
             "list the task inside the group it belongs to and drop group_name");
         continue;
       }
+      if (!TaskTimesFit(task, task.name(), tt, tpath)) continue;
       AddTask(task.name(), queue, task.prio(), -1, task.period_us(), task.budget_us(),
               Where(gt, group, "tasks", t),
               task.has_prio() ? Where(tt, task, "prio") : Where(gt, group, "tasks", t), tpath);
@@ -800,6 +829,7 @@ void Validator::Choreography(const proto::SchedulerConf& sched, const Tree* tree
         continue;
       }
     }
+    if (!TaskTimesFit(task, task.name(), tt, tpath)) continue;
     AddTask(task.name(), queue, task.prio(), processor, task.period_us(), task.budget_us(), task_at,
             task.has_prio() ? Where(tt, task, "prio") : task_at, tpath);
   }

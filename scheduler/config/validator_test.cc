@@ -456,6 +456,58 @@ TEST(ValidatorTest, TaskDefaultsAndTiming) {
   EXPECT_EQ(t.where.ToString(), "test.conf:7:7");
 }
 
+TEST(ValidatorTest, TaskPeriodOrBudgetTooLargeForNanosecondsIsAnErrorAtTheField) {
+  // 18446744073709552 us is 2^64 ns + 384 ns: converted, it would wrap to a 384 ns period;
+  // 9300000000000000000 us would go negative as int64 nanoseconds.
+  const Validation v =
+      Check(OneGroup({"processor_num: 1", "tasks { name: \"t\" period_us: 18446744073709552 }",
+                      "tasks { name: \"u\" period_us: 1000 budget_us: 9300000000000000000 }",
+                      "tasks { name: \"ok\" period_us: 1000 budget_us: 200 }"}),
+            Machine::ForTest(4));
+  ExpectCounts(v, 2, 0);
+  const std::vector<Diagnostic> errors = Of(v, Severity::kError);
+  ASSERT_EQ(errors.size(), 2u);
+  ExpectAt(errors[0], 7, 25, "classic_conf.groups[0].tasks[0].period_us");
+  EXPECT_THAT(errors[0].message,
+              HasSubstr("task \"t\" has period_us 18446744073709552, more than the most cadence "
+                        "takes: 4611686018427387 us"));
+  ExpectAt(errors[1], 8, 41, "classic_conf.groups[0].tasks[1].budget_us");
+  EXPECT_THAT(errors[1].message, HasSubstr("task \"u\" has budget_us 9300000000000000000"));
+  EXPECT_FALSE(v.plan.tasks.contains("t"));
+  EXPECT_FALSE(v.plan.tasks.contains("u"));
+}
+
+TEST(ValidatorTest, TaskPeriodAtTheLimitIsAcceptedOneMoreIsNot) {
+  const Validation at_limit =
+      Check(OneGroup({"processor_num: 1", "tasks { name: \"t\" period_us: 4611686018427387 }"}),
+            Machine::ForTest(4));
+  ExpectCounts(at_limit, 0, 0);
+  ASSERT_TRUE(at_limit.plan.tasks.contains("t"));
+  EXPECT_EQ(at_limit.plan.tasks.at("t").period_us, 4611686018427387u);
+
+  const Validation past =
+      Check(OneGroup({"processor_num: 1", "tasks { name: \"t\" period_us: 4611686018427388 }"}),
+            Machine::ForTest(4));
+  ExpectCounts(past, 1, 0);
+  ExpectAt(Single(past, Severity::kError), 7, 25, "classic_conf.groups[0].tasks[0].period_us");
+}
+
+TEST(ValidatorTest, ChoreographyTaskPeriodTooLargeIsAnErrorAtTheField) {
+  const Validation v = Check(
+      "scheduler_conf {\n"
+      "  policy: \"choreography\"\n"
+      "  choreography_conf {\n"
+      "    choreography_processor_num: 1\n"
+      "    pool_processor_num: 1\n"
+      "    tasks: [ { name: \"a\" processor: 0 period_us: 18446744073709552 } ]\n"
+      "  }\n"
+      "}\n",
+      Machine::ForTest(4));
+  ExpectCounts(v, 1, 0);
+  ExpectAt(Single(v, Severity::kError), 6, 39, "choreography_conf.tasks[0].period_us");
+  EXPECT_FALSE(v.plan.tasks.contains("a"));
+}
+
 TEST(ValidatorTest, DuplicateGroupNamesNameBothPlaces) {
   const Validation v = Check(
       "scheduler_conf {\n"

@@ -25,11 +25,13 @@
 //       overruns, coalesced, dropped) and per-processor busy %, refreshed every interval
 //       until SIGINT (or N times); --once prints one interval's and exits.
 //
-// --cpus=N validates against a machine with CPUs 0..N-1 (this process's privileges and RT
-// limits), to check a config meant for a bigger or smaller target.
+// --cpus=N (1 to 1024, CPU_SETSIZE) validates against a machine with CPUs 0..N-1 (this
+// process's privileges and RT limits), to check a config meant for a bigger or smaller
+// target; a value outside that range is a usage error.
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -92,13 +94,24 @@ const char kUsage[] =
     "  schedctl ps PID [--interval_ms=200] [--state_dir=DIR]\n"
     "  schedctl top PID [--once] [--interval_ms=1000] [--iterations=N] [--state_dir=DIR]\n";
 
+// This machine, or with --cpus=N one with CPUs 0..N-1 (whose kernel has room for them).
 Machine TargetMachine() {
   Machine machine = Machine::Read();
   if (FLAGS_cpus > 0) {
     machine.online = CpuSet::Range(0, FLAGS_cpus - 1);
     machine.allowed = machine.online;
+    machine.possible_cpus = std::max(machine.possible_cpus, FLAGS_cpus);
   }
   return machine;
+}
+
+// Whether --cpus is 0 (this machine) or a CPU count a CpuSet can hold; says why not.
+bool CpusFlagValid() {
+  if (FLAGS_cpus >= 0 && FLAGS_cpus <= CpuSet::kMaxCpus) return true;
+  std::cerr << "schedctl: --cpus must be a number of CPUs from 1 to " << CpuSet::kMaxCpus
+            << " (CPUs 0..N-1; 0 or no --cpus: this machine), not " << FLAGS_cpus << "\n"
+            << kUsage;
+  return false;
 }
 
 int Check(const std::vector<std::string>& files) {
@@ -435,6 +448,7 @@ int main(int argc, char** argv) {
     std::cerr << kUsage;
     return kUsageError;
   }
+  if (!CpusFlagValid()) return kUsageError;
   const std::string command = argv[1];
   std::vector<std::string> files(argv + 2, argv + argc);
   if (!dags.empty() && command != "template") {

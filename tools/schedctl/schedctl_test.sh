@@ -282,6 +282,21 @@ expect_rc 2 "unknown command" -- "$SCHEDCTL" frobnicate
 expect_rc 2 "unknown flag" -- "$SCHEDCTL" check --bogus "$CONF_DIR/robot.conf"
 expect_rc 2 "plan without file" -- "$SCHEDCTL" plan
 
+# ==== --cpus bounds (schedctl.cc: CpusFlagValid, TargetMachine) ==========================
+# Outside 1..1024 (CPU_SETSIZE) is a usage error: not a silent check against this machine
+# (-4), not a silent cut to 1024 CPUs (5000). A target with more CPUs than this kernel's
+# kernel_max still has CPUs up to N-1.
+expect_rc 2 "--cpus=-4" -- "$SCHEDCTL" check --cpus=-4 "$CONF_DIR/robot.conf"
+expect_text "$tmp/err" "schedctl: --cpus must be a number of CPUs from 1 to 1024" "--cpus=-4 says why"
+expect_text "$tmp/err" "not -4" "--cpus=-4 names the value"
+expect_rc 2 "--cpus=5000" -- "$SCHEDCTL" plan --cpus=5000 "$CONF_DIR/robot.conf"
+expect_text "$tmp/err" "not 5000" "--cpus=5000 names the value"
+expect_rc 2 "--cpus=1025 for template" -- "$SCHEDCTL" template --cpus=1025 -d "$ROBOT_DAG"
+printf 'scheduler_conf {\n  classic_conf { groups: [ { name: "big" processor_num: 1 cpuset: "1000-1023" } ] }\n}\n' >"$tmp/big.conf"
+expect_rc 0 "--cpus=1024 and CPUs 1000-1023" -- "$SCHEDCTL" check --strict --cpus=1024 "$tmp/big.conf"
+expect_text "$tmp/out" "ok (0 errors, 0 warnings" "--cpus=1024 checks CPUs up to 1023"
+# ==== end of --cpus bounds ===============================================================
+
 if [ "$failures" = 0 ]; then echo "schedctl_test: all checks passed"; exit 0; fi
 echo "schedctl_test: $failures checks failed"
 exit 1

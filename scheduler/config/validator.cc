@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
+#include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -142,6 +144,9 @@ class Validator {
   std::optional<Affinity> ResolveAffinity(const std::string& text, bool given, SourceLocation where,
                                           const std::string& path);
   void RtBudget();
+  // Makes processor thread names (what ps/top show, 15 characters) distinct between groups
+  // whose names share their first characters; a warning says what was done.
+  void DistinctThreadNames();
   Validation Finish();
 
   const LoadedConfig* config_;
@@ -150,9 +155,36 @@ class Validator {
   Plan plan_;
   Diagnostics diags_;
   std::map<std::string, SourceLocation> group_names_;
+  // Each classic group's config path ("classic_conf.groups[1]") and where its name is.
+  struct GroupRef {
+    std::string path;
+    SourceLocation name_at;
+  };
+  std::map<std::string, GroupRef> group_refs_;
 };
 
 std::string Quote(const std::string& s) { return absl::StrCat("\"", s, "\""); }
+
+// Linux keeps this many characters of a thread's name (TASK_COMM_LEN - 1).
+constexpr size_t kThreadNameLength = 15;
+
+// The thread name of processor `index` of `group`: "<group>/<index>", the group's name cut
+// to fit.
+std::string ThreadName(const std::string& group, int index) {
+  const std::string suffix = absl::StrCat("/", index);
+  return group.substr(0, kThreadNameLength - suffix.size()) + suffix;
+}
+
+// The same, with the middle of a long group name left out ("motion~trol_b/0"), so that the
+// end of the name, where groups often differ, is kept.
+std::string ElidedThreadName(const std::string& group, int index) {
+  const std::string suffix = absl::StrCat("/", index);
+  const size_t room = kThreadNameLength - suffix.size();
+  if (group.size() <= room) return group + suffix;
+  const size_t tail = (room - 1) / 2;
+  const size_t head = room - 1 - tail;
+  return absl::StrCat(group.substr(0, head), "~", group.substr(group.size() - tail), suffix);
+}
 
 // "CPU 3 is" / "CPUs 2-5 are".
 std::string CpusAre(const CpuSet& cpus) {
@@ -233,7 +265,67 @@ Validation Validator::RunDefault(const std::string& reason) {
   return Finish();
 }
 
+void Validator::DistinctThreadNames() {
+  // The groups behind each thread name, in plan order.
+  std::map<std::string, std::vector<std::string>> groups_of;
+  for (const ProcessorPlan& p : plan_.processors) {
+    std::vector<std::string>& groups = groups_of[p.thread_name];
+    if (std::find(groups.begin(), groups.end(), p.group) == groups.end()) {
+      groups.push_back(p.group);
+    }
+  }
+  // Groups sharing a name get the elided form, each with the first name it collided on.
+  std::map<std::string, std::string> elide;  // group -> the shared thread name
+  for (const ProcessorPlan& p : plan_.processors) {
+    const std::vector<std::string>& groups = groups_of[p.thread_name];
+    if (groups.size() > 1) elide.emplace(p.group, p.thread_name);
+  }
+  if (elide.empty()) return;
+  std::set<std::string> used;
+  std::map<std::string, std::string> renamed;  // group -> its processor 0's new name
+  for (ProcessorPlan& p : plan_.processors) {
+    std::string name = elide.count(p.group) ? ElidedThreadName(p.group, p.index) : p.thread_name;
+    // Still taken (groups that differ only in the middle, or a group named like an elided
+    // name): a number makes it distinct.
+    const std::string suffix = absl::StrCat("/", p.index);
+    for (int n = 2; used.count(name); ++n) {
+      const std::string mark = absl::StrCat("~", n);
+      name = absl::StrCat(p.group.substr(0, kThreadNameLength - suffix.size() - mark.size()), mark,
+                          suffix);
+    }
+    used.insert(name);
+    if (elide.count(p.group) && !renamed.count(p.group)) renamed.emplace(p.group, name);
+    p.thread_name = name;
+  }
+  // One warning per shared name, at the group that came last.
+  std::set<std::string> reported;
+  for (const ProcessorPlan& p : plan_.processors) {
+    const auto it = elide.find(p.group);
+    if (it == elide.end() || !reported.insert(it->second).second) continue;
+    const std::vector<std::string>& groups = groups_of[it->second];
+    std::vector<std::string> quoted, names;
+    for (const std::string& g : groups) {
+      quoted.push_back(Quote(g));
+      names.push_back(Quote(renamed.count(g) ? renamed[g] : g));
+    }
+    const std::string& last = groups.back();
+    const auto ref = group_refs_.find(last);
+    const size_t room = kThreadNameLength - absl::StrCat("/", p.index).size();
+    diags_.Warning(
+        ref != group_refs_.end() ? ref->second.name_at : FileOnly(),
+        ref != group_refs_.end() ? ref->second.path + ".name" : std::string(),
+        absl::StrCat("the processor threads of groups ", absl::StrJoin(quoted, " and "),
+                     groups.size() == 2 ? " would both" : " would all", " show in ps/top as ",
+                     Quote(it->second),
+                     " (Linux keeps 15 characters of a thread name): they are named ",
+                     absl::StrJoin(names, " and "), " instead (and so on for each processor)"),
+        absl::StrCat("to choose the names, make the groups' names differ in their first ", room,
+                     " characters"));
+  }
+}
+
 Validation Validator::Finish() {
+  DistinctThreadNames();
   if (options_.strict) diags_.MakeWarningsErrors();
   Validation v;
   v.plan = std::move(plan_);
@@ -489,8 +581,7 @@ int Validator::AddGroup(const std::string& group, int count, Affinity affinity, 
     p.group = group;
     p.index = i;
     p.name = absl::StrCat(group, "/", i);
-    const std::string suffix = absl::StrCat("/", i);
-    p.thread_name = group.substr(0, 15 - suffix.size()) + suffix;
+    p.thread_name = ThreadName(group, i);  // Made distinct from other groups' in Finish.
     p.queue = queue;
     p.attributes = attributes;
     p.affinity = affinity;
@@ -600,6 +691,7 @@ void Validator::Classic(const proto::SchedulerConf& sched, const Tree* tree) {
     const SourceLocation group_at = Where(classic_tree, classic, "groups", g);
     const std::string path = absl::StrCat("classic_conf.groups[", g, "]");
     auto [it, inserted] = group_names_.emplace(group.name(), group_at);
+    if (inserted) group_refs_.emplace(group.name(), GroupRef{path, Where(gt, group, "name")});
     if (!inserted) {
       diags_.Error(Where(gt, group, "name"), absl::StrCat(path, ".name"),
                    absl::StrCat("group name ", Quote(group.name()), " is used twice: here and at ",

@@ -1003,6 +1003,75 @@ TEST(ValidatorTest, ProcessorThreadNamesFitTheKernelLimit) {
   EXPECT_EQ(v.plan.processors[0].thread_name, "perception_ca/0");
 }
 
+// A classic config with one group per name, `processors` processors each; group i's name is
+// on line 4 + i, column 14.
+std::string Groups(const std::vector<std::string>& names, int processors) {
+  std::string text = "scheduler_conf {\n  policy: \"classic\"\n  classic_conf {\n";
+  for (const std::string& name : names) {
+    absl::StrAppend(&text, "    groups { name: \"", name, "\" processor_num: ", processors, " }\n");
+  }
+  absl::StrAppend(&text, "  }\n}\n");
+  return text;
+}
+
+// Every processor's thread name, in plan order.
+std::vector<std::string> ThreadNames(const Plan& plan) {
+  std::vector<std::string> names;
+  for (const ProcessorPlan& p : plan.processors) names.push_back(p.thread_name);
+  return names;
+}
+
+TEST(ValidatorTest, GroupsWhoseThreadNamesWouldBeTheSameGetDistinctNamesAndAWarning) {
+  // Cut to 13 characters, both would be "motion_contro/0": ps/top could not tell them apart.
+  const Validation v =
+      Check(Groups({"motion_control_a", "motion_control_b", "led"}, 2), Machine::ForTest(4));
+  ExpectCounts(v, 0, 1);
+  EXPECT_THAT(ThreadNames(v.plan),
+              ::testing::ElementsAre("motion~trol_a/0", "motion~trol_a/1", "motion~trol_b/0",
+                                     "motion~trol_b/1", "led/0", "led/1"));
+  const Diagnostic d = Single(v, Severity::kWarning);
+  ExpectAt(d, 5, 14, "classic_conf.groups[1].name");
+  EXPECT_THAT(d.message,
+              HasSubstr("groups \"motion_control_a\" and \"motion_control_b\" would both show in "
+                        "ps/top as \"motion_contro/0\""));
+  EXPECT_THAT(d.message, HasSubstr("named \"motion~trol_a/0\" and \"motion~trol_b/0\" instead"));
+  EXPECT_THAT(d.hint, HasSubstr("differ in their first 13 characters"));
+  // The processors keep their full names; only the thread names change.
+  EXPECT_EQ(v.plan.processors[2].name, "motion_control_b/0");
+
+  // Strict mode: an error, as every adjustment is.
+  const Validation strict =
+      Check(Groups({"motion_control_a", "motion_control_b"}, 1), Machine::ForTest(4), true);
+  EXPECT_FALSE(strict.ok());
+}
+
+TEST(ValidatorTest, GroupsThatDifferOnlyInTheMiddleStillGetDistinctThreadNames) {
+  // All three would be "perception_fr/0"; the first two also elide alike
+  // ("percep~_front/0"), so the second gets a number.
+  const Validation v = Check(
+      Groups({"perception_fr_camera_front", "perception_fr_lidar_front", "perception_fr_radar"},
+             12),
+      Machine::ForTest(4));
+  ExpectCounts(v, 0, 1);
+  EXPECT_THAT(Single(v, Severity::kWarning).message,
+              HasSubstr("would all show in ps/top as \"perception_fr/0\""));
+  const std::vector<std::string> names = ThreadNames(v.plan);
+  ASSERT_EQ(names.size(), 36u);
+  for (const std::string& name : names) EXPECT_LE(name.size(), 15u) << name;
+  EXPECT_EQ(std::set<std::string>(names.begin(), names.end()).size(), names.size())
+      << absl::StrJoin(names, " ");
+  EXPECT_EQ(names[0], "percep~_front/0");
+  EXPECT_EQ(names[12], "perception_~2/0");
+  EXPECT_EQ(names[24], "percep~_radar/0");
+  EXPECT_EQ(names[35], "percep~radar/11");
+}
+
+TEST(ValidatorTest, ThreadNamesOfGroupsThatDifferInTheirFirstCharactersAreNotChanged) {
+  const Validation v = Check(Groups({"motion_contro", "motion_contra"}, 1), Machine::ForTest(4));
+  ExpectCounts(v, 0, 0);
+  EXPECT_THAT(ThreadNames(v.plan), ::testing::ElementsAre("motion_contro/0", "motion_contra/0"));
+}
+
 TEST(ValidatorTest, InnerThreadsTable) {
   const Validation v = Check(
       "scheduler_conf {\n"

@@ -76,9 +76,14 @@ int main(int argc, char** argv) {
     }
     ids.push_back(*id);
   }
-  // A named thread from the conf, started with its attributes already applied.
+  // A named thread from the conf, started with its attributes already applied. In strict
+  // mode, a refused policy is an error (the thread does not start): say why and stop.
   absl::StatusOr<std::thread> logger = s.StartThread("logger", [] {});
-  if (logger.ok()) logger->join();
+  if (!logger.ok()) {
+    std::cerr << "cannot start thread \"logger\": " << logger.status().message() << "\n";
+    return 1;
+  }
+  logger->join();
 
   for (int round = 0; round < FLAGS_notifies; ++round) {
     for (TaskId id : ids) {

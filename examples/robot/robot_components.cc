@@ -100,7 +100,10 @@ class Camera : public TimerComponent {
  public:
   bool Init() override {
     auto writer = CreateWriter<CameraFrame>("/robot/camera/frame");
-    if (!writer.ok()) return false;
+    if (!writer.ok()) {
+      LOG(ERROR) << writer.status();
+      return false;
+    }
     writer_ = *writer;
     return true;
   }
@@ -136,7 +139,10 @@ class FileSource : public TimerComponent {
  public:
   bool Init() override {
     auto writer = CreateWriter<TextFile>("/robot/files/text");
-    if (!writer.ok()) return false;
+    if (!writer.ok()) {
+      LOG(ERROR) << writer.status();
+      return false;
+    }
     writer_ = *writer;
     return true;
   }

@@ -1,7 +1,15 @@
 // Components, as in Cyber RT: units of work that a DAG file names by class and instance.
 //
 //   class Controller : public cadence::Component<SensorReading> {
-//     bool Init() override { writer_ = CreateWriter<Command>("/robot/command").value(); ... }
+//     bool Init() override {
+//       auto writer = CreateWriter<Command>("/robot/command");
+//       if (!writer.ok()) {
+//         LOG(ERROR) << writer.status();  // Why; start-up then fails with "Init() returned false".
+//         return false;
+//       }
+//       writer_ = *writer;
+//       return true;
+//     }
 //     bool Proc(const std::shared_ptr<SensorReading>& reading) override { ... }
 //   };
 //   CADENCE_REGISTER_COMPONENT(Controller)

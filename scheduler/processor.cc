@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "glog/logging.h"
 #include "scheduler/common/futex.h"
+#include "scheduler/common/thread_creation.h"
 
 namespace cadence {
 namespace {
@@ -60,7 +61,7 @@ absl::Status Processor::Start(FallbackMode mode) {
   // Shared with the thread: it may still be inside set_value() when Start() returns.
   auto ready = std::make_shared<std::promise<void>>();
   std::future<void> started = ready->get_future();
-  thread_ = std::thread([this, mode, ready] {
+  auto start_and_run = [this, mode, ready] {
     tid_ = CurrentTid();
     pthread_setname_np(pthread_self(), plan_.thread_name.c_str());
     absl::StatusOr<AppliedAttributes> applied = ApplyThreadAttributes(tid_, plan_.attributes, mode);
@@ -82,7 +83,12 @@ absl::Status Processor::Start(FallbackMode mode) {
     start_ns_ = MonotonicNowNs();
     ready->set_value();
     Run();
-  });
+  };
+  absl::StatusOr<std::thread> thread =
+      CreateThread(absl::StrCat("processor ", plan_.name), std::move(start_and_run));
+  // Not created (e.g. RLIMIT_NPROC reached): nothing runs, nothing to join.
+  if (!thread.ok()) return thread.status();
+  thread_ = *std::move(thread);
   started.wait();
   if (!start_status_.ok()) {
     thread_.join();

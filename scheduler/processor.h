@@ -54,7 +54,9 @@ class Processor {
 
   // Starts the thread and waits until it has applied its attributes. In strict mode a
   // refused request fails start-up (the thread exits); otherwise the fallback is logged in
-  // one line. Returns the error when the attributes could not be applied at all.
+  // one line. Returns the error when the attributes could not be applied at all, or when
+  // the thread could not be created (ResourceExhausted when the limit on threads is
+  // reached; see thread_creation.h).
   absl::Status Start(FallbackMode mode);
 
   // Waits for the thread to finish (after its queue was stopped).

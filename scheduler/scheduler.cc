@@ -13,6 +13,7 @@
 #include "glog/logging.h"
 #include "scheduler/common/cpuset.h"
 #include "scheduler/common/futex.h"
+#include "scheduler/common/thread_creation.h"
 #include "scheduler/trace/notifier.h"
 
 namespace cadence {
@@ -79,8 +80,12 @@ absl::Status Scheduler::Init() {
     processors_.push_back(std::move(processor));
   }
   // After the processors exist (it reads processors_); what they reported meanwhile is
-  // waiting in report_word_.
-  reporter_ = std::thread([this] { ReportLoop(); });
+  // waiting in report_word_. When it cannot be created, Start's Shutdown joins the
+  // processors.
+  absl::StatusOr<std::thread> reporter =
+      CreateThread("reporter cadence/report", [this] { ReportLoop(); });
+  if (!reporter.ok()) return reporter.status();
+  reporter_ = *std::move(reporter);
   return absl::OkStatus();
 }
 
@@ -344,7 +349,7 @@ absl::StatusOr<std::thread> Scheduler::StartThread(const std::string& name,
   // Shared with the thread: it may still be inside set_value() when this returns.
   auto ready = std::make_shared<std::promise<absl::Status>>();
   std::future<absl::Status> started = ready->get_future();
-  std::thread thread([this, name, body = std::move(body), ready]() mutable {
+  auto configure_and_run = [this, name, body = std::move(body), ready]() mutable {
     pthread_setname_np(pthread_self(), name.substr(0, 15).c_str());  // What ps/top show.
     absl::StatusOr<AppliedAttributes> applied = ApplyThreadConfig(name, CurrentTid());
     if (!applied.ok() && !absl::IsNotFound(applied.status())) {
@@ -353,7 +358,11 @@ absl::StatusOr<std::thread> Scheduler::StartThread(const std::string& name,
     }
     ready->set_value(absl::OkStatus());
     body();
-  });
+  };
+  absl::StatusOr<std::thread> created =
+      CreateThread(absl::StrCat("thread \"", name, "\""), std::move(configure_and_run));
+  if (!created.ok()) return created.status();
+  std::thread thread = *std::move(created);
   absl::Status status = started.get();
   if (!status.ok()) {
     thread.join();

@@ -107,8 +107,11 @@ struct ThreadRecord {
 class Scheduler {
  public:
   // Builds queues and processors from the plan and starts them. Errors: a processor's
-  // attributes could not be applied (in strict mode: any fallback), or
-  // process_level_cpuset could not be applied to a thread of the process.
+  // attributes could not be applied (in strict mode: any fallback),
+  // process_level_cpuset could not be applied to a thread of the process, or a thread
+  // (a processor's, the reporter's) could not be created: ResourceExhausted, naming it,
+  // when the limit on threads (RLIMIT_NPROC, pids.max) is reached. On error every thread
+  // already started has been stopped and joined.
   static absl::StatusOr<std::unique_ptr<Scheduler>> Start(const Plan& plan,
                                                           const SchedulerOptions& options = {});
 
@@ -159,7 +162,8 @@ class Scheduler {
   // Starts a std::thread named `name` (its first 15 characters, what ps/top show) that
   // first applies the conf's entry for `name`, then runs `body`.
   // A name the conf does not list is logged once and the thread runs with the process's
-  // defaults. Errors: in strict mode, a refused request (the thread is not started).
+  // defaults. Errors: in strict mode, a refused request (the thread is not started); the
+  // thread could not be created (ResourceExhausted when the limit on threads is reached).
   absl::StatusOr<std::thread> StartThread(const std::string& name, std::function<void()> body);
 
   // Stops taking work, lets queued and running activations finish, joins every processor.

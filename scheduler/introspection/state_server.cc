@@ -17,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "glog/logging.h"
+#include "scheduler/common/thread_creation.h"
 #include "scheduler/introspection/state_socket.h"
 
 namespace cadence {
@@ -114,7 +115,11 @@ absl::StatusOr<std::unique_ptr<StateServer>> StateServer::Start(const Scheduler*
   if (server->wake_fd_ < 0) {
     return absl::InternalError(absl::StrCat("eventfd: ", std::strerror(errno)));
   }
-  server->thread_ = std::thread([s = server.get()] { s->Serve(); });
+  // On failure `server` goes, and with it the socket file and descriptors (Stop).
+  absl::StatusOr<std::thread> thread =
+      CreateThread("state server cadence/state", [s = server.get()] { s->Serve(); });
+  if (!thread.ok()) return thread.status();
+  server->thread_ = *std::move(thread);
   return server;
 }
 

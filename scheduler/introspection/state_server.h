@@ -34,7 +34,9 @@ class StateServer {
   // created (0700) when missing but never replaced by another. A socket file left by an
   // earlier process with this pid is removed. `scheduler` must outlive the server.
   // Errors: no usable directory (what was tried and why), a path too long for a Unix
-  // socket, another server of this process on the same path, a failed syscall.
+  // socket, another server of this process on the same path, a failed syscall, its thread
+  // not created (ResourceExhausted when the limit on threads is reached; see
+  // thread_creation.h).
   static absl::StatusOr<std::unique_ptr<StateServer>> Start(const Scheduler* scheduler,
                                                             const StateInfo& info,
                                                             const std::string& dir = "");

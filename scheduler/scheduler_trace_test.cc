@@ -351,7 +351,13 @@ TEST(SchedulerTraceTest, SmallRingKeepsTheNewestRunsAndSaysHowManyItDropped) {
   std::unique_ptr<Scheduler> s = Start(4);
   ASSERT_NE(s, nullptr);
   Counter runs;
-  absl::StatusOr<TaskId> alpha = s->CreateTask("alpha", [&] { runs.Add(); });
+  // When each run's body began: the runs are one after another (each notify waits for the
+  // run before), so each time lies inside exactly one run's slice.
+  std::vector<int64_t> began;  // Written by the runs, read after the wait for them.
+  absl::StatusOr<TaskId> alpha = s->CreateTask("alpha", [&] {
+    began.push_back(MonotonicNowNs());
+    runs.Add();
+  });
   ASSERT_TRUE(alpha.ok()) << alpha.status();
   for (int i = 1; i <= kRuns; ++i) {
     ASSERT_TRUE(s->NotifyTask(*alpha).ok());
@@ -371,6 +377,14 @@ TEST(SchedulerTraceTest, SmallRingKeepsTheNewestRunsAndSaysHowManyItDropped) {
   const auto kept = view.SlicesOn(a0);
   ASSERT_EQ(kept.size(), 4u);
   EXPECT_EQ(summary.dropped, static_cast<uint64_t>(kRuns - 4));
+  // The kept slices are the last 4 runs, oldest first.
+  ASSERT_EQ(began.size(), static_cast<size_t>(kRuns));
+  for (size_t k = 0; k < kept.size(); ++k) {
+    const int64_t run_began = began[kRuns - kept.size() + k];
+    EXPECT_LE(kept[k]->ts_ns, run_began) << "slice " << k << " is not run " << kRuns - 4 + k;
+    EXPECT_GE(kept[k]->ts_ns + kept[k]->dur_ns, run_began)
+        << "slice " << k << " is not run " << kRuns - 4 + k;
+  }
   int wrapped = 0;
   for (const TraceView::Instant& i : view.instants) {
     if (i.name != "trace buffer wrapped") continue;

@@ -169,6 +169,12 @@ TEST(TimerTest, NonPositivePeriodIsRefused) {
   absl::StatusOr<TaskId> id = s->CreatePeriodicTask("zero", 0ns, [] {});
   ASSERT_FALSE(id.ok());
   EXPECT_EQ(id.status().code(), absl::StatusCode::kInvalidArgument);
+  id = s->CreatePeriodicTask("negative", -1ms, [] {});
+  ASSERT_FALSE(id.ok());
+  EXPECT_EQ(id.status().code(), absl::StatusCode::kInvalidArgument);
+  // Neither was created.
+  EXPECT_FALSE(s->FindTask("zero").ok());
+  EXPECT_FALSE(s->FindTask("negative").ok());
 }
 
 TEST(TimerTest, ManyTimersOnATwoProcessorGroupAllRelease) {
@@ -274,13 +280,28 @@ class RecordingSink : public google::LogSink {
   std::vector<std::pair<std::string, std::string>> lines_;
 };
 
+// "logged_late" is periodic (forced late once); "logged_long" has a 100 us budget and runs
+// once for longer. Two tasks: a task's misses and overruns share one log line a second.
+constexpr char kBudgeted[] = R"(
+scheduler_conf {
+  policy: "classic"
+  classic_conf {
+    groups: [{
+      name: "rt" processor_num: 1 affinity: "range" cpuset: "0"
+      processor_policy: "SCHED_FIFO" processor_prio: 50
+      tasks: [{ name: "logged_late" prio: 10 period_us: 1000 },
+              { name: "logged_long" prio: 5 budget_us: 100 }]
+    }]
+  }
+})";
+
 TEST(TimerTest, DeadlineMissesAndOverrunsAreLoggedByTheReporterNotTheProcessor) {
   // The logging library's lock is not priority-inheriting: a real-time processor must
   // never take it. Misses and overruns are handed to the scheduler's reporter thread.
   RecordingSink sink;
   google::AddLogSink(&sink);
   {
-    std::unique_ptr<Scheduler> s = StartOrNull(kOneProcessor);
+    std::unique_ptr<Scheduler> s = StartOrNull(kBudgeted);
     ASSERT_NE(s, nullptr);
     std::atomic<bool> late{false};
     absl::StatusOr<TaskId> id = s->CreatePeriodicTask("logged_late", 1ms, [&] {
@@ -290,8 +311,26 @@ TEST(TimerTest, DeadlineMissesAndOverrunsAreLoggedByTheReporterNotTheProcessor) 
       }
     });
     ASSERT_TRUE(id.ok());
+    // Not periodic (no miss can be logged first): one run, 10 times its budget.
+    absl::StatusOr<TaskId> long_id = s->CreateTask("logged_long", [] {
+      const int64_t until = MonotonicNowNs() + 1'000'000;
+      while (MonotonicNowNs() < until) {
+      }
+    });
+    ASSERT_TRUE(long_id.ok());
+    ASSERT_TRUE(s->NotifyTask(*long_id).ok());
     EXPECT_EQ(sink.WaitForLine("task logged_late: deadline miss"), "cadence/report");
+    EXPECT_EQ(sink.WaitForLine("task logged_long: overrun: ran "), "cadence/report");
     ASSERT_TRUE(s->RemoveTask(*id).ok());
+    ASSERT_TRUE(s->RemoveTask(*long_id).ok());
+    const absl::StatusOr<TaskStats> late_stats = s->TaskStatistics(*id);
+    ASSERT_TRUE(late_stats.ok()) << late_stats.status();
+    EXPECT_GE(late_stats->deadline_misses, 1u);
+    const absl::StatusOr<TaskStats> long_stats = s->TaskStatistics(*long_id);
+    ASSERT_TRUE(long_stats.ok()) << long_stats.status();
+    EXPECT_EQ(long_stats->budget_ns, 100'000u);
+    EXPECT_EQ(long_stats->activations, 1u);
+    EXPECT_GE(long_stats->overruns, 1u);
   }
   google::RemoveLogSink(&sink);
 }

@@ -7,8 +7,10 @@
 // the end when it cannot be written (/dev/full). Nothing waits for a fixed time: the
 // binaries run for their --duration_s and every wait is only guarded.
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <cstdint>
 #include <map>
 #include <set>
 #include <string>
@@ -181,17 +183,37 @@ TEST_F(TraceE2eTest, RobotDemoTraceHasEachTaskOnItsProcessorsTracksAndNotifyArro
   }
 }
 
+// CLOCK_MONOTONIC, the clock of the trace's timestamps, in nanoseconds.
+int64_t MonotonicNs() {
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return static_cast<int64_t>(now.tv_sec) * 1'000'000'000 + now.tv_nsec;
+}
+
 TEST_F(TraceE2eTest, SmallTraceBufferKeepsTheNewestRunsAndSaysItWrapped) {
   const std::string path = dir_ + "/small.json";
+  // The demo runs for 1 s from when it has started, which is after this: its newest runs
+  // come well after `half_way` however slow start-up is (its oldest, unless start-up took
+  // half a second, before).
+  const int64_t before_start = MonotonicNs();
+  const int64_t half_way = before_start + 500'000'000;
   const Outcome outcome = RunToEnd(kRobotDemo, {"--conf", kClassicConf, "--duration_s", "1",
                                                 "--trace_out", path, "--trace_events", "64"});
+  const int64_t after_end = MonotonicNs();
   ASSERT_TRUE(outcome.exited && outcome.exit_code == 0) << outcome.Describe();
   EXPECT_THAT(outcome.out, HasSubstr("older runs dropped (64 kept per processor)"));
   const TraceView view = ReadTrace(path);
   const int64_t realtime = view.TidOf("realtime/0");
   ASSERT_GT(realtime, 0);
   // The 1 kHz motion path alone runs far more than 64 times a second.
-  EXPECT_EQ(view.SlicesOn(realtime).size(), 64u);
+  const std::vector<const TraceView::Slice*> kept = view.SlicesOn(realtime);
+  EXPECT_EQ(kept.size(), 64u);
+  // The kept runs are from the end of the run: all of them began past half of it.
+  for (const TraceView::Slice* slice : kept) {
+    EXPECT_GT(slice->ts_ns, half_way)
+        << slice->name << " at " << slice->ts_ns - before_start << " ns after the start was kept";
+    EXPECT_LT(slice->ts_ns, after_end) << slice->name;
+  }
   bool wrapped = false;
   for (const TraceView::Instant& i : view.instants) {
     if (i.name == "trace buffer wrapped" && i.tid == realtime) wrapped = true;

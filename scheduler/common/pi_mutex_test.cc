@@ -1,15 +1,19 @@
 #include "scheduler/common/pi_mutex.h"
 
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <fstream>
 #include <latch>
+#include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "scheduler/common/proc_thread.h"
 #include "scheduler/common/thread_attributes.h"
@@ -41,6 +45,41 @@ bool WaitForThread(pid_t tid, Done done) {
     std::this_thread::yield();
   }
   return false;
+}
+
+// The first field of /proc/self/task/<tid>/syscall: the number of the system call the
+// thread is blocked in, "running" when it is on a CPU ("" when unreadable).
+std::string BlockedInSyscall(pid_t tid) {
+  std::ifstream in("/proc/self/task/" + std::to_string(tid) + "/syscall");
+  std::string first;
+  in >> first;
+  return first;
+}
+
+// For a thread seen in state S: checks that it sleeps in the futex system call without
+// using CPU — 200 reads, and at least 50 ms (5 clock ticks), in which it stays in S, blocked
+// in futex, its CPU time (stat utime + stime) unchanged. "" when so, else what was seen.
+std::string SleepsInFutex(pid_t tid) {
+  absl::StatusOr<ProcThread> at_start = ReadProcThread(0, tid);
+  if (!at_start.ok()) return std::string(at_start.status().message());
+  const Clock::time_point until = Clock::now() + std::chrono::milliseconds(50);
+  for (int i = 0; i < 200 || Clock::now() < until; ++i) {
+    const std::string syscall_nr = BlockedInSyscall(tid);
+    absl::StatusOr<ProcThread> now = ReadProcThread(0, tid);
+    if (!now.ok()) return std::string(now.status().message());
+    if (now->state != 'S') {
+      return absl::StrCat("state ", std::string(1, now->state), " at read ", i);
+    }
+    if (syscall_nr != std::to_string(SYS_futex)) {
+      return absl::StrCat("in syscall \"", syscall_nr, "\", not futex (", SYS_futex, "), at read ",
+                          i);
+    }
+    if (now->cpu_ticks != at_start->cpu_ticks) {
+      return absl::StrCat("CPU time grew from ", at_start->cpu_ticks, " to ", now->cpu_ticks,
+                          " ticks at read ", i);
+    }
+  }
+  return "";
 }
 
 TEST(PiMutexTest, OwnerIsTheLockingThreadAndZeroWhenFree) {
@@ -269,7 +308,9 @@ TEST(PiMutexTest, RealTimeWaiterForALockWhoseOwnerExitedSleepsInsteadOfSpinning)
   waiter_tid.wait(0);
   const pid_t tid = waiter_tid.load();
   waiter.detach();
-  EXPECT_TRUE(WaitForThread(tid, [](const ProcThread& t) { return t.state == 'S'; }));
+  ASSERT_TRUE(WaitForThread(tid, [](const ProcThread& t) { return t.state == 'S'; }));
+  // And it stays asleep in futex, using no CPU (a retry loop would be seen running).
+  EXPECT_EQ(SleepsInFutex(tid), "");
 }
 
 // Threads of every kind of policy hammer one lock: each increment of the (plain) counter is

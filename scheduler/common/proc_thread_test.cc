@@ -3,6 +3,8 @@
 #include <pthread.h>
 #include <sched.h>
 
+#include <algorithm>
+#include <chrono>
 #include <future>
 #include <thread>
 
@@ -11,6 +13,19 @@
 
 namespace cadence {
 namespace {
+
+// Polls the kernel-reported state of a thread (not a synchronisation: the state is what is
+// checked) until it is `want`, for at most a few seconds; returns the last state read ('?'
+// when the thread could not be read). As WaitForStatState in scheduler/scheduler_test.cc.
+char WaitForStatState(pid_t tid, char want) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  absl::StatusOr<ProcThread> t = ReadProcThread(0, tid);
+  while (t.ok() && t->state != want && std::chrono::steady_clock::now() < deadline) {
+    sched_yield();
+    t = ReadProcThread(0, tid);
+  }
+  return t.ok() ? t->state : '?';
+}
 
 TEST(ProcThreadTest, ReadsNamePolicyPriorityAndAffinityOfAnotherThread) {
   std::promise<pid_t> tid_promise;
@@ -36,7 +51,8 @@ TEST(ProcThreadTest, ReadsNamePolicyPriorityAndAffinityOfAnotherThread) {
   EXPECT_EQ(t->rt_priority, 7);
   EXPECT_EQ(t->priority, -8);  // -1 - rt_priority.
   EXPECT_EQ(t->cpus_allowed, CpuSet::Of({0}));
-  EXPECT_EQ(t->state, 'S');  // Blocked on the future.
+  // Blocked on the future (once it got there: it may still be on its way).
+  EXPECT_EQ(WaitForStatState(tid, 'S'), 'S');
 
   absl::StatusOr<std::vector<pid_t>> tids = ListThreads(0);
   ASSERT_TRUE(tids.ok());

@@ -620,9 +620,13 @@ TEST(ComponentTest, ShutdownRemovesTheTaskAndCallsClearOnce) {
   EXPECT_EQ(s->FindTask("clearing").status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(s->NotifyTask(component.task()).code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(component.clears.load(), 1);
-  // A message written after Shutdown notifies a removed task: refused, never run.
+  // A message written after Shutdown notifies a removed task: refused, never run. The
+  // scheduler's Shutdown lets every queued and running activation finish first, so a run
+  // for it, had one been queued, would have happened by the check.
   writer.Write(MakeMsg(2));
+  s->Shutdown();
   EXPECT_EQ(component.Values(), std::vector<int>{1});
+  EXPECT_EQ(component.clears.load(), 1);
 }
 
 // Reads a latest-only "/cmd" reader made in Init whenever a tick arrives.

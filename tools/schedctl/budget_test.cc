@@ -1,12 +1,19 @@
 #include "tools/schedctl/budget.h"
 
+#include <sys/resource.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
 #include <fstream>
+#include <optional>
 #include <string>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/strip.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "scheduler/common/cpuset.h"
 #include "scheduler/common/machine.h"
 #include "scheduler/config/loader.h"
 #include "scheduler/config/validator.h"
@@ -257,17 +264,60 @@ TEST(BudgetTest, PerCpuMapListsRealTimeWork) {
   EXPECT_THAT(map, HasSubstr("cpu 1: -"));
 }
 
-// What Read() finds agrees with /proc on this host.
+// One integer read from a /proc or /sys file (a test failure when it cannot be read).
+int64_t ReadInt64(const std::string& path) {
+  std::ifstream in(path);
+  std::string line;
+  int64_t value = 0;
+  EXPECT_TRUE(std::getline(in, line)) << "cannot read " << path;
+  EXPECT_TRUE(absl::SimpleAtoi(absl::StripAsciiWhitespace(line), &value))
+      << path << ": '" << line << "'";
+  return value;
+}
+
+// What Read() finds agrees with /proc, /sys and the process's limits on this host (the
+// tests run as root with /proc and /sys readable: every read must succeed).
 TEST(BudgetTest, ReadsThisHost) {
   const BudgetFacts facts = BudgetFacts::Read();
-  std::ifstream in("/proc/sys/kernel/sched_rt_runtime_us");
-  std::string line;
-  int64_t runtime = 0;
-  if (std::getline(in, line) && absl::SimpleAtoi(absl::StripAsciiWhitespace(line), &runtime)) {
-    EXPECT_EQ(facts.rt_runtime_us, runtime);
-  }
-  EXPECT_FALSE(facts.online.Empty());
+  EXPECT_EQ(facts.rt_runtime_us, ReadInt64("/proc/sys/kernel/sched_rt_runtime_us"));
+  EXPECT_EQ(facts.rt_period_us, ReadInt64("/proc/sys/kernel/sched_rt_period_us"));
+
+  struct rlimit rtprio;
+  ASSERT_EQ(getrlimit(RLIMIT_RTPRIO, &rtprio), 0) << strerror(errno);
+  const auto limit = [](rlim_t value) {
+    return value == RLIM_INFINITY ? UINT64_MAX : static_cast<uint64_t>(value);
+  };
+  EXPECT_EQ(facts.rtprio_soft, limit(rtprio.rlim_cur));
+  EXPECT_EQ(facts.rtprio_hard, limit(rtprio.rlim_max));
   EXPECT_LE(facts.rtprio_soft, facts.rtprio_hard);
+
+  std::ifstream online_file("/sys/devices/system/cpu/online");
+  std::string online_text;
+  ASSERT_TRUE(std::getline(online_file, online_text))
+      << "cannot read /sys/devices/system/cpu/online";
+  CpuSet online;
+  CpuSet::ParseError error;
+  ASSERT_TRUE(CpuSet::Parse(std::string(absl::StripAsciiWhitespace(online_text)), &online, &error))
+      << online_text << ": " << error.message;
+  EXPECT_FALSE(online.Empty());
+  EXPECT_EQ(facts.online, online) << facts.online.ToString() << " vs " << online_text;
+
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  std::optional<uint64_t> cap_eff;
+  while (std::getline(status, line)) {
+    absl::string_view rest = line;
+    uint64_t bits = 0;
+    if (absl::ConsumePrefix(&rest, "CapEff:") &&
+        absl::SimpleHexAtoi(absl::StripAsciiWhitespace(rest), &bits)) {
+      cap_eff = bits;
+    }
+  }
+  ASSERT_TRUE(cap_eff.has_value()) << "no CapEff line in /proc/self/status";
+  constexpr int kCapSysNice = 23;
+  EXPECT_EQ(facts.cap_sys_nice, ((*cap_eff >> kCapSysNice) & 1) != 0)
+      << "CapEff " << std::hex << *cap_eff;
+
   EXPECT_GE(facts.DeadlineHeadroomCpus(), 0.0);
   EXPECT_THAT(FormatFacts(facts), HasSubstr("RT throttling: sched_rt_runtime_us = "));
   if (!facts.cgroup_v1_levels.empty()) {

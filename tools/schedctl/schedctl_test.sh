@@ -223,18 +223,31 @@ expect_text "$tmp/out" "pid $$ (" "ps header"
 expect_text "$tmp/out" "TID  NAME" "ps column titles"
 grep -E "^ *$$ " "$tmp/out" | grep -qF "$own_policy" ||
   fail "ps: no row for $$ with $own_policy: $(cat "$tmp/out")"
-if chrt -f 10 sleep 5 2>/dev/null & then
+# Whether SCHED_FIFO can be had here is decided first; once it can, a SCHED_FIFO process
+# that ps does not show as SCHED_FIFO 10 is a failure.
+if chrt -f 10 true 2>/dev/null; then
+  chrt -f 10 sleep 30 &
   fifo_pid=$!
-  sleep 0.2
-  if [ "$(sed 's/.*) //' /proc/$fifo_pid/stat 2>/dev/null | awk '{print $39}')" = 1 ]; then
+  # chrt sets the policy, then execs sleep: once the process is sleep, the policy is set.
+  deadline=$((SECONDS + 30))
+  while [ "$(cat /proc/$fifo_pid/comm 2>/dev/null)" != sleep ] && [ "$SECONDS" -lt "$deadline" ]; do
+    sleep 0.01
+  done
+  fifo_comm="$(cat /proc/$fifo_pid/comm 2>/dev/null)"
+  fifo_policy="$(sed 's/.*) //' /proc/$fifo_pid/stat 2>/dev/null | awk '{print $39}')"
+  if [ "$fifo_comm" != sleep ]; then
+    fail "chrt -f 10 sleep 30 (pid $fifo_pid) did not become sleep in 30 s (comm '$fifo_comm')"
+  elif [ "$fifo_policy" != 1 ]; then
+    fail "chrt -f 10 sleep 30 runs with policy '$fifo_policy', not SCHED_FIFO (1)"
+  else
     expect_rc 0 "ps of a SCHED_FIFO process" -- "$SCHEDCTL" ps --interval_ms=0 $fifo_pid
     grep -E "^ *$fifo_pid " "$tmp/out" | grep -qE "SCHED_FIFO +10 " ||
       fail "ps: no SCHED_FIFO 10 row: $(cat "$tmp/out")"
-  else
-    echo "SKIP: no SCHED_FIFO here (chrt -f 10 refused)"
   fi
   kill "$fifo_pid" 2>/dev/null
   wait "$fifo_pid" 2>/dev/null
+else
+  echo "SKIP: no SCHED_FIFO here (chrt -f 10 true refused)"
 fi
 no_pid=$(( $(cat /proc/sys/kernel/pid_max) + 1 ))
 expect_rc 1 "ps of a pid that does not exist" -- "$SCHEDCTL" ps "$no_pid"

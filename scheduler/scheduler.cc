@@ -27,6 +27,10 @@ absl::StatusOr<std::unique_ptr<Scheduler>> Scheduler::Start(const Plan& plan,
   absl::Status status = scheduler->Init();
   if (!status.ok()) {
     scheduler->Shutdown();
+    const std::string unrestored = scheduler->RestoreProcessCpus();
+    if (!unrestored.empty()) {
+      return absl::Status(status.code(), absl::StrCat(status.message(), "; ", unrestored));
+    }
     return status;
   }
   return scheduler;
@@ -45,7 +49,18 @@ absl::Status Scheduler::ApplyProcessCpus() {
   while (struct dirent* entry = readdir(dir)) {
     int tid = 0;
     if (!absl::SimpleAtoi(entry->d_name, &tid)) continue;
-    if (sched_setaffinity(tid, sizeof(cpus), &cpus) != 0 && errno != ESRCH) {
+    cpu_set_t before;
+    CPU_ZERO(&before);
+    if (sched_getaffinity(tid, sizeof(before), &before) != 0) {
+      if (errno == ESRCH) continue;  // The thread has exited.
+      status = absl::PermissionDeniedError(
+          absl::StrCat("cannot read the CPUs of thread ", tid, " to apply process_level_cpuset ",
+                       plan_.process_cpus.ToString(), ": ", std::strerror(errno)));
+      break;
+    }
+    if (sched_setaffinity(tid, sizeof(cpus), &cpus) == 0) {
+      cpus_before_.emplace_back(tid, CpuSet::FromNative(before));
+    } else if (errno != ESRCH) {
       status = absl::PermissionDeniedError(
           absl::StrCat("cannot apply process_level_cpuset ", plan_.process_cpus.ToString(),
                        " to thread ", tid, ": ", std::strerror(errno)));
@@ -59,6 +74,21 @@ absl::Status Scheduler::ApplyProcessCpus() {
             << " threads";
   }
   return status;
+}
+
+std::string Scheduler::RestoreProcessCpus() {
+  std::string failed;
+  for (const auto& [tid, cpus] : cpus_before_) {
+    const cpu_set_t native = cpus.ToNative();
+    if (sched_setaffinity(tid, sizeof(native), &native) != 0 && errno != ESRCH) {
+      absl::StrAppend(&failed, failed.empty() ? "" : ", ", "thread ", tid, " (CPUs ",
+                      cpus.ToString(), "): ", std::strerror(errno));
+    }
+  }
+  cpus_before_.clear();
+  if (failed.empty()) return "";
+  return absl::StrCat("process_level_cpuset ", plan_.process_cpus.ToString(),
+                      " could not be undone for ", failed);
 }
 
 absl::Status Scheduler::Init() {

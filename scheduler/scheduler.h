@@ -28,6 +28,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_set.h"
@@ -35,6 +36,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "absl/status/statusor.h"
+#include "scheduler/common/cpuset.h"
 #include "scheduler/common/thread_attributes.h"
 #include "scheduler/config/plan.h"
 #include "scheduler/policy/classic_queue.h"
@@ -111,7 +113,9 @@ class Scheduler {
   // process_level_cpuset could not be applied to a thread of the process, or a thread
   // (a processor's, the reporter's) could not be created: ResourceExhausted, naming it,
   // when the limit on threads (RLIMIT_NPROC, pids.max) is reached. On error every thread
-  // already started has been stopped and joined.
+  // already started has been stopped and joined, and the threads process_level_cpuset was
+  // applied to have their earlier CPUs back (what could not be undone is named in the
+  // error).
   static absl::StatusOr<std::unique_ptr<Scheduler>> Start(const Plan& plan,
                                                           const SchedulerOptions& options = {});
 
@@ -200,6 +204,9 @@ class Scheduler {
   Scheduler(const Plan& plan, const SchedulerOptions& options);
   absl::Status Init();
   absl::Status ApplyProcessCpus();
+  // Gives the threads ApplyProcessCpus restricted their earlier CPUs back (a failed start
+  // leaves the process as it found it); returns what could not be restored, "" if nothing.
+  std::string RestoreProcessCpus();
   Task* Lookup(TaskId id) const;
   void ReportLoop();
   void LogReports();
@@ -211,6 +218,8 @@ class Scheduler {
   const SchedulerOptions options_;
   std::vector<std::unique_ptr<ClassicQueue>> queues_;
   std::vector<std::unique_ptr<Processor>> processors_;
+  // The threads process_level_cpuset was applied to, with the CPUs each had before.
+  std::vector<std::pair<pid_t, CpuSet>> cpus_before_;
   std::atomic<bool> shut_down_{false};
   // Set once Shutdown has joined every processor.
   std::atomic<bool> joined_{false};

@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/capability.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -42,6 +43,7 @@
 #include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "scheduler/common/cpuset.h"
 #include "scheduler/common/futex.h"
 #include "scheduler/introspection/state_server.h"
 #include "scheduler/scheduler.h"
@@ -387,6 +389,38 @@ TEST_F(SchedulerResourceTest, StateServerThreadRefusedIsAnErrorAndLeavesNoSocket
   EXPECT_THAT(report["server_message"], HasSubstr("state server cadence/state"));
   ExpectNamesTheLimit(report["server_message"], report["uid"]);
   EXPECT_EQ(report["dir_entries"], "") << "the socket file was left behind";
+}
+
+// A start that fails after process_level_cpuset was applied gives every thread its earlier
+// CPUs back: a program that goes on (e.g. with another conf) is not left confined.
+TEST_F(SchedulerResourceTest, FailedStartGivesTheThreadsTheirEarlierCpusBack) {
+  const Plan confined = test_support::PlanFromText(R"(
+scheduler_conf {
+  policy: "classic"
+  process_level_cpuset: "1"
+  classic_conf {
+    groups: [ { name: "rt" processor_num: 4 affinity: "range" cpuset: "1" } ]
+  }
+}
+)");
+  ASSERT_TRUE(confined.restrict_process);
+  ASSERT_EQ(confined.process_cpus, CpuSet::Of({1}));
+  std::map<std::string, std::string> report = Run(2, [&confined] {
+    cpu_set_t native;
+    CPU_ZERO(&native);
+    if (sched_getaffinity(0, sizeof(native), &native) != 0) return Line("error", "getaffinity");
+    std::string out = Line("cpus_before", CpuSet::FromNative(native).ToString());
+    absl::StatusOr<std::unique_ptr<Scheduler>> scheduler = Scheduler::Start(confined);
+    out += StatusLines("start", scheduler.status());
+    CPU_ZERO(&native);
+    if (sched_getaffinity(0, sizeof(native), &native) != 0) return Line("error", "getaffinity");
+    return out + Line("cpus_after", CpuSet::FromNative(native).ToString());
+  });
+  EXPECT_EQ(report["start_code"], "RESOURCE_EXHAUSTED") << report["start_message"];
+  EXPECT_THAT(report["start_message"], HasSubstr("processor rt/2: cannot create its thread"));
+  // Else the test shows nothing: the main thread must have had more than CPU 1 before.
+  ASSERT_NE(report["cpus_before"], "1") << "needs a test process allowed more than CPU 1";
+  EXPECT_EQ(report["cpus_after"], report["cpus_before"]);
 }
 
 }  // namespace

@@ -282,20 +282,32 @@ absl::StatusOr<TaskId> Scheduler::Create(const std::string& name, int64_t period
   return TaskId{index};
 }
 
+// NotifyTask's errors, made once: a Status with a message lives on the heap, and copying
+// one only counts a reference, so the hot path allocates nothing even when it fails.
+namespace {
+enum class NotifyFailure { kUnknown, kRemoved, kStopped };
+const absl::Status& NotifyError(NotifyFailure failure) {
+  static const absl::Status* const kErrors = new absl::Status[3]{
+      absl::NotFoundError("no such task"), absl::NotFoundError("the task was removed"),
+      absl::FailedPreconditionError("the scheduler is shut down")};
+  return kErrors[static_cast<int>(failure)];
+}
+}  // namespace
+
 absl::Status Scheduler::NotifyTask(TaskId id) {
   Task* task = Lookup(id);
-  if (task == nullptr) return absl::NotFoundError("no such task");
+  if (task == nullptr) return NotifyError(NotifyFailure::kUnknown);
   switch (task->queue->Notify(task)) {
     case ClassicQueue::NotifyResult::kQueued:
     case ClassicQueue::NotifyResult::kCoalesced:
     case ClassicQueue::NotifyResult::kRunAgain:
       return absl::OkStatus();
     case ClassicQueue::NotifyResult::kStopped:
-      return absl::FailedPreconditionError("the scheduler is shut down");
+      return NotifyError(NotifyFailure::kStopped);
     case ClassicQueue::NotifyResult::kRemoved:
       break;
   }
-  return absl::NotFoundError("the task was removed");
+  return NotifyError(NotifyFailure::kRemoved);
 }
 
 absl::Status Scheduler::RemoveTask(TaskId id) {

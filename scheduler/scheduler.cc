@@ -92,7 +92,22 @@ std::string Scheduler::RestoreProcessCpus() {
 }
 
 absl::Status Scheduler::Init() {
-  absl::Status status = ApplyProcessCpus();
+  // Processors sleep on futexes: without them they would spin, so that is an error. Without
+  // the PI operations, the queue locks still work but lend no priority (see PiMutex), which
+  // matters only to real-time processors.
+  absl::Status status = CheckFutexes(/*pi_too=*/false);
+  if (!status.ok()) return status;
+  bool real_time = false;
+  for (const ProcessorPlan& p : plan_.processors) real_time |= IsRealTime(p.attributes.policy);
+  if (real_time) status = CheckFutexes(/*pi_too=*/true);
+  if (!status.ok()) {
+    const std::string what = absl::StrCat(
+        status.message(), " — so a real-time processor waiting for a queue lock cannot lend "
+        "its priority to the thread holding it");
+    if (options_.strict) return absl::FailedPreconditionError(what);
+    LOG(WARNING) << what << " (going on without priority inheritance)";
+  }
+  status = ApplyProcessCpus();
   if (!status.ok()) return status;
   for (const QueuePlan& q : plan_.queues) {
     queues_.push_back(std::make_unique<ClassicQueue>(q.name, &tasks_));

@@ -12,6 +12,8 @@
 #include <cerrno>
 #include <cstdint>
 
+#include "absl/status/status.h"
+
 namespace cadence {
 
 // Sleeps while *word == expected (returns at once if it is not); may wake spuriously, so
@@ -38,6 +40,13 @@ inline void FutexWake(std::atomic<uint32_t>* word, int count) {
   syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAKE_PRIVATE, count, nullptr, nullptr,
           0);
 }
+
+// Tries, once and without blocking, every futex operation the runtime uses: FUTEX_WAIT,
+// FUTEX_WAIT_BITSET and FUTEX_WAKE (processors sleep and are woken with them) and
+// FUTEX_LOCK_PI/FUTEX_UNLOCK_PI (PiMutex's priority inheritance). Returns
+// FailedPrecondition naming the first operation the kernel refuses (e.g. a seccomp
+// profile's ENOSYS or EPERM), else OK. `pi_too`: also check the PI operations.
+absl::Status CheckFutexes(bool pi_too);
 
 static_assert(sizeof(std::atomic<uint32_t>) == sizeof(uint32_t), "futex word must be 32 bits");
 

@@ -1,0 +1,223 @@
+// When the kernel refuses a futex operation the runtime needs (as under a seccomp profile
+// that does not allow it), start-up says which one instead of leaving processors to spin.
+//
+// Real, not mocked: each case forks a child that installs a seccomp filter failing exactly
+// one futex operation with ENOSYS, then runs the check or starts a scheduler, and reports
+// back "key=value" lines through a pipe.
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/futex.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <map>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "scheduler/common/futex.h"
+#include "scheduler/common/sched_policy.h"
+#include "scheduler/scheduler.h"
+#include "scheduler/testing/test_plans.h"
+
+namespace cadence {
+namespace {
+
+using ::testing::HasSubstr;
+
+std::string ReportLine(const std::string& key, const std::string& value) {
+  return absl::StrCat(key, "=", value, "\n");
+}
+
+// Forks a child (call while the process has one thread) that refuses `op`, runs `body`
+// and reports its lines, or "error" when the filter could not be installed.
+std::map<std::string, std::string> RunRefusing(int op, const std::function<std::string()>& body);
+
+// In the calling (single-threaded) process: futex(op) fails with ENOSYS from now on; every
+// other call, and futex with other operations, is allowed. Returns "" on success.
+std::string RefuseFutexOp(int op) {
+  struct sock_filter filter[] = {
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_futex, 0, 3),
+      // The operation: the low half of the second argument (x86-64 is little-endian).
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[1])),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, static_cast<uint32_t>(op), 0, 1),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (ENOSYS & SECCOMP_RET_DATA)),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+  };
+  struct sock_fprog program = {static_cast<unsigned short>(sizeof(filter) / sizeof(filter[0])),
+                               filter};
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return "prctl(PR_SET_NO_NEW_PRIVS)";
+  if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program) != 0) return "prctl(PR_SET_SECCOMP)";
+  // The filter really refuses the operation (else the test would show nothing).
+  uint32_t word = 1;
+  if (syscall(SYS_futex, &word, op, 0, nullptr, nullptr, 0) != -1 || errno != ENOSYS) {
+    return "checking that the filter refuses the operation";
+  }
+  return "";
+}
+
+std::map<std::string, std::string> RunRefusing(int op,
+                                               const std::function<std::string()>& body) {
+  std::map<std::string, std::string> report;
+  int fds[2];
+  if (pipe(fds) != 0) {
+    ADD_FAILURE() << "pipe: " << std::strerror(errno);
+    return report;
+  }
+  const pid_t child = fork();
+  if (child == 0) {
+    close(fds[0]);
+    const std::string failed = RefuseFutexOp(op);
+    const std::string text = failed.empty() ? body() : ReportLine("error", failed);
+    size_t done = 0;
+    while (done < text.size()) {
+      const ssize_t n = write(fds[1], text.data() + done, text.size() - done);
+      if (n <= 0) _exit(2);
+      done += static_cast<size_t>(n);
+    }
+    _exit(0);
+  }
+  close(fds[1]);
+  if (child < 0) {
+    close(fds[0]);
+    ADD_FAILURE() << "fork: " << std::strerror(errno);
+    return report;
+  }
+  std::string text;
+  char buffer[4096];
+  for (ssize_t n; (n = read(fds[0], buffer, sizeof(buffer))) != 0;) {
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) break;
+    text.append(buffer, static_cast<size_t>(n));
+  }
+  close(fds[0]);
+  int status = 0;
+  EXPECT_EQ(waitpid(child, &status, 0), child);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "child wait status " << status;
+  for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
+    std::pair<std::string, std::string> kv = absl::StrSplit(line, absl::MaxSplits('=', 1));
+    report[kv.first] = kv.second;
+  }
+  return report;
+}
+
+std::string StatusLines(const std::string& prefix, const absl::Status& status) {
+  return ReportLine(prefix + "_code", absl::StatusCodeToString(status.code())) +
+         ReportLine(prefix + "_message", std::string(status.message()));
+}
+
+constexpr char kConf[] = R"(
+scheduler_conf {
+  policy: "classic"
+  classic_conf {
+    groups: [ { name: "g" processor_num: 2 affinity: "range" cpuset: "0-1"
+                tasks: [ { name: "work" prio: 1 } ] } ]
+  }
+}
+)";
+
+// Two SCHED_FIFO processors sharing one queue (and its lock).
+constexpr char kRealTimeConf[] = R"(
+scheduler_conf {
+  policy: "classic"
+  classic_conf {
+    groups: [ { name: "g" processor_num: 2 affinity: "range" cpuset: "0-1"
+                processor_policy: "SCHED_FIFO" processor_prio: 10
+                tasks: [ { name: "work" prio: 1 } ] } ]
+  }
+}
+)";
+
+TEST(FutexRefusedTest, EveryOperationIsAvailableHere) {
+  EXPECT_TRUE(CheckFutexes(/*pi_too=*/true).ok()) << CheckFutexes(true);
+}
+
+TEST(FutexRefusedTest, EachRefusedOperationIsNamed) {
+  const std::map<int, std::string> ops = {
+      {FUTEX_WAIT_PRIVATE, "FUTEX_WAIT_PRIVATE"},
+      {FUTEX_WAIT_BITSET_PRIVATE, "FUTEX_WAIT_BITSET_PRIVATE"},
+      {FUTEX_WAKE_PRIVATE, "FUTEX_WAKE_PRIVATE"},
+      {FUTEX_LOCK_PI_PRIVATE, "FUTEX_LOCK_PI_PRIVATE"},
+      {FUTEX_UNLOCK_PI_PRIVATE, "FUTEX_UNLOCK_PI_PRIVATE"},
+  };
+  for (const auto& [op, name] : ops) {
+    SCOPED_TRACE(name);
+    std::map<std::string, std::string> report =
+        RunRefusing(op, [] { return StatusLines("check", CheckFutexes(/*pi_too=*/true)); });
+    ASSERT_EQ(report.count("error"), 0u) << report["error"];
+    EXPECT_EQ(report["check_code"], "FAILED_PRECONDITION") << report["check_message"];
+    EXPECT_THAT(report["check_message"],
+                HasSubstr(absl::StrCat("the kernel refuses futex(", name, "): ")));
+    EXPECT_THAT(report["check_message"], HasSubstr("Function not implemented"));
+    EXPECT_THAT(report["check_message"], HasSubstr("seccomp profile must allow"));
+  }
+}
+
+TEST(FutexRefusedTest, RefusedSleepFailsStartBeforeAnyThread) {
+  const Plan plan = test_support::PlanFromText(kConf);
+  std::map<std::string, std::string> report = RunRefusing(FUTEX_WAIT_BITSET_PRIVATE, [&plan] {
+    absl::StatusOr<std::unique_ptr<Scheduler>> scheduler = Scheduler::Start(plan);
+    return StatusLines("start", scheduler.status());
+  });
+  ASSERT_EQ(report.count("error"), 0u) << report["error"];
+  EXPECT_EQ(report["start_code"], "FAILED_PRECONDITION") << report["start_message"];
+  EXPECT_THAT(report["start_message"], HasSubstr("futex(FUTEX_WAIT_BITSET_PRIVATE)"));
+}
+
+TEST(FutexRefusedTest, RefusedPriorityInheritanceIsAnErrorOnlyInStrictModeWithRealTime) {
+  const Plan plan = test_support::PlanFromText(kRealTimeConf);
+  const Plan ordinary = test_support::PlanFromText(kConf);
+  std::map<std::string, std::string> report = RunRefusing(FUTEX_LOCK_PI_PRIVATE, [&] {
+    std::string out = StatusLines("strict", Scheduler::Start(plan, {.strict = true}).status());
+    // Without real-time processors there is no priority to lend: nothing to refuse.
+    out += StatusLines("ordinary", Scheduler::Start(ordinary, {.strict = true}).status());
+    absl::StatusOr<std::unique_ptr<Scheduler>> scheduler = Scheduler::Start(plan);
+    out += StatusLines("start", scheduler.status());
+    if (!scheduler.ok()) return out;
+    // The queue lock works without PI: a SCHED_FIFO processor that has to wait for it
+    // (FUTEX_LOCK_PI, refused) sleeps as an ordinary waiter instead; every notify is run
+    // or coalesced into a run.
+    constexpr uint32_t kRuns = 20000;
+    std::atomic<uint32_t> runs{0};
+    absl::StatusOr<TaskId> task = (*scheduler)->CreateTask("work", [&runs] {
+      runs.fetch_add(1);
+      FutexWake(&runs, 1);
+    });
+    if (!task.ok()) return out + StatusLines("task", task.status());
+    for (uint32_t i = 1; i <= kRuns; ++i) {
+      // Every 8th notify waits for its run: a run that starts after it, so one more than
+      // had started before it.
+      const uint32_t before = runs.load();
+      if (!(*scheduler)->NotifyTask(*task).ok()) return out + ReportLine("notify", "failed");
+      if (i % 8 != 0) continue;
+      for (uint32_t seen = runs.load(); seen <= before; seen = runs.load()) FutexWait(&runs, seen);
+    }
+    (*scheduler)->Shutdown();  // Runs what is queued.
+    const TaskStats stats = (*scheduler)->TaskStatistics()[0];
+    return out + ReportLine("accounted", absl::StrCat(stats.activations + stats.coalesced)) +
+           ReportLine("policy", Describe((*scheduler)->Threads()[0].applied.effective));
+  });
+  ASSERT_EQ(report.count("error"), 0u) << report["error"];
+  EXPECT_EQ(report["strict_code"], "FAILED_PRECONDITION") << report["strict_message"];
+  EXPECT_THAT(report["strict_message"], HasSubstr("futex(FUTEX_LOCK_PI_PRIVATE)"));
+  EXPECT_THAT(report["strict_message"], HasSubstr("cannot lend its priority"));
+  EXPECT_EQ(report["ordinary_code"], "OK") << report["ordinary_message"];
+  ASSERT_EQ(report["start_code"], "OK") << report["start_message"];
+  EXPECT_THAT(report["policy"], HasSubstr("SCHED_FIFO"));
+  EXPECT_EQ(report["accounted"], "20000");
+}
+
+}  // namespace
+}  // namespace cadence

@@ -4,6 +4,8 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -15,19 +17,40 @@
 namespace cadence {
 namespace {
 
-bool ReadFirstLine(const std::string& path, std::string* line) {
+// The first line of `path`, or why it could not be read.
+bool ReadFirstLine(const std::string& path, std::string* line, std::string* why = nullptr) {
+  errno = 0;
   std::ifstream in(path);
-  if (!in) return false;
-  std::getline(in, *line);
+  if (!in) {
+    if (why != nullptr) *why = errno != 0 ? std::strerror(errno) : "cannot open";
+    return false;
+  }
+  if (!std::getline(in, *line)) {
+    if (why != nullptr) *why = "empty or unreadable";
+    return false;
+  }
   return true;
 }
 
-std::optional<int64_t> ReadInt(const std::string& path) {
+std::optional<int64_t> ReadInt(const std::string& path, std::string* why = nullptr) {
   std::string line;
   int64_t value = 0;
-  if (!ReadFirstLine(path, &line)) return std::nullopt;
-  if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(line), &value)) return std::nullopt;
+  if (!ReadFirstLine(path, &line, why)) return std::nullopt;
+  if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(line), &value)) {
+    if (why != nullptr) *why = absl::StrCat("not an integer: \"", line, "\"");
+    return std::nullopt;
+  }
   return value;
+}
+
+// Reads an integer fact; when it cannot, records why in `unread` and returns `assumed`.
+int64_t ReadFact(const std::string& root, const std::string& path, int64_t assumed,
+                 const std::string& assumed_is, std::vector<std::string>* unread) {
+  std::string why;
+  if (std::optional<int64_t> value = ReadInt(root + path, &why)) return *value;
+  unread->push_back(absl::StrCat("cannot read ", path, " (", why, "): assuming ", assumed, ", ",
+                                 assumed_is));
+  return assumed;
 }
 
 uint64_t SoftLimit(int resource) {
@@ -36,24 +59,33 @@ uint64_t SoftLimit(int resource) {
   return limit.rlim_cur == RLIM_INFINITY ? UINT64_MAX : limit.rlim_cur;
 }
 
-// Reads CAP_SYS_NICE from the effective set in /proc/self/status (no libcap needed).
-bool HasCapSysNice() {
-  std::ifstream in("/proc/self/status");
+// CAP_SYS_NICE from the effective set in /proc/self/status (no libcap needed); nullopt,
+// with why, when the set cannot be read.
+std::optional<bool> HasCapSysNice(const std::string& status_path, std::string* why) {
+  errno = 0;
+  std::ifstream in(status_path);
+  if (!in) {
+    *why = errno != 0 ? std::strerror(errno) : "cannot open";
+    return std::nullopt;
+  }
   std::string line;
   while (std::getline(in, line)) {
-    if (absl::StartsWith(line, "CapEff:")) {
-      uint64_t caps = 0;
-      std::string hex(absl::StripAsciiWhitespace(line.substr(7)));
-      caps = std::stoull(hex, nullptr, 16);
-      return (caps >> 23) & 1;  // CAP_SYS_NICE is capability 23.
+    absl::string_view rest = line;
+    if (!absl::ConsumePrefix(&rest, "CapEff:")) continue;
+    uint64_t caps = 0;
+    if (!absl::SimpleHexAtoi(absl::StripAsciiWhitespace(rest), &caps)) {
+      *why = absl::StrCat("CapEff is not a hexadecimal mask: \"", line, "\"");
+      return std::nullopt;
     }
+    return ((caps >> 23) & 1) != 0;  // CAP_SYS_NICE is capability 23.
   }
-  return false;
+  *why = "no CapEff line";
+  return std::nullopt;
 }
 
 // Finds this process's group of the v1 cpu controller in /proc/self/cgroup.
-std::string CpuCgroupV1Path() {
-  std::ifstream in("/proc/self/cgroup");
+std::string CpuCgroupV1Path(const std::string& root) {
+  std::ifstream in(root + "/proc/self/cgroup");
   std::string line;
   while (std::getline(in, line)) {
     std::vector<std::string> parts = absl::StrSplit(line, absl::MaxSplits(':', 2));
@@ -67,16 +99,25 @@ std::string CpuCgroupV1Path() {
 
 }  // namespace
 
-Machine Machine::Read() {
+Machine Machine::Read() { return ReadFrom(""); }
+
+Machine Machine::ReadFrom(const std::string& root) {
   Machine m;
-  std::string line;
+  std::string line, why;
   CpuSet::ParseError error;
-  if (ReadFirstLine("/sys/devices/system/cpu/online", &line)) {
-    CpuSet::Parse(std::string(absl::StripAsciiWhitespace(line)), &m.online, &error);
+  const std::string online_path = "/sys/devices/system/cpu/online";
+  if (ReadFirstLine(root + online_path, &line, &why)) {
+    if (!CpuSet::Parse(std::string(absl::StripAsciiWhitespace(line)), &m.online, &error) ||
+        m.online.Empty()) {
+      m.online = CpuSet();
+      why = absl::StrCat("not a CPU list: \"", line, "\"");
+    }
   }
   if (m.online.Empty()) {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     m.online = CpuSet::Range(0, n > 0 ? static_cast<int>(n) - 1 : 0);
+    m.unread.push_back(absl::StrCat("cannot read ", online_path, " (", why, "): assuming CPUs ",
+                                    m.online.ToString(), " online (sysconf)"));
   }
   cpu_set_t native;
   CPU_ZERO(&native);
@@ -84,21 +125,30 @@ Machine Machine::Read() {
     m.allowed = CpuSet::FromNative(native);
   } else {
     m.allowed = m.online;
+    m.unread.push_back(absl::StrCat("sched_getaffinity failed (", std::strerror(errno),
+                                    "): assuming the process may use every online CPU"));
   }
-  if (std::optional<int64_t> kernel_max = ReadInt("/sys/devices/system/cpu/kernel_max")) {
+  if (std::optional<int64_t> kernel_max = ReadInt(root + "/sys/devices/system/cpu/kernel_max")) {
     m.possible_cpus = static_cast<int>(std::min<int64_t>(*kernel_max + 1, CpuSet::kMaxCpus));
   }
-  m.cap_sys_nice = HasCapSysNice();
+  if (std::optional<bool> cap = HasCapSysNice(root + "/proc/self/status", &why)) {
+    m.cap_sys_nice = *cap;
+  } else {
+    m.unread.push_back(absl::StrCat("cannot read CapEff from /proc/self/status (", why,
+                                    "): assuming no CAP_SYS_NICE"));
+  }
   m.rlimit_rtprio = SoftLimit(RLIMIT_RTPRIO);
   m.rlimit_nice = SoftLimit(RLIMIT_NICE);
-  m.rt_runtime_us = ReadInt("/proc/sys/kernel/sched_rt_runtime_us").value_or(950000);
-  m.rt_period_us = ReadInt("/proc/sys/kernel/sched_rt_period_us").value_or(1000000);
-  m.cgroup_v2 = access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0;
-  const std::string v1_path = CpuCgroupV1Path();
+  m.rt_runtime_us = ReadFact(root, "/proc/sys/kernel/sched_rt_runtime_us", m.rt_runtime_us,
+                             "the kernel's default", &m.unread);
+  m.rt_period_us = ReadFact(root, "/proc/sys/kernel/sched_rt_period_us", m.rt_period_us,
+                            "the kernel's default", &m.unread);
+  m.cgroup_v2 = access((root + "/sys/fs/cgroup/cgroup.controllers").c_str(), F_OK) == 0;
+  const std::string v1_path = CpuCgroupV1Path(root);
   if (!v1_path.empty()) {
     m.cgroup_path = v1_path;
-    for (const char* root : {"/sys/fs/cgroup/cpu", "/sys/fs/cgroup/cpu,cpuacct"}) {
-      const std::string dir = absl::StrCat(root, v1_path == "/" ? "" : v1_path);
+    for (const char* base : {"/sys/fs/cgroup/cpu", "/sys/fs/cgroup/cpu,cpuacct"}) {
+      const std::string dir = absl::StrCat(root, base, v1_path == "/" ? "" : v1_path);
       if (std::optional<int64_t> runtime = ReadInt(dir + "/cpu.rt_runtime_us")) {
         m.cgroup_rt_runtime_us = runtime;
         m.cgroup_rt_period_us = ReadInt(dir + "/cpu.rt_period_us");

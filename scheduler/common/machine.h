@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "scheduler/common/cpuset.h"
 #include "scheduler/common/sched_policy.h"
@@ -40,9 +41,16 @@ struct Machine {
   std::string cgroup_path;
   // Whether the unified (v2) hierarchy is mounted at /sys/fs/cgroup.
   bool cgroup_v2 = false;
+  // The facts Read() could not read and what it assumed instead, one sentence each (e.g.
+  // "cannot read /proc/sys/kernel/sched_rt_runtime_us (...): assuming 950000, the kernel's
+  // default"). The validator reports each as a warning; empty on a normal host.
+  std::vector<std::string> unread;
 
   // Reads the facts of this host and the calling process.
   static Machine Read();
+  // The same with /proc and /sys read under `root` (e.g. a test's directory) instead of
+  // "/"; affinity and resource limits are still the calling process's own.
+  static Machine ReadFrom(const std::string& root);
 
   // A privileged machine with CPUs 0..cpus-1 online and allowed, default RT throttling and
   // no cgroup RT budget: the starting point for tests.

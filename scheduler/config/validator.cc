@@ -326,6 +326,11 @@ void Validator::DistinctThreadNames() {
 
 Validation Validator::Finish() {
   DistinctThreadNames();
+  for (const std::string& unread : machine_.unread) {
+    diags_.Warning({}, "", absl::StrCat("this host's facts were checked against an assumption: ",
+                                        unread),
+                   "make /proc and /sys readable to the process (a container may hide them)");
+  }
   if (options_.strict) diags_.MakeWarningsErrors();
   Validation v;
   v.plan = std::move(plan_);

@@ -84,6 +84,26 @@ CpuSet Cpus(const std::string& list) {
 }
 
 // ---------------------------------------------------------------------------------------
+// Host facts
+
+TEST(ValidatorTest, HostFactsThatCouldNotBeReadAreWarningsAndStrictErrors) {
+  Machine machine = Machine::ForTest(2);
+  machine.unread.push_back(
+      "cannot read /proc/sys/kernel/sched_rt_runtime_us (No such file or directory): assuming "
+      "950000, the kernel's default");
+  const std::string conf = OneGroup({"processor_num: 1", "cpuset: \"0\""});
+  const Validation v = Check(conf, machine);
+  EXPECT_TRUE(v.ok()) << v.diagnostics.ToString();
+  const Diagnostic d = Single(v, Severity::kWarning);
+  EXPECT_THAT(d.message, HasSubstr("/proc/sys/kernel/sched_rt_runtime_us"));
+  EXPECT_THAT(d.message, HasSubstr("assuming 950000"));
+  EXPECT_THAT(d.hint, HasSubstr("readable"));
+  // Without the unread fact the same conf has no warning: the warning is that fact's.
+  ExpectCounts(Check(conf, Machine::ForTest(2)), 0, 0);
+  ExpectCounts(Check(conf, machine, /*strict=*/true), 1, 0);
+}
+
+// ---------------------------------------------------------------------------------------
 // CPU sets
 
 TEST(ValidatorTest, CpusetEmptyItemPointsAtTheSecondComma) {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "gflags/gflags.h"
 #include "glog/logging.h"
 #include "scheduler/common/machine.h"
@@ -110,22 +111,39 @@ int main(int argc, char** argv) {
   std::cout << absl::StrFormat("  %-16s %-12s %4s %8s %9s %10s %10s %10s %8s %4s\n", "NAME",
                                "QUEUE", "PRIO", "NOTIFIES", "COALESCED", "RUNS", "WAKE p50us",
                                "WAKE p99us", "MAX us", "CPU");
-  uint64_t notified = 0, accounted = 0;
+  // Every notify ran or was coalesced into a run. An on-demand task runs only when notified
+  // (notifies = runs + coalesced); a periodic one also runs on its releases, so it ran at
+  // least as often as its notifies were not coalesced.
+  uint64_t notified = 0, accounted = 0, releases = 0, misses = 0;
+  std::vector<std::string> short_of_notifies;
   for (const TaskStats& t : s.TaskStatistics()) {
     std::cout << absl::StrFormat("  %-16s %-12s %4d %8d %9d %10d %10.1f %10.1f %8.1f %4d\n", t.name,
                                  t.queue, t.priority, t.notifies, t.coalesced, t.activations,
                                  t.wake_latency.p50_ns / 1e3, t.wake_latency.p99_ns / 1e3,
                                  t.wake_latency.max_ns / 1e3, t.last_cpu);
-    notified += t.notifies;
-    accounted += t.activations + t.coalesced;
+    if (t.period_ns == 0) {
+      notified += t.notifies;
+      accounted += t.activations + t.coalesced;
+    } else {
+      releases += t.releases;
+      misses += t.deadline_misses;
+      if (t.activations + t.coalesced < t.notifies) short_of_notifies.push_back(t.name);
+    }
   }
   std::cout << "\nprocessors:\n";
   for (const ProcessorStats& p : s.ProcessorStatistics()) {
     std::cout << absl::StrFormat("  %-14s tid %-7d runs %-8d sleeps %-8d busy %.1f ms\n", p.name,
                                  p.tid, p.activations, p.sleeps, p.busy_ns / 1e6);
   }
+  const bool ok = notified == accounted && short_of_notifies.empty();
   std::cout << absl::StrFormat(
-      "\n%d notifies, %d runs + coalesced: %s\n", notified, accounted,
+      "\non-demand tasks: %d notifies, %d runs + coalesced: %s\n", notified, accounted,
       notified == accounted ? "every notify ran or was coalesced into a run" : "MISMATCH");
-  return notified == accounted ? 0 : 1;
+  std::cout << absl::StrFormat(
+      "periodic tasks: %d releases (%d deadline misses); %s\n", releases, misses,
+      short_of_notifies.empty()
+          ? "every notify ran or was coalesced into a run"
+          : "MISMATCH: fewer runs + coalesced than notifies for " +
+                absl::StrJoin(short_of_notifies, ", "));
+  return ok ? 0 : 1;
 }

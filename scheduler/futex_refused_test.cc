@@ -11,8 +11,6 @@
 #include <stddef.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
@@ -20,11 +18,11 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "scheduler/common/futex.h"
 #include "scheduler/common/sched_policy.h"
+#include "scheduler/common/testing/unprivileged_child.h"
 #include "scheduler/scheduler.h"
 #include "scheduler/testing/test_plans.h"
 
@@ -32,14 +30,7 @@ namespace cadence {
 namespace {
 
 using ::testing::HasSubstr;
-
-std::string ReportLine(const std::string& key, const std::string& value) {
-  return absl::StrCat(key, "=", value, "\n");
-}
-
-// Forks a child (call while the process has one thread) that refuses `op`, runs `body`
-// and reports its lines, or "error" when the filter could not be installed.
-std::map<std::string, std::string> RunRefusing(int op, const std::function<std::string()>& body);
+using test_support::ReportLine;
 
 // In the calling (single-threaded) process: futex(op) fails with ENOSYS from now on; every
 // other call, and futex with other operations, is allowed. Returns "" on success.
@@ -68,49 +59,13 @@ std::string RefuseFutexOp(int op) {
   return "";
 }
 
-std::map<std::string, std::string> RunRefusing(int op,
-                                               const std::function<std::string()>& body) {
-  std::map<std::string, std::string> report;
-  int fds[2];
-  if (pipe(fds) != 0) {
-    ADD_FAILURE() << "pipe: " << std::strerror(errno);
-    return report;
-  }
-  const pid_t child = fork();
-  if (child == 0) {
-    close(fds[0]);
+// Forks a child (call while the process has one thread) that refuses `op`, runs `body`
+// and reports its lines, or "error" when the filter could not be installed.
+std::map<std::string, std::string> RunRefusing(int op, const std::function<std::string()>& body) {
+  return test_support::RunInChild([op, &body] {
     const std::string failed = RefuseFutexOp(op);
-    const std::string text = failed.empty() ? body() : ReportLine("error", failed);
-    size_t done = 0;
-    while (done < text.size()) {
-      const ssize_t n = write(fds[1], text.data() + done, text.size() - done);
-      if (n <= 0) _exit(2);
-      done += static_cast<size_t>(n);
-    }
-    _exit(0);
-  }
-  close(fds[1]);
-  if (child < 0) {
-    close(fds[0]);
-    ADD_FAILURE() << "fork: " << std::strerror(errno);
-    return report;
-  }
-  std::string text;
-  char buffer[4096];
-  for (ssize_t n; (n = read(fds[0], buffer, sizeof(buffer))) != 0;) {
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) break;
-    text.append(buffer, static_cast<size_t>(n));
-  }
-  close(fds[0]);
-  int status = 0;
-  EXPECT_EQ(waitpid(child, &status, 0), child);
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "child wait status " << status;
-  for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
-    std::pair<std::string, std::string> kv = absl::StrSplit(line, absl::MaxSplits('=', 1));
-    report[kv.first] = kv.second;
-  }
-  return report;
+    return failed.empty() ? body() : ReportLine("error", failed);
+  });
 }
 
 std::string StatusLines(const std::string& prefix, const absl::Status& status) {

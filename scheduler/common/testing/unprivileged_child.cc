@@ -146,7 +146,7 @@ std::string ReportLine(const std::string& key, const std::string& value) {
   return absl::StrCat(key, "=", value, "\n");
 }
 
-std::map<std::string, std::string> RunUnprivileged(const std::function<std::string()>& body) {
+std::map<std::string, std::string> RunInChild(const std::function<std::string()>& body) {
   int fds[2];
   if (pipe(fds) != 0) {
     ADD_FAILURE() << "pipe: " << errno;
@@ -155,20 +155,7 @@ std::map<std::string, std::string> RunUnprivileged(const std::function<std::stri
   const pid_t child = fork();
   if (child == 0) {
     close(fds[0]);
-    const std::string failed = DropSchedulingPrivileges();
-    const std::string report =
-        failed.empty()
-            ? ReportLine("cap_sys_nice", absl::StrCat(Machine::Read().cap_sys_nice)) + body()
-            : ReportLine("error", absl::StrCat(failed, " failed, errno ", errno));
-    const char* data = report.data();
-    size_t left = report.size();
-    while (left > 0) {
-      const ssize_t n = write(fds[1], data, left);
-      if (n <= 0) _exit(2);
-      data += n;
-      left -= static_cast<size_t>(n);
-    }
-    _exit(0);
+    _exit(WriteAll(fds[1], body()) ? 0 : 2);
   }
   close(fds[1]);
   if (child < 0) {
@@ -182,6 +169,15 @@ std::map<std::string, std::string> RunUnprivileged(const std::function<std::stri
   EXPECT_EQ(waitpid(child, &status, 0), child);
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "child status " << status;
   return ParseReport(text);
+}
+
+std::map<std::string, std::string> RunUnprivileged(const std::function<std::string()>& body) {
+  return RunInChild([&body] {
+    const std::string failed = DropSchedulingPrivileges();
+    return failed.empty()
+               ? ReportLine("cap_sys_nice", absl::StrCat(Machine::Read().cap_sys_nice)) + body()
+               : ReportLine("error", absl::StrCat(failed, " failed, errno ", errno));
+  });
 }
 
 }  // namespace cadence::test_support

@@ -1,7 +1,7 @@
-// Test support: run code in a forked child that has dropped what lets a process use
-// real-time scheduling — CAP_SYS_NICE (bounding, effective, permitted, inheritable; raw
-// capset, no libcap) and RLIMIT_RTPRIO/RLIMIT_NICE (0) — or that runs as user nobody, and
-// get its report back.
+// Test support: run code in a forked child and get its report back: a child as it is, one
+// that has dropped what lets a process use real-time scheduling — CAP_SYS_NICE (bounding,
+// effective, permitted, inheritable; raw capset, no libcap) and RLIMIT_RTPRIO/RLIMIT_NICE
+// (0) — or one that runs as user nobody.
 //
 // The child reports "key=value" lines through a pipe and _exits; it never returns into
 // gtest. Fork from a single-threaded test (gtest's main thread, before starting threads):
@@ -20,6 +20,10 @@ namespace cadence::test_support {
 // In the calling process: drops CAP_SYS_NICE and sets RLIMIT_RTPRIO and RLIMIT_NICE to 0.
 // Returns "" on success, else the step that failed.
 std::string DropSchedulingPrivileges();
+
+// Forks a child that runs `body`, which returns "key=value\n" lines, and returns them as a
+// map. Failures to fork or a child that did not exit 0 are reported as gtest failures.
+std::map<std::string, std::string> RunInChild(const std::function<std::string()>& body);
 
 // Forks a child that drops its scheduling privileges and runs `body`, which returns
 // "key=value\n" lines. Returns them as a map, plus "cap_sys_nice" (0 or 1, as the child

@@ -12,16 +12,26 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 
+#include <pthread.h>
+#include <sched.h>
+
 #include <atomic>
+#include <chrono>
+#include <fstream>
 #include <cerrno>
 #include <map>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "scheduler/common/futex.h"
+#include "scheduler/common/pi_mutex.h"
+#include "scheduler/common/proc_thread.h"
 #include "scheduler/common/sched_policy.h"
+#include "scheduler/common/thread_attributes.h"
 #include "scheduler/common/testing/unprivileged_child.h"
 #include "scheduler/scheduler.h"
 #include "scheduler/testing/test_plans.h"
@@ -68,6 +78,12 @@ std::map<std::string, std::string> RunRefusing(int op, const std::function<std::
   });
 }
 
+// The threads of this process.
+std::vector<pid_t> Threads() {
+  absl::StatusOr<std::vector<pid_t>> tids = ListThreads(0);
+  return tids.ok() ? *tids : std::vector<pid_t>();
+}
+
 std::string StatusLines(const std::string& prefix, const absl::Status& status) {
   return ReportLine(prefix + "_code", absl::StatusCodeToString(status.code())) +
          ReportLine(prefix + "_message", std::string(status.message()));
@@ -96,21 +112,24 @@ scheduler_conf {
 )";
 
 TEST(FutexRefusedTest, EveryOperationIsAvailableHere) {
-  EXPECT_TRUE(CheckFutexes(/*pi_too=*/true).ok()) << CheckFutexes(true);
+  std::string pi_refused = "not set";
+  const absl::Status status = CheckFutexes(&pi_refused);
+  EXPECT_TRUE(status.ok()) << status;
+  EXPECT_EQ(pi_refused, "");
 }
 
-TEST(FutexRefusedTest, EachRefusedOperationIsNamed) {
+TEST(FutexRefusedTest, EachRefusedSleepOperationIsNamed) {
   const std::map<int, std::string> ops = {
       {FUTEX_WAIT_PRIVATE, "FUTEX_WAIT_PRIVATE"},
       {FUTEX_WAIT_BITSET_PRIVATE, "FUTEX_WAIT_BITSET_PRIVATE"},
       {FUTEX_WAKE_PRIVATE, "FUTEX_WAKE_PRIVATE"},
-      {FUTEX_LOCK_PI_PRIVATE, "FUTEX_LOCK_PI_PRIVATE"},
-      {FUTEX_UNLOCK_PI_PRIVATE, "FUTEX_UNLOCK_PI_PRIVATE"},
   };
   for (const auto& [op, name] : ops) {
     SCOPED_TRACE(name);
-    std::map<std::string, std::string> report =
-        RunRefusing(op, [] { return StatusLines("check", CheckFutexes(/*pi_too=*/true)); });
+    std::map<std::string, std::string> report = RunRefusing(op, [] {
+      std::string pi_refused;
+      return StatusLines("check", CheckFutexes(&pi_refused));
+    });
     ASSERT_EQ(report.count("error"), 0u) << report["error"];
     EXPECT_EQ(report["check_code"], "FAILED_PRECONDITION") << report["check_message"];
     EXPECT_THAT(report["check_message"],
@@ -120,32 +139,72 @@ TEST(FutexRefusedTest, EachRefusedOperationIsNamed) {
   }
 }
 
-TEST(FutexRefusedTest, RefusedSleepFailsStartBeforeAnyThread) {
+TEST(FutexRefusedTest, RefusedLockPiIsNoErrorButSaysWhatIsLost) {
+  std::map<std::string, std::string> report = RunRefusing(FUTEX_LOCK_PI_PRIVATE, [] {
+    std::string pi_refused;
+    const std::string check = StatusLines("check", CheckFutexes(&pi_refused));
+    return check + ReportLine("pi", pi_refused);
+  });
+  ASSERT_EQ(report.count("error"), 0u) << report["error"];
+  EXPECT_EQ(report["check_code"], "OK") << report["check_message"];
+  EXPECT_THAT(report["pi"], HasSubstr("the kernel refuses futex(FUTEX_LOCK_PI_PRIVATE): Function "
+                                      "not implemented"));
+  EXPECT_THAT(report["pi"], HasSubstr("cannot lend its priority"));
+}
+
+TEST(FutexRefusedTest, RefusedUnlockPiAloneIsAnError) {
+  std::map<std::string, std::string> report = RunRefusing(FUTEX_UNLOCK_PI_PRIVATE, [] {
+    std::string pi_refused;
+    return StatusLines("check", CheckFutexes(&pi_refused));
+  });
+  ASSERT_EQ(report.count("error"), 0u) << report["error"];
+  EXPECT_EQ(report["check_code"], "FAILED_PRECONDITION") << report["check_message"];
+  EXPECT_THAT(report["check_message"],
+              HasSubstr("refuses futex(FUTEX_UNLOCK_PI_PRIVATE) but allows FUTEX_LOCK_PI"));
+  EXPECT_THAT(report["check_message"], HasSubstr("could never be released"));
+}
+
+TEST(FutexRefusedTest, RefusedSleepFailsStartAndLeavesNoThread) {
   const Plan plan = test_support::PlanFromText(kConf);
   std::map<std::string, std::string> report = RunRefusing(FUTEX_WAIT_BITSET_PRIVATE, [&plan] {
+    const size_t before = Threads().size();
     absl::StatusOr<std::unique_ptr<Scheduler>> scheduler = Scheduler::Start(plan);
-    return StatusLines("start", scheduler.status());
+    const std::string start = StatusLines("start", scheduler.status());
+    return start + ReportLine("threads_before", absl::StrCat(before)) +
+           ReportLine("threads_after", absl::StrCat(Threads().size()));
   });
   ASSERT_EQ(report.count("error"), 0u) << report["error"];
   EXPECT_EQ(report["start_code"], "FAILED_PRECONDITION") << report["start_message"];
   EXPECT_THAT(report["start_message"], HasSubstr("futex(FUTEX_WAIT_BITSET_PRIVATE)"));
+  ASSERT_NE(report["threads_before"], "0") << "the child's threads could not be listed";
+  EXPECT_EQ(report["threads_after"], report["threads_before"])
+      << "threads were started (or left running)";
 }
 
-TEST(FutexRefusedTest, RefusedPriorityInheritanceIsAnErrorOnlyInStrictModeWithRealTime) {
+TEST(FutexRefusedTest, RefusedUnlockPiFailsStartWithoutRealTimeToo) {
+  const Plan plan = test_support::PlanFromText(kConf);
+  std::map<std::string, std::string> report = RunRefusing(FUTEX_UNLOCK_PI_PRIVATE, [&plan] {
+    return StatusLines("start", Scheduler::Start(plan).status());
+  });
+  ASSERT_EQ(report.count("error"), 0u) << report["error"];
+  EXPECT_EQ(report["start_code"], "FAILED_PRECONDITION") << report["start_message"];
+  EXPECT_THAT(report["start_message"], HasSubstr("futex(FUTEX_UNLOCK_PI_PRIVATE)"));
+}
+
+TEST(FutexRefusedTest, RefusedLockPiIsAnErrorOnlyInStrictModeWithRealTime) {
   const Plan plan = test_support::PlanFromText(kRealTimeConf);
   const Plan ordinary = test_support::PlanFromText(kConf);
   std::map<std::string, std::string> report = RunRefusing(FUTEX_LOCK_PI_PRIVATE, [&] {
     std::string out = StatusLines("strict", Scheduler::Start(plan, {.strict = true}).status());
     // Without real-time processors there is no priority to lend: nothing to refuse.
     out += StatusLines("ordinary", Scheduler::Start(ordinary, {.strict = true}).status());
+    // Declared before the scheduler, which runs what is queued when it is destroyed.
+    std::atomic<uint32_t> runs{0};
     absl::StatusOr<std::unique_ptr<Scheduler>> scheduler = Scheduler::Start(plan);
     out += StatusLines("start", scheduler.status());
     if (!scheduler.ok()) return out;
-    // The queue lock works without PI: a SCHED_FIFO processor that has to wait for it
-    // (FUTEX_LOCK_PI, refused) sleeps as an ordinary waiter instead; every notify is run
-    // or coalesced into a run.
+    // Every notify is run or coalesced into a run by the two SCHED_FIFO processors.
     constexpr uint32_t kRuns = 20000;
-    std::atomic<uint32_t> runs{0};
     absl::StatusOr<TaskId> task = (*scheduler)->CreateTask("work", [&runs] {
       runs.fetch_add(1);
       FutexWake(&runs, 1);
@@ -172,6 +231,52 @@ TEST(FutexRefusedTest, RefusedPriorityInheritanceIsAnErrorOnlyInStrictModeWithRe
   ASSERT_EQ(report["start_code"], "OK") << report["start_message"];
   EXPECT_THAT(report["policy"], HasSubstr("SCHED_FIFO"));
   EXPECT_EQ(report["accounted"], "20000");
+}
+
+// The fallback itself: a SCHED_FIFO thread waiting for a held PiMutex, whose FUTEX_LOCK_PI
+// is refused, sleeps in futex (it does not spin) and takes the lock when it is released.
+TEST(FutexRefusedTest, RealTimeWaiterSleepsWhenLockPiIsRefused) {
+  std::map<std::string, std::string> report = RunRefusing(FUTEX_LOCK_PI_PRIVATE, [] {
+    PiMutex mutex;
+    mutex.lock();
+    std::atomic<pid_t> tid{0};
+    std::atomic<bool> took{false};
+    std::string out;
+    std::thread waiter([&] {
+      tid.store(CurrentTid());
+      struct sched_param param = {};
+      param.sched_priority = 10;
+      if (pthread_setschedparam(pthread_self(), SCHED_FIFO, &param) != 0) return;
+      mutex.lock();
+      took.store(true);
+      mutex.unlock();
+    });
+    while (tid.load() == 0) std::this_thread::yield();
+    // Up to 20 s for it to be seen asleep in futex (a waiter that spun would never be).
+    std::string seen = "never asleep in futex";
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (std::chrono::steady_clock::now() < give_up) {
+      absl::StatusOr<ProcThread> t = ReadProcThread(0, tid.load());
+      std::ifstream syscall_file(absl::StrCat("/proc/self/task/", tid.load(), "/syscall"));
+      std::string nr;
+      syscall_file >> nr;
+      if (t.ok() && t->state == 'S' && nr == std::to_string(SYS_futex)) {
+        seen = absl::StrCat("policy ", t->policy, " asleep in futex");
+        break;
+      }
+      std::this_thread::yield();
+    }
+    out += ReportLine("seen", seen);
+    const bool took_while_held = took.load();
+    mutex.unlock();
+    waiter.join();
+    return out + ReportLine("took_while_held", absl::StrCat(took_while_held)) +
+           ReportLine("took", absl::StrCat(took.load()));
+  });
+  ASSERT_EQ(report.count("error"), 0u) << report["error"];
+  EXPECT_EQ(report["seen"], absl::StrCat("policy ", SCHED_FIFO, " asleep in futex"));
+  EXPECT_EQ(report["took_while_held"], "0");
+  EXPECT_EQ(report["took"], "1");
 }
 
 }  // namespace

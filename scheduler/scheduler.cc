@@ -93,19 +93,17 @@ std::string Scheduler::RestoreProcessCpus() {
 
 absl::Status Scheduler::Init() {
   // Processors sleep on futexes: without them they would spin, so that is an error. Without
-  // the PI operations, the queue locks still work but lend no priority (see PiMutex), which
-  // matters only to real-time processors.
-  absl::Status status = CheckFutexes(/*pi_too=*/false);
+  // FUTEX_LOCK_PI the queue locks still work but lend no priority (see PiMutex), which
+  // matters to real-time threads: a warning, an error in strict mode when the plan has
+  // real-time processors.
+  std::string pi_refused;
+  absl::Status status = CheckFutexes(&pi_refused);
   if (!status.ok()) return status;
-  bool real_time = false;
-  for (const ProcessorPlan& p : plan_.processors) real_time |= IsRealTime(p.attributes.policy);
-  if (real_time) status = CheckFutexes(/*pi_too=*/true);
-  if (!status.ok()) {
-    const std::string what = absl::StrCat(
-        status.message(), " — so a real-time processor waiting for a queue lock cannot lend "
-        "its priority to the thread holding it");
-    if (options_.strict) return absl::FailedPreconditionError(what);
-    LOG(WARNING) << what << " (going on without priority inheritance)";
+  if (!pi_refused.empty()) {
+    bool real_time = false;
+    for (const ProcessorPlan& p : plan_.processors) real_time |= IsRealTime(p.attributes.policy);
+    if (options_.strict && real_time) return absl::FailedPreconditionError(pi_refused);
+    LOG(WARNING) << pi_refused << "; going on without it";
   }
   status = ApplyProcessCpus();
   if (!status.ok()) return status;

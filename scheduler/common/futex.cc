@@ -7,12 +7,19 @@
 namespace cadence {
 namespace {
 
-absl::Status Refused(const char* op, int error) {
+// What the kernel did instead: a failure's errno, or the unexpected return value (a
+// seccomp filter may make a call "succeed" without running it).
+std::string Outcome(long result, int error, const char* expected) {
+  if (result == -1) return std::strerror(error);
+  return absl::StrCat("returned ", result, " instead of ", expected);
+}
+
+absl::Status SleepRefused(const char* op, long result, int error, const char* expected) {
   return absl::FailedPreconditionError(absl::StrCat(
-      "the kernel refuses futex(", op, "): ", std::strerror(error),
-      "; cadence's processors sleep and wake on futexes (a seccomp profile must allow futex "
-      "with FUTEX_WAIT, FUTEX_WAIT_BITSET, FUTEX_WAKE, FUTEX_LOCK_PI and FUTEX_UNLOCK_PI, "
-      "private)"));
+      "the kernel refuses futex(", op, "): ", Outcome(result, error, expected),
+      "; cadence's processors sleep and are woken on futexes (a seccomp profile must allow "
+      "futex with FUTEX_WAIT, FUTEX_WAIT_BITSET, FUTEX_WAKE, FUTEX_LOCK_PI and "
+      "FUTEX_UNLOCK_PI, private)"));
 }
 
 long Futex(uint32_t* word, int op, uint32_t value, const struct timespec* timeout,
@@ -22,28 +29,39 @@ long Futex(uint32_t* word, int op, uint32_t value, const struct timespec* timeou
 
 }  // namespace
 
-absl::Status CheckFutexes(bool pi_too) {
+absl::Status CheckFutexes(std::string* pi_refused) {
+  pi_refused->clear();
   uint32_t word = 1;
-  // A wait for a value the word does not have returns EAGAIN at once.
-  if (Futex(&word, FUTEX_WAIT_PRIVATE, 0, nullptr, 0) != -1 || errno != EAGAIN) {
-    return Refused("FUTEX_WAIT_PRIVATE", errno);
+  // A wait for a value the word does not have returns EAGAIN at once (for the bitset wait,
+  // before its timeout is looked at).
+  long r = Futex(&word, FUTEX_WAIT_PRIVATE, 0, nullptr, 0);
+  if (r != -1 || errno != EAGAIN) {
+    return SleepRefused("FUTEX_WAIT_PRIVATE", r, errno, "failing with EAGAIN");
   }
   const struct timespec past = {0, 0};
-  if (Futex(&word, FUTEX_WAIT_BITSET_PRIVATE, 0, &past, FUTEX_BITSET_MATCH_ANY) != -1 ||
-      errno != EAGAIN) {
-    return Refused("FUTEX_WAIT_BITSET_PRIVATE", errno);
+  r = Futex(&word, FUTEX_WAIT_BITSET_PRIVATE, 0, &past, FUTEX_BITSET_MATCH_ANY);
+  if (r != -1 || errno != EAGAIN) {
+    return SleepRefused("FUTEX_WAIT_BITSET_PRIVATE", r, errno, "failing with EAGAIN");
   }
-  if (Futex(&word, FUTEX_WAKE_PRIVATE, 1, nullptr, 0) < 0) {
-    return Refused("FUTEX_WAKE_PRIVATE", errno);
-  }
-  if (!pi_too) return absl::OkStatus();
+  r = Futex(&word, FUTEX_WAKE_PRIVATE, 1, nullptr, 0);
+  if (r != 0) return SleepRefused("FUTEX_WAKE_PRIVATE", r, errno, "waking 0 threads");
   // Locking a free PI word takes it (the word becomes this thread's id) without blocking.
   word = 0;
-  if (Futex(&word, FUTEX_LOCK_PI_PRIVATE, 0, nullptr, 0) != 0) {
-    return Refused("FUTEX_LOCK_PI_PRIVATE", errno);
+  r = Futex(&word, FUTEX_LOCK_PI_PRIVATE, 0, nullptr, 0);
+  if (r != 0) {
+    *pi_refused = absl::StrCat(
+        "the kernel refuses futex(FUTEX_LOCK_PI_PRIVATE): ", Outcome(r, errno, "0"),
+        "; a real-time thread waiting for a queue lock cannot lend its priority to the "
+        "thread holding it (no priority inheritance)");
+    return absl::OkStatus();
   }
-  if (Futex(&word, FUTEX_UNLOCK_PI_PRIVATE, 0, nullptr, 0) != 0) {
-    return Refused("FUTEX_UNLOCK_PI_PRIVATE", errno);
+  r = Futex(&word, FUTEX_UNLOCK_PI_PRIVATE, 0, nullptr, 0);
+  if (r != 0) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the kernel refuses futex(FUTEX_UNLOCK_PI_PRIVATE) but allows FUTEX_LOCK_PI: ",
+        Outcome(r, errno, "0"),
+        "; a queue lock taken by the kernel for a waiter could never be released (a seccomp "
+        "profile must allow both, or neither)"));
   }
   return absl::OkStatus();
 }

@@ -11,6 +11,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstdint>
+#include <string>
 
 #include "absl/status/status.h"
 
@@ -41,12 +42,14 @@ inline void FutexWake(std::atomic<uint32_t>* word, int count) {
           0);
 }
 
-// Tries, once and without blocking, every futex operation the runtime uses: FUTEX_WAIT,
-// FUTEX_WAIT_BITSET and FUTEX_WAKE (processors sleep and are woken with them) and
-// FUTEX_LOCK_PI/FUTEX_UNLOCK_PI (PiMutex's priority inheritance). Returns
-// FailedPrecondition naming the first operation the kernel refuses (e.g. a seccomp
-// profile's ENOSYS or EPERM), else OK. `pi_too`: also check the PI operations.
-absl::Status CheckFutexes(bool pi_too);
+// Tries, once and without blocking, every futex operation the runtime uses. Returns
+// FailedPrecondition naming the operation when the kernel refuses (e.g. a seccomp
+// profile's ENOSYS or EPERM) FUTEX_WAIT, FUTEX_WAIT_BITSET or FUTEX_WAKE (processors sleep
+// and are woken with them), or FUTEX_UNLOCK_PI while FUTEX_LOCK_PI works (a PI lock could
+// be taken and never given back). A refused FUTEX_LOCK_PI is not an error (PiMutex's
+// waiters then sleep as ordinary ones, lending no priority): `*pi_refused` says why, and
+// is "" when priority inheritance works.
+absl::Status CheckFutexes(std::string* pi_refused);
 
 static_assert(sizeof(std::atomic<uint32_t>) == sizeof(uint32_t), "futex word must be 32 bits");
 

@@ -33,6 +33,7 @@ absl::StatusOr<std::unique_ptr<Scheduler>> Scheduler::Start(const Plan& plan,
     }
     return status;
   }
+  scheduler->cpus_before_ = {};  // Only a failed start gives the CPUs back.
   return scheduler;
 }
 

@@ -206,6 +206,8 @@ class Scheduler {
   absl::Status ApplyProcessCpus();
   // Gives the threads ApplyProcessCpus restricted their earlier CPUs back (a failed start
   // leaves the process as it found it); returns what could not be restored, "" if nothing.
+  // Threads other threads of the program created during the start inherited the
+  // restricted CPUs and keep them; a thread id reused within the start is not detected.
   std::string RestoreProcessCpus();
   Task* Lookup(TaskId id) const;
   void ReportLoop();

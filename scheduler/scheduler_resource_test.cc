@@ -405,22 +405,45 @@ scheduler_conf {
 )");
   ASSERT_TRUE(confined.restrict_process);
   ASSERT_EQ(confined.process_cpus, CpuSet::Of({1}));
-  std::map<std::string, std::string> report = Run(2, [&confined] {
+  // The CPUs of thread `tid` of this process, "?" when unreadable.
+  auto cpus_of = [](pid_t tid) {
     cpu_set_t native;
     CPU_ZERO(&native);
-    if (sched_getaffinity(0, sizeof(native), &native) != 0) return Line("error", "getaffinity");
-    std::string out = Line("cpus_before", CpuSet::FromNative(native).ToString());
+    if (sched_getaffinity(tid, sizeof(native), &native) != 0) return std::string("?");
+    return CpuSet::FromNative(native).ToString();
+  };
+  // The main thread and one more (which exists before the start), before and after it.
+  auto body = [&confined, &cpus_of] {
+    std::atomic<uint32_t> release{0};
+    std::atomic<pid_t> other_tid{0};
+    std::thread other([&] {
+      other_tid.store(static_cast<pid_t>(syscall(SYS_gettid)));
+      while (release.load() == 0) FutexWait(&release, 0);
+    });
+    while (other_tid.load() == 0) std::this_thread::yield();
+    std::string out = Line("before", cpus_of(0) + " " + cpus_of(other_tid.load()));
     absl::StatusOr<std::unique_ptr<Scheduler>> scheduler = Scheduler::Start(confined);
     out += StatusLines("start", scheduler.status());
-    CPU_ZERO(&native);
-    if (sched_getaffinity(0, sizeof(native), &native) != 0) return Line("error", "getaffinity");
-    return out + Line("cpus_after", CpuSet::FromNative(native).ToString());
-  });
-  EXPECT_EQ(report["start_code"], "RESOURCE_EXHAUSTED") << report["start_message"];
-  EXPECT_THAT(report["start_message"], HasSubstr("processor rt/2: cannot create its thread"));
-  // Else the test shows nothing: the main thread must have had more than CPU 1 before.
-  ASSERT_NE(report["cpus_before"], "1") << "needs a test process allowed more than CPU 1";
-  EXPECT_EQ(report["cpus_after"], report["cpus_before"]);
+    out += Line("after", cpus_of(0) + " " + cpus_of(other_tid.load()));
+    if (scheduler.ok()) (*scheduler)->Shutdown();
+    release.store(1);
+    FutexWake(&release, 1);
+    other.join();
+    return out;
+  };
+  // Control: a start that succeeds confines both threads (and leaves them so).
+  std::map<std::string, std::string> started = Run(2 + kProcessors, body);
+  ASSERT_EQ(started["start_code"], "OK") << started["start_message"];
+  // Else the test shows nothing: the threads must have had more than CPU 1 before.
+  ASSERT_NE(started["before"], "1 1") << "needs a test process allowed more than CPU 1";
+  EXPECT_EQ(started["after"], "1 1");
+
+  // The other thread, rt/0 and rt/1 can be created; rt/2 cannot.
+  std::map<std::string, std::string> failed = Run(3, body);
+  EXPECT_EQ(failed["start_code"], "RESOURCE_EXHAUSTED") << failed["start_message"];
+  EXPECT_THAT(failed["start_message"], HasSubstr("processor rt/2: cannot create its thread"));
+  EXPECT_EQ(failed["after"], failed["before"]);
+  EXPECT_EQ(failed["before"], started["before"]);
 }
 
 }  // namespace

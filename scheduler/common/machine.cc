@@ -53,9 +53,14 @@ int64_t ReadFact(const std::string& root, const std::string& path, int64_t assum
   return assumed;
 }
 
-uint64_t SoftLimit(int resource) {
+// The soft limit; 0 (nothing granted), said in `unread`, when getrlimit fails.
+uint64_t SoftLimit(int resource, const char* name, std::vector<std::string>* unread) {
   struct rlimit limit;
-  if (getrlimit(resource, &limit) != 0) return 0;
+  if (getrlimit(resource, &limit) != 0) {
+    unread->push_back(absl::StrCat("getrlimit(", name, ") failed (", std::strerror(errno),
+                                   "): assuming 0"));
+    return 0;
+  }
   return limit.rlim_cur == RLIM_INFINITY ? UINT64_MAX : limit.rlim_cur;
 }
 
@@ -83,9 +88,17 @@ std::optional<bool> HasCapSysNice(const std::string& status_path, std::string* w
   return std::nullopt;
 }
 
-// Finds this process's group of the v1 cpu controller in /proc/self/cgroup.
-std::string CpuCgroupV1Path(const std::string& root) {
+// Finds this process's group of the v1 cpu controller in /proc/self/cgroup ("" when there
+// is none, or, said in `unread`, when the file cannot be read).
+std::string CpuCgroupV1Path(const std::string& root, std::vector<std::string>* unread) {
+  errno = 0;
   std::ifstream in(root + "/proc/self/cgroup");
+  if (!in) {
+    unread->push_back(absl::StrCat("cannot read /proc/self/cgroup (",
+                                   errno != 0 ? std::strerror(errno) : "cannot open",
+                                   "): assuming no cgroup real-time budget"));
+    return "";
+  }
   std::string line;
   while (std::getline(in, line)) {
     std::vector<std::string> parts = absl::StrSplit(line, absl::MaxSplits(':', 2));
@@ -128,23 +141,23 @@ Machine Machine::ReadFrom(const std::string& root) {
     m.unread.push_back(absl::StrCat("sched_getaffinity failed (", std::strerror(errno),
                                     "): assuming the process may use every online CPU"));
   }
-  if (std::optional<int64_t> kernel_max = ReadInt(root + "/sys/devices/system/cpu/kernel_max")) {
-    m.possible_cpus = static_cast<int>(std::min<int64_t>(*kernel_max + 1, CpuSet::kMaxCpus));
-  }
+  const int64_t kernel_max = ReadFact(root, "/sys/devices/system/cpu/kernel_max",
+                                     CpuSet::kMaxCpus - 1, "the most cadence handles", &m.unread);
+  m.possible_cpus = static_cast<int>(std::min<int64_t>(kernel_max + 1, CpuSet::kMaxCpus));
   if (std::optional<bool> cap = HasCapSysNice(root + "/proc/self/status", &why)) {
     m.cap_sys_nice = *cap;
   } else {
     m.unread.push_back(absl::StrCat("cannot read CapEff from /proc/self/status (", why,
                                     "): assuming no CAP_SYS_NICE"));
   }
-  m.rlimit_rtprio = SoftLimit(RLIMIT_RTPRIO);
-  m.rlimit_nice = SoftLimit(RLIMIT_NICE);
+  m.rlimit_rtprio = SoftLimit(RLIMIT_RTPRIO, "RLIMIT_RTPRIO", &m.unread);
+  m.rlimit_nice = SoftLimit(RLIMIT_NICE, "RLIMIT_NICE", &m.unread);
   m.rt_runtime_us = ReadFact(root, "/proc/sys/kernel/sched_rt_runtime_us", m.rt_runtime_us,
                              "the kernel's default", &m.unread);
   m.rt_period_us = ReadFact(root, "/proc/sys/kernel/sched_rt_period_us", m.rt_period_us,
                             "the kernel's default", &m.unread);
   m.cgroup_v2 = access((root + "/sys/fs/cgroup/cgroup.controllers").c_str(), F_OK) == 0;
-  const std::string v1_path = CpuCgroupV1Path(root);
+  const std::string v1_path = CpuCgroupV1Path(root, &m.unread);
   if (!v1_path.empty()) {
     m.cgroup_path = v1_path;
     for (const char* base : {"/sys/fs/cgroup/cpu", "/sys/fs/cgroup/cpu,cpuacct"}) {

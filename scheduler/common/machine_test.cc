@@ -25,10 +25,17 @@ using ::testing::SizeIs;
 
 class MachineTest : public ::testing::Test {
  protected:
+  // A root with every file Read() reads, each valid (the tests overwrite or remove some).
   void SetUp() override {
     char dir[] = "/tmp/cadence-machine-test-XXXXXX";
     ASSERT_NE(mkdtemp(dir), nullptr);
     root_ = dir;
+    Write("sys/devices/system/cpu/online", "0-1\n");
+    Write("sys/devices/system/cpu/kernel_max", "8191\n");
+    Write("proc/self/status", "Name:\tx\nCapEff:\t000001ffffffffff\n");
+    Write("proc/sys/kernel/sched_rt_runtime_us", "950000\n");
+    Write("proc/sys/kernel/sched_rt_period_us", "1000000\n");
+    Write("proc/self/cgroup", "0::/\n");
   }
   void TearDown() override { std::filesystem::remove_all(root_); }
 
@@ -39,8 +46,20 @@ class MachineTest : public ::testing::Test {
     std::ofstream(file) << text;
   }
 
+  void Remove(const std::string& path) {
+    std::filesystem::remove(std::filesystem::path(root_) / path);
+  }
+
   std::string root_;
 };
+
+TEST_F(MachineTest, AllFactsReadMeansNothingAssumed) {
+  const Machine m = Machine::ReadFrom(root_);
+  EXPECT_THAT(m.unread, IsEmpty());
+  EXPECT_EQ(m.online, CpuSet::Range(0, 1));
+  EXPECT_TRUE(m.cap_sys_nice);
+  EXPECT_EQ(m.cgroup_path, "");  // No v1 cpu controller in "0::/".
+}
 
 TEST_F(MachineTest, ReadsEveryFactFromItsFile) {
   Write("sys/devices/system/cpu/online", "0-2\n");
@@ -66,10 +85,7 @@ TEST_F(MachineTest, ReadsEveryFactFromItsFile) {
 }
 
 TEST_F(MachineTest, CapEffWithoutCapSysNiceIsNoCapSysNice) {
-  Write("sys/devices/system/cpu/online", "0\n");
   Write("proc/self/status", "CapEff:\t00000000007fffff\n");  // Capabilities 0-22 only.
-  Write("proc/sys/kernel/sched_rt_runtime_us", "950000\n");
-  Write("proc/sys/kernel/sched_rt_period_us", "1000000\n");
   const Machine m = Machine::ReadFrom(root_);
   EXPECT_THAT(m.unread, IsEmpty());
   EXPECT_FALSE(m.cap_sys_nice);
@@ -79,14 +95,17 @@ TEST_F(MachineTest, MissingOrGarbledFactsAreAssumedAndSaidSo) {
   Write("sys/devices/system/cpu/online", "0-x\n");
   Write("proc/self/status", "Name:\tx\nCapEff:\tnot-hex\n");
   Write("proc/sys/kernel/sched_rt_period_us", "a million\n");
-  // No sched_rt_runtime_us at all.
+  Remove("proc/sys/kernel/sched_rt_runtime_us");
+  Remove("sys/devices/system/cpu/kernel_max");
+  Remove("proc/self/cgroup");
 
   const Machine m = Machine::ReadFrom(root_);  // Must not throw (std::stoull did).
   EXPECT_FALSE(m.online.Empty());
   EXPECT_FALSE(m.cap_sys_nice);
   EXPECT_EQ(m.rt_runtime_us, 950000);
   EXPECT_EQ(m.rt_period_us, 1000000);
-  ASSERT_THAT(m.unread, SizeIs(4));
+  EXPECT_EQ(m.possible_cpus, CpuSet::kMaxCpus);
+  ASSERT_THAT(m.unread, SizeIs(6));
   EXPECT_THAT(m.unread, Contains(AllOf(HasSubstr("/sys/devices/system/cpu/online"),
                                        HasSubstr("not a CPU list: \"0-x\""),
                                        HasSubstr("(sysconf)"))));
@@ -98,13 +117,14 @@ TEST_F(MachineTest, MissingOrGarbledFactsAreAssumedAndSaidSo) {
   EXPECT_THAT(m.unread, Contains(AllOf(HasSubstr("/proc/sys/kernel/sched_rt_period_us"),
                                        HasSubstr("not an integer: \"a million\""),
                                        HasSubstr("assuming 1000000"))));
+  EXPECT_THAT(m.unread, Contains(AllOf(HasSubstr("/sys/devices/system/cpu/kernel_max"),
+                                       HasSubstr("the most cadence handles"))));
+  EXPECT_THAT(m.unread, Contains(AllOf(HasSubstr("/proc/self/cgroup"),
+                                       HasSubstr("assuming no cgroup real-time budget"))));
 }
 
 TEST_F(MachineTest, StatusWithoutCapEffIsSaidSo) {
-  Write("sys/devices/system/cpu/online", "0\n");
   Write("proc/self/status", "Name:\tx\n");
-  Write("proc/sys/kernel/sched_rt_runtime_us", "950000\n");
-  Write("proc/sys/kernel/sched_rt_period_us", "1000000\n");
   const Machine m = Machine::ReadFrom(root_);
   ASSERT_THAT(m.unread, SizeIs(1));
   EXPECT_THAT(m.unread[0], HasSubstr("no CapEff line"));

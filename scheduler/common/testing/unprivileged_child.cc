@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/capability.h>
+#include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -19,6 +20,8 @@ namespace cadence::test_support {
 namespace {
 
 constexpr int kCapSysNice = 23;
+// How long a RunInChild child may take.
+constexpr unsigned kChildSeconds = 120;
 
 // Writes all of `text`; false on error.
 bool WriteAll(int fd, const std::string& text) {
@@ -155,6 +158,9 @@ std::map<std::string, std::string> RunInChild(const std::function<std::string()>
   const pid_t child = fork();
   if (child == 0) {
     close(fds[0]);
+    // A child that hangs (say, in a deadlock the test is after) is killed by SIGALRM, which
+    // the parent reports, instead of holding the test until Bazel's timeout.
+    alarm(kChildSeconds);
     _exit(WriteAll(fds[1], body()) ? 0 : 2);
   }
   close(fds[1]);
@@ -167,7 +173,11 @@ std::map<std::string, std::string> RunInChild(const std::function<std::string()>
   close(fds[0]);
   int status = 0;
   EXPECT_EQ(waitpid(child, &status, 0), child);
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "child status " << status;
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+      << "child status " << status
+      << (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM
+              ? absl::StrCat(": killed after ", kChildSeconds, " s (it hung)")
+              : "");
   return ParseReport(text);
 }
 

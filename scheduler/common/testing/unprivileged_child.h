@@ -22,7 +22,8 @@ namespace cadence::test_support {
 std::string DropSchedulingPrivileges();
 
 // Forks a child that runs `body`, which returns "key=value\n" lines, and returns them as a
-// map. Failures to fork or a child that did not exit 0 are reported as gtest failures.
+// map. Failures to fork or a child that did not exit 0 are reported as gtest failures; a
+// child still running after 120 s is killed (SIGALRM) and reported so.
 std::map<std::string, std::string> RunInChild(const std::function<std::string()>& body);
 
 // Forks a child that drops its scheduling privileges and runs `body`, which returns

@@ -6,7 +6,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <cstdio>
 #include <fstream>
 #include <map>
@@ -20,6 +22,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "scheduler/common/machine.h"
 #include "scheduler/common/thread_attributes.h"
 
 namespace cadence {
@@ -95,19 +98,6 @@ std::string CgroupDir(const Mount& mount, const std::string& path) {
   if (relative.empty() || relative == "/") return mount.mount_point;
   if (relative[0] != '/') relative = "/" + relative;
   return mount.mount_point + relative;
-}
-
-bool HasCapSysNice() {
-  std::optional<std::string> status = ReadFile("/proc/self/status");
-  if (!status) return false;
-  for (absl::string_view line : absl::StrSplit(*status, '\n')) {
-    if (absl::ConsumePrefix(&line, "CapEff:")) {
-      uint64_t caps = 0;
-      if (!absl::SimpleHexAtoi(absl::StripAsciiWhitespace(line), &caps)) return false;
-      return (caps >> 23) & 1;  // CAP_SYS_NICE
-    }
-  }
-  return false;
 }
 
 bool KernelAtLeast(int major, int minor) {
@@ -575,8 +565,13 @@ Verdict JudgePrivileges(const std::vector<RtWork>& work, const BudgetFacts& fact
 
 BudgetFacts BudgetFacts::Read() {
   BudgetFacts f;
-  f.rt_runtime_us = ReadInt(kRtRuntimeSysctl).value_or(950000);
-  f.rt_period_us = ReadInt("/proc/sys/kernel/sched_rt_period_us").value_or(1000000);
+  // What the validator checks a conf against, and what of it could not be read.
+  const Machine machine = Machine::Read();
+  f.rt_runtime_us = machine.rt_runtime_us;
+  f.rt_period_us = machine.rt_period_us;
+  f.cap_sys_nice = machine.cap_sys_nice;
+  f.online = machine.online;
+  f.unread = machine.unread;
 
   if (std::optional<std::string> text = ReadFile("/proc/self/cgroup")) {
     for (absl::string_view line : absl::StrSplit(*text, '\n', absl::SkipEmpty())) {
@@ -627,16 +622,9 @@ BudgetFacts BudgetFacts::Read() {
   if (getrlimit(RLIMIT_RTPRIO, &limit) == 0) {
     f.rtprio_soft = limit.rlim_cur == RLIM_INFINITY ? UINT64_MAX : limit.rlim_cur;
     f.rtprio_hard = limit.rlim_max == RLIM_INFINITY ? UINT64_MAX : limit.rlim_max;
-  }
-  f.cap_sys_nice = HasCapSysNice();
-
-  if (std::optional<std::string> online = ReadFile("/sys/devices/system/cpu/online")) {
-    CpuSet::ParseError error;
-    CpuSet::Parse(std::string(absl::StripAsciiWhitespace(*online)), &f.online, &error);
-  }
-  if (f.online.Empty()) {
-    const long n = sysconf(_SC_NPROCESSORS_ONLN);
-    f.online = CpuSet::Range(0, n > 0 ? static_cast<int>(n) - 1 : 0);
+  } else {
+    f.unread.push_back(absl::StrCat("getrlimit(RLIMIT_RTPRIO) failed (", std::strerror(errno),
+                                    "): assuming 0"));
   }
   ReadDeadlineServers(&f);
   f.deadline_threads = FindDeadlineThreads();
@@ -669,6 +657,7 @@ double BudgetFacts::DeadlineHeadroomCpus() const {
 
 std::string FormatFacts(const BudgetFacts& f) {
   std::string out;
+  for (const std::string& unread : f.unread) absl::StrAppend(&out, "assumed: ", unread, "\n");
   // RT throttling.
   absl::StrAppend(&out, "RT throttling: sched_rt_runtime_us = ", f.rt_runtime_us,
                   ", sched_rt_period_us = ", f.rt_period_us, ": ");

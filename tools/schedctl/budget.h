@@ -44,6 +44,9 @@ struct DeadlineThread {
 };
 
 struct BudgetFacts {
+  // The facts Read() could not read, with what it assumed instead (see Machine::unread);
+  // FormatFacts prints each as an "assumed:" line.
+  std::vector<std::string> unread;
   // /proc/sys/kernel/sched_rt_runtime_us (-1: no throttling) and sched_rt_period_us.
   int64_t rt_runtime_us = 950000;
   int64_t rt_period_us = 1000000;

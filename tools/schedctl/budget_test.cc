@@ -23,6 +23,7 @@ namespace {
 
 using ::testing::HasSubstr;
 using ::testing::Not;
+using ::testing::StartsWith;
 
 // A plan made from conf text, validated against a privileged 2-CPU machine.
 Plan PlanOf(const std::string& text) {
@@ -145,6 +146,18 @@ TEST(BudgetTest, BusySpinDoesNotFitThrottlingUnlessItIsOff) {
   unlimited.rt_runtime_us = -1;
   EXPECT_TRUE(AllFit(JudgePlan(FifoPlan(/*busy_spin=*/true), unlimited)));
   EXPECT_THAT(FormatFacts(unlimited), HasSubstr("unlimited"));
+}
+
+// A fact that could not be read is printed first, with what was assumed in its place.
+TEST(BudgetTest, FactsThatCouldNotBeReadArePrintedAsAssumed) {
+  BudgetFacts facts = RootFacts();
+  EXPECT_THAT(FormatFacts(facts), Not(HasSubstr("assumed:")));
+  facts.unread.push_back(
+      "cannot read /proc/sys/kernel/sched_rt_runtime_us (Permission denied): assuming 950000, "
+      "the kernel's default");
+  EXPECT_THAT(FormatFacts(facts),
+              StartsWith("assumed: cannot read /proc/sys/kernel/sched_rt_runtime_us "
+                         "(Permission denied): assuming 950000, the kernel's default\n"));
 }
 
 TEST(BudgetTest, PeriodicBudgetsBeyondThrottlingDoNotFit) {
@@ -279,6 +292,7 @@ int64_t ReadInt64(const std::string& path) {
 // tests run as root with /proc and /sys readable: every read must succeed).
 TEST(BudgetTest, ReadsThisHost) {
   const BudgetFacts facts = BudgetFacts::Read();
+  EXPECT_TRUE(facts.unread.empty()) << facts.unread[0];
   EXPECT_EQ(facts.rt_runtime_us, ReadInt64("/proc/sys/kernel/sched_rt_runtime_us"));
   EXPECT_EQ(facts.rt_period_us, ReadInt64("/proc/sys/kernel/sched_rt_period_us"));
 

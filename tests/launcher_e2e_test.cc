@@ -457,6 +457,18 @@ TEST_F(LauncherE2eTest, MainboardNegativeDurationIsAUsageError) {
   EXPECT_THAT(outcome.out, Not(HasSubstr("running")));
 }
 
+TEST_F(LauncherE2eTest, MainboardUnknownFlagOrBadValueIsAUsageError) {
+  // gflags alone would exit 1 for both, like a run that failed.
+  const Outcome unknown =
+      RunToEnd(kMainboard, {"-d", TestData("good.dag"), "--bogus", "--duration_s", "1"});
+  ASSERT_TRUE(unknown.exited && unknown.exit_code == 2) << unknown.Describe();
+  EXPECT_THAT(unknown.err, HasSubstr("mainboard: unknown flag '--bogus'"));
+  const Outcome bad = RunToEnd(kMainboard, {"-d", TestData("good.dag"), "--duration_s=abc"});
+  ASSERT_TRUE(bad.exited && bad.exit_code == 2) << bad.Describe();
+  EXPECT_THAT(bad.err, HasSubstr("mainboard: flag --duration_s: 'abc' is not a valid int32"));
+  EXPECT_THAT(bad.out, Not(HasSubstr("running")));
+}
+
 // ---------------------------------------------------------------------------------------
 // robot_demo.
 
@@ -483,6 +495,13 @@ TEST_F(LauncherE2eTest, RobotDemoNegativeDurationIsAUsageError) {
   ASSERT_TRUE(outcome.exited && outcome.exit_code == 2) << outcome.Describe();
   EXPECT_THAT(outcome.err, HasSubstr("robot_demo: --duration_s must be 0 (run until "
                                      "SIGINT/SIGTERM) or a positive number of seconds, not -5"));
+  EXPECT_THAT(outcome.out, Not(HasSubstr("running for")));
+}
+
+TEST_F(LauncherE2eTest, RobotDemoBadFlagValueIsAUsageError) {
+  const Outcome outcome = RunToEnd(kRobotDemo, {"--conf", "conf/robot.conf", "--duration_s", "1s"});
+  ASSERT_TRUE(outcome.exited && outcome.exit_code == 2) << outcome.Describe();
+  EXPECT_THAT(outcome.err, HasSubstr("robot_demo: flag --duration_s: '1s' is not a valid int32"));
   EXPECT_THAT(outcome.out, Not(HasSubstr("running for")));
 }
 

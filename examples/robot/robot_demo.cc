@@ -31,6 +31,7 @@
 #include "absl/strings/str_split.h"
 #include "gflags/gflags.h"
 #include "glog/logging.h"
+#include "scheduler/launcher/command_line.h"
 #include "scheduler/launcher/launcher.h"
 #include "scheduler/launcher/launcher_flags.h"
 #include "scheduler/launcher/report.h"
@@ -61,6 +62,10 @@ std::string DefaultDag() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (absl::Status flags = cadence::CheckFlags(argc, argv); !flags.ok()) {
+    std::cerr << "robot_demo: " << flags.message() << "\n";
+    return 2;
+  }
   gflags::ParseCommandLineFlags(&argc, &argv, true);
   google::InitGoogleLogging(argv[0]);
   FLAGS_logtostderr = true;

@@ -25,6 +25,7 @@
 #include "absl/strings/str_split.h"
 #include "gflags/gflags.h"
 #include "glog/logging.h"
+#include "scheduler/launcher/command_line.h"
 #include "scheduler/launcher/launcher.h"
 #include "scheduler/launcher/launcher_flags.h"
 #include "scheduler/launcher/report.h"
@@ -100,6 +101,10 @@ int main(int argc, char** argv) {
   char** p = args.data();
   gflags::SetUsageMessage(
       "mainboard -d DAG [-d DAG ...] [-p PROCESS_GROUP] [-s SCHED_NAME] [--conf_dir DIR]");
+  if (absl::Status flags = cadence::CheckFlags(n, p); !flags.ok()) {
+    std::cerr << "mainboard: " << flags.message() << "\n" << gflags::ProgramUsage() << "\n";
+    return 2;
+  }
   gflags::ParseCommandLineFlags(&n, &p, true);
   google::InitGoogleLogging(argv[0]);
   FLAGS_logtostderr = true;

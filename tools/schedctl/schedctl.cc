@@ -51,6 +51,7 @@
 #include "scheduler/common/machine.h"
 #include "scheduler/config/validator.h"
 #include "scheduler/introspection/state_client.h"
+#include "scheduler/launcher/command_line.h"
 #include "scheduler/launcher/dag.h"
 #include "tools/schedctl/budget.h"
 #include "tools/schedctl/ps.h"
@@ -416,25 +417,6 @@ std::vector<std::string> TakeDags(int* argc, char** argv) {
 
 // Refuses flags schedctl does not have with a usage error (exit 2) instead of gflags'
 // exit 1, so scripts can tell bad usage from a bad config.
-bool FlagsKnown(int argc, char** argv) {
-  static const std::set<std::string> kKnown = {
-      "strict",  "nostrict", "json",       "nojson",  "cpus",        "layout",
-      "out_dir", "name",     "force",      "noforce", "interval_ms", "state_dir",
-      "once",    "noonce",   "iterations", "help",    "helpfull"};
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (arg == "--") break;
-    if (!absl::StartsWith(arg, "-") || arg == "-") continue;
-    arg = arg.substr(arg[1] == '-' ? 2 : 1);
-    arg = arg.substr(0, arg.find('='));
-    if (!kKnown.count(arg)) {
-      std::cerr << "schedctl: unknown flag '" << argv[i] << "'\n" << kUsage;
-      return false;
-    }
-  }
-  return true;
-}
-
 }  // namespace
 }  // namespace cadence
 
@@ -442,7 +424,10 @@ int main(int argc, char** argv) {
   using namespace cadence;
   gflags::SetUsageMessage(kUsage);
   const std::vector<std::string> dags = TakeDags(&argc, argv);
-  if (!FlagsKnown(argc, argv)) return kUsageError;
+  if (absl::Status flags = CheckFlags(argc, argv); !flags.ok()) {
+    std::cerr << "schedctl: " << flags.message() << "\n" << kUsage;
+    return kUsageError;
+  }
   gflags::ParseCommandLineFlags(&argc, &argv, /*remove_flags=*/true);
   if (argc < 2) {
     std::cerr << kUsage;

@@ -293,6 +293,8 @@ fi
 expect_rc 2 "no command" -- "$SCHEDCTL"
 expect_rc 2 "unknown command" -- "$SCHEDCTL" frobnicate
 expect_rc 2 "unknown flag" -- "$SCHEDCTL" check --bogus "$CONF_DIR/robot.conf"
+expect_rc 2 "flag value not a number" -- "$SCHEDCTL" check --cpus=two "$CONF_DIR/robot.conf"
+expect_text "$tmp/err" "schedctl: flag --cpus: 'two' is not a valid int32" "bad flag value named"
 expect_rc 2 "plan without file" -- "$SCHEDCTL" plan
 
 # ==== --cpus bounds (schedctl.cc: CpusFlagValid, TargetMachine) ==========================

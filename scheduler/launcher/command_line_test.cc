@@ -1,0 +1,62 @@
+#include "scheduler/launcher/command_line.h"
+
+#include <string>
+#include <vector>
+
+#include "gflags/gflags.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+DEFINE_int32(cl_count, 3, "An int32 flag of this test.");
+DEFINE_uint32(cl_small, 3, "A uint32 flag of this test.");
+DEFINE_double(cl_ratio, 0.5, "A double flag of this test.");
+DEFINE_bool(cl_on, false, "A bool flag of this test.");
+DEFINE_string(cl_name, "x", "A string flag of this test.");
+
+namespace cadence {
+namespace {
+
+using ::testing::HasSubstr;
+
+absl::Status Check(std::vector<std::string> args) {
+  args.insert(args.begin(), "program");
+  std::vector<char*> argv;
+  for (std::string& arg : args) argv.push_back(arg.data());
+  return CheckFlags(static_cast<int>(argv.size()), argv.data());
+}
+
+TEST(CheckFlagsTest, KnownFlagsAndGoodValuesPass) {
+  EXPECT_TRUE(Check({}).ok());
+  EXPECT_TRUE(Check({"--cl_count=7", "-cl_ratio=0.25", "--cl_on", "--nocl_on", "--cl_on=no",
+                     "--cl_name", "--looks-like-a-flag", "positional", "--cl_small", "0x10"})
+                  .ok());
+  // After "--" nothing is a flag.
+  EXPECT_TRUE(Check({"--", "--bogus"}).ok());
+  // Check changed no flag.
+  EXPECT_EQ(FLAGS_cl_count, 3);
+  EXPECT_EQ(FLAGS_cl_name, "x");
+}
+
+TEST(CheckFlagsTest, UnknownFlagIsNamed) {
+  const absl::Status status = Check({"--cl_count=1", "--bogus=3"});
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(status.message(), "unknown flag '--bogus=3'");
+  // "no" only negates a bool flag.
+  EXPECT_THAT(Check({"--nocl_count"}).message(), HasSubstr("unknown flag '--nocl_count'"));
+}
+
+TEST(CheckFlagsTest, ValueThatDoesNotParseIsNamedWithItsType) {
+  EXPECT_EQ(Check({"--cl_count=abc"}).message(), "flag --cl_count: 'abc' is not a valid int32");
+  EXPECT_EQ(Check({"--cl_count", "9999999999"}).message(),
+            "flag --cl_count: '9999999999' is not a valid int32");
+  EXPECT_EQ(Check({"--cl_small=-1"}).message(), "flag --cl_small: '-1' is not a valid uint32");
+  EXPECT_EQ(Check({"--cl_ratio=half"}).message(), "flag --cl_ratio: 'half' is not a valid double");
+  EXPECT_EQ(Check({"--cl_on=maybe"}).message(), "flag --cl_on: 'maybe' is not a valid bool");
+}
+
+TEST(CheckFlagsTest, MissingValueIsNamed) {
+  EXPECT_EQ(Check({"--cl_name"}).message(), "flag '--cl_name' needs a value (string)");
+}
+
+}  // namespace
+}  // namespace cadence

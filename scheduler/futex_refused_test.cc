@@ -17,7 +17,6 @@
 
 #include <atomic>
 #include <chrono>
-#include <fstream>
 #include <cerrno>
 #include <map>
 #include <string>
@@ -32,6 +31,7 @@
 #include "scheduler/common/proc_thread.h"
 #include "scheduler/common/sched_policy.h"
 #include "scheduler/common/thread_attributes.h"
+#include "scheduler/common/testing/thread_state.h"
 #include "scheduler/common/testing/unprivileged_child.h"
 #include "scheduler/scheduler.h"
 #include "scheduler/testing/test_plans.h"
@@ -252,19 +252,17 @@ TEST(FutexRefusedTest, RealTimeWaiterSleepsWhenLockPiIsRefused) {
       mutex.unlock();
     });
     while (tid.load() == 0) std::this_thread::yield();
-    // Up to 20 s for it to be seen asleep in futex (a waiter that spun would never be).
-    std::string seen = "never asleep in futex";
-    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-    while (std::chrono::steady_clock::now() < give_up) {
-      absl::StatusOr<ProcThread> t = ReadProcThread(0, tid.load());
-      std::ifstream syscall_file(absl::StrCat("/proc/self/task/", tid.load(), "/syscall"));
-      std::string nr;
-      syscall_file >> nr;
-      if (t.ok() && t->state == 'S' && nr == std::to_string(SYS_futex)) {
-        seen = absl::StrCat("policy ", t->policy, " asleep in futex");
-        break;
-      }
-      std::this_thread::yield();
+    // Seen blocked (20 s at most: a waiter that spun would never be), then asleep in futex
+    // without using CPU for 50 ms.
+    const pid_t waiter_tid = tid.load();
+    std::string seen = "never blocked in futex";
+    if (test_support::WaitForThread(waiter_tid, [waiter_tid](const ProcThread& t) {
+          return t.state == 'S' &&
+                 test_support::BlockedInSyscall(waiter_tid) == std::to_string(SYS_futex);
+        })) {
+      absl::StatusOr<ProcThread> t = ReadProcThread(0, waiter_tid);
+      seen = test_support::SleepsInFutex(waiter_tid);
+      if (seen.empty()) seen = absl::StrCat("policy ", t.ok() ? t->policy : -1, " asleep in futex");
     }
     out += ReportLine("seen", seen);
     const bool took_while_held = took.load();

@@ -18,7 +18,6 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
-#include <fstream>
 #include <functional>
 #include <future>
 #include <map>
@@ -41,6 +40,7 @@
 #include "scheduler/common/machine.h"
 #include "scheduler/common/proc_thread.h"
 #include "scheduler/common/sched_policy.h"
+#include "scheduler/common/testing/thread_state.h"
 #include "scheduler/common/thread_attributes.h"
 #include "scheduler/config/loader.h"
 #include "scheduler/config/plan.h"
@@ -78,36 +78,7 @@ char WaitForStatState(pid_t tid, char want) {
   return state;
 }
 
-// The first field of /proc/self/task/<tid>/syscall: the number of the system call the
-// thread is blocked in, "running" when it is on a CPU ("" when unreadable).
-std::string BlockedInSyscall(pid_t tid) {
-  std::ifstream in("/proc/self/task/" + std::to_string(tid) + "/syscall");
-  std::string first;
-  in >> first;
-  return first;
-}
-
-// For a thread seen in state S: checks that it sleeps in the futex system call without
-// using CPU — 200 reads, and at least 50 ms (5 clock ticks), in which it stays in S, blocked
-// in futex, its CPU time (stat utime + stime) unchanged. "" when so, else what was seen.
-std::string SleepsInFutex(pid_t tid) {
-  const ProcThread at_start = Proc(tid);
-  const auto until = std::chrono::steady_clock::now() + 50ms;
-  for (int i = 0; i < 200 || std::chrono::steady_clock::now() < until; ++i) {
-    const std::string syscall_nr = BlockedInSyscall(tid);
-    const ProcThread now = Proc(tid);
-    if (now.state != 'S') return absl::StrCat("state ", std::string(1, now.state), " at read ", i);
-    if (syscall_nr != std::to_string(SYS_futex)) {
-      return absl::StrCat("in syscall \"", syscall_nr, "\", not futex (", SYS_futex, "), at read ",
-                          i);
-    }
-    if (now.cpu_ticks != at_start.cpu_ticks) {
-      return absl::StrCat("CPU time grew from ", at_start.cpu_ticks, " to ", now.cpu_ticks,
-                          " ticks at read ", i);
-    }
-  }
-  return "";
-}
+using test_support::SleepsInFutex;
 
 // ---------------------------------------------------------------------------------------
 // Helpers.

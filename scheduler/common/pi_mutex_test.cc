@@ -7,7 +7,6 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
-#include <fstream>
 #include <latch>
 #include <string>
 #include <thread>
@@ -16,12 +15,14 @@
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "scheduler/common/proc_thread.h"
+#include "scheduler/common/testing/thread_state.h"
 #include "scheduler/common/thread_attributes.h"
 
 namespace cadence {
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using test_support::SleepsInFutex;
+using test_support::WaitForThread;
 
 // Sets the calling thread's policy (strictly: the test machines allow every policy).
 void Become(SchedPolicy policy, int rt_priority, const CpuSet& cpus = CpuSet()) {
@@ -32,54 +33,6 @@ void Become(SchedPolicy policy, int rt_priority, const CpuSet& cpus = CpuSet()) 
   absl::StatusOr<AppliedAttributes> applied =
       ApplyThreadAttributes(CurrentTid(), attributes, FallbackMode::kStrict);
   ASSERT_TRUE(applied.ok()) << applied.status();
-}
-
-// Polls thread `tid` until `done(thread)` holds; false after 20 s (a failure, not a
-// timing: the state it waits for comes as soon as the other thread blocks).
-template <typename Done>
-bool WaitForThread(pid_t tid, Done done) {
-  const Clock::time_point give_up = Clock::now() + std::chrono::seconds(20);
-  while (Clock::now() < give_up) {
-    absl::StatusOr<ProcThread> t = ReadProcThread(0, tid);
-    if (t.ok() && done(*t)) return true;
-    std::this_thread::yield();
-  }
-  return false;
-}
-
-// The first field of /proc/self/task/<tid>/syscall: the number of the system call the
-// thread is blocked in, "running" when it is on a CPU ("" when unreadable).
-std::string BlockedInSyscall(pid_t tid) {
-  std::ifstream in("/proc/self/task/" + std::to_string(tid) + "/syscall");
-  std::string first;
-  in >> first;
-  return first;
-}
-
-// For a thread seen in state S: checks that it sleeps in the futex system call without
-// using CPU — 200 reads, and at least 50 ms (5 clock ticks), in which it stays in S, blocked
-// in futex, its CPU time (stat utime + stime) unchanged. "" when so, else what was seen.
-std::string SleepsInFutex(pid_t tid) {
-  absl::StatusOr<ProcThread> at_start = ReadProcThread(0, tid);
-  if (!at_start.ok()) return std::string(at_start.status().message());
-  const Clock::time_point until = Clock::now() + std::chrono::milliseconds(50);
-  for (int i = 0; i < 200 || Clock::now() < until; ++i) {
-    const std::string syscall_nr = BlockedInSyscall(tid);
-    absl::StatusOr<ProcThread> now = ReadProcThread(0, tid);
-    if (!now.ok()) return std::string(now.status().message());
-    if (now->state != 'S') {
-      return absl::StrCat("state ", std::string(1, now->state), " at read ", i);
-    }
-    if (syscall_nr != std::to_string(SYS_futex)) {
-      return absl::StrCat("in syscall \"", syscall_nr, "\", not futex (", SYS_futex, "), at read ",
-                          i);
-    }
-    if (now->cpu_ticks != at_start->cpu_ticks) {
-      return absl::StrCat("CPU time grew from ", at_start->cpu_ticks, " to ", now->cpu_ticks,
-                          " ticks at read ", i);
-    }
-  }
-  return "";
 }
 
 TEST(PiMutexTest, OwnerIsTheLockingThreadAndZeroWhenFree) {

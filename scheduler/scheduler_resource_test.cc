@@ -39,12 +39,12 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "scheduler/common/cpuset.h"
 #include "scheduler/common/futex.h"
+#include "scheduler/common/testing/unprivileged_child.h"
 #include "scheduler/introspection/state_server.h"
 #include "scheduler/scheduler.h"
 #include "scheduler/testing/test_plans.h"
@@ -53,6 +53,7 @@ namespace cadence {
 namespace {
 
 using ::testing::HasSubstr;
+using test_support::ReportLine;
 
 constexpr int kCapSysAdmin = 21;
 constexpr int kCapSysResource = 24;
@@ -75,10 +76,6 @@ scheduler_conf {
 }
 )";
 constexpr int kProcessors = 4;
-
-std::string Line(const std::string& key, const std::string& value) {
-  return absl::StrCat(key, "=", absl::StrReplaceAll(value, {{"\n", " "}}), "\n");
-}
 
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path);
@@ -205,13 +202,13 @@ ChildResult RunWithThreadLimit(int allowed, const std::function<std::string()>& 
     const std::string failed = LimitThreads(uid, allowed);
     std::string report;
     if (!failed.empty()) {
-      report = Line("error", absl::StrCat(failed, " failed: ", std::strerror(errno)));
+      report = ReportLine("error", absl::StrCat(failed, " failed: ", std::strerror(errno)));
     } else {
       const std::set<int> before = Tasks();
       // As in a real program, an exception escaping the body ends the child in
       // std::terminate (SIGABRT); it never unwinds into gtest's handler in the child.
-      report = Line("uid", absl::StrCat(uid)) + [&body]() noexcept { return body(); }();
-      report += Line("leftover_threads", LeftoverTasks(before));
+      report = ReportLine("uid", absl::StrCat(uid)) + [&body]() noexcept { return body(); }();
+      report += ReportLine("leftover_threads", LeftoverTasks(before));
     }
     const char* data = report.data();
     size_t left = report.size();
@@ -257,8 +254,8 @@ ChildResult RunWithThreadLimit(int allowed, const std::function<std::string()>& 
 
 // The status as report lines "<prefix>_code" and "<prefix>_message".
 std::string StatusLines(const std::string& prefix, const absl::Status& status) {
-  return Line(prefix + "_code", absl::StatusCodeToString(status.code())) +
-         Line(prefix + "_message", std::string(status.message()));
+  return ReportLine(prefix + "_code", absl::StatusCodeToString(status.code())) +
+         ReportLine(prefix + "_message", std::string(status.message()));
 }
 
 class SchedulerResourceTest : public ::testing::Test {
@@ -335,7 +332,7 @@ TEST_F(SchedulerResourceTest, StartThreadRefusedIsAnErrorAndTheSchedulerGoesOn) 
         (*scheduler)->StartThread("helper", [&ran] { ran = true; });
     out += StatusLines("thread", thread.status());
     if (thread.ok()) thread->join();
-    out += Line("helper_ran", absl::StrCat(ran));
+    out += ReportLine("helper_ran", absl::StrCat(ran));
     // The processors still run tasks.
     std::atomic<uint32_t> done{0};
     absl::StatusOr<TaskId> task = (*scheduler)->CreateTask("work", [&done] {
@@ -345,7 +342,7 @@ TEST_F(SchedulerResourceTest, StartThreadRefusedIsAnErrorAndTheSchedulerGoesOn) 
     if (task.ok()) {
       out += StatusLines("notify", (*scheduler)->NotifyTask(*task));
       while (done.load() == 0) FutexWait(&done, 0);
-      out += Line("task_ran", "1");
+      out += ReportLine("task_ran", "1");
     }
     (*scheduler)->Shutdown();
     return out;
@@ -365,7 +362,7 @@ TEST_F(SchedulerResourceTest, StateServerThreadRefusedIsAnErrorAndLeavesNoSocket
     std::string out = StatusLines("start", scheduler.status());
     if (!scheduler.ok()) return out;
     char dir[] = "/tmp/cadence-resource-test-XXXXXX";
-    if (mkdtemp(dir) == nullptr) return out + Line("error", "mkdtemp");
+    if (mkdtemp(dir) == nullptr) return out + ReportLine("error", "mkdtemp");
     absl::StatusOr<std::unique_ptr<StateServer>> server =
         StateServer::Start(scheduler->get(), {}, dir);
     out += StatusLines("server", server.status());
@@ -379,7 +376,7 @@ TEST_F(SchedulerResourceTest, StateServerThreadRefusedIsAnErrorAndLeavesNoSocket
       if (name != "." && name != "..") absl::StrAppend(&entries, " ", name);
     }
     if (listing != nullptr) closedir(listing);
-    out += Line("dir_entries", entries);
+    out += ReportLine("dir_entries", entries);
     rmdir(dir);
     (*scheduler)->Shutdown();
     return out;
@@ -421,10 +418,10 @@ scheduler_conf {
       while (release.load() == 0) FutexWait(&release, 0);
     });
     while (other_tid.load() == 0) std::this_thread::yield();
-    std::string out = Line("before", cpus_of(0) + " " + cpus_of(other_tid.load()));
+    std::string out = ReportLine("before", cpus_of(0) + " " + cpus_of(other_tid.load()));
     absl::StatusOr<std::unique_ptr<Scheduler>> scheduler = Scheduler::Start(confined);
     out += StatusLines("start", scheduler.status());
-    out += Line("after", cpus_of(0) + " " + cpus_of(other_tid.load()));
+    out += ReportLine("after", cpus_of(0) + " " + cpus_of(other_tid.load()));
     if (scheduler.ok()) (*scheduler)->Shutdown();
     release.store(1);
     FutexWake(&release, 1);

@@ -23,7 +23,6 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "gmock/gmock.h"
@@ -40,6 +39,7 @@ namespace cadence {
 namespace {
 
 using ::testing::HasSubstr;
+using test_support::ReportLine;
 
 constexpr char kFifoConf[] = R"(
 scheduler_conf {
@@ -58,10 +58,6 @@ scheduler_conf {
   }
 }
 )";
-
-std::string Line(const std::string& key, const std::string& value) {
-  return absl::StrCat(key, "=", absl::StrReplaceAll(value, {{"\n", " "}}), "\n");
-}
 
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path);
@@ -89,49 +85,49 @@ std::string StatField(pid_t tid, int number) {
 std::string ChildReport() {
   std::string out;
   const Machine machine = Machine::Read();
-  out += Line("lowest_nice", absl::StrCat(machine.LowestNice()));
+  out += ReportLine("lowest_nice", absl::StrCat(machine.LowestNice()));
 
   // The validator, against the child's real Machine.
   absl::StatusOr<LoadedConfig> loaded = ParseConfigText(kFifoConf, "unprivileged.conf");
-  if (!loaded.ok()) return out + Line("error", std::string(loaded.status().message()));
+  if (!loaded.ok()) return out + ReportLine("error", std::string(loaded.status().message()));
   const Validation validation = Validate(*loaded, machine);
-  out += Line("validation_ok", absl::StrCat(validation.ok()));
+  out += ReportLine("validation_ok", absl::StrCat(validation.ok()));
   for (const Diagnostic& d : validation.diagnostics.all()) {
     if (d.severity == Severity::kWarning && absl::StrContains(d.message, "fall back")) {
-      out += Line("warning_message", d.message);
-      out += Line("warning_hint", d.hint);
-      out += Line("warning_field", d.field);
+      out += ReportLine("warning_message", d.message);
+      out += ReportLine("warning_hint", d.hint);
+      out += ReportLine("warning_field", d.field);
     }
   }
-  if (!validation.ok()) return out + Line("error", validation.diagnostics.ToString());
+  if (!validation.ok()) return out + ReportLine("error", validation.diagnostics.ToString());
   const Plan& plan = validation.plan;
-  if (plan.processors.size() != 1) return out + Line("error", "expected one processor");
+  if (plan.processors.size() != 1) return out + ReportLine("error", "expected one processor");
   const ProcessorPlan& processor = plan.processors[0];
-  out += Line("processor", processor.name);
-  out += Line("planned_policy", PolicyName(processor.attributes.policy));
-  out += Line("planned_prio", absl::StrCat(processor.attributes.rt_priority));
+  out += ReportLine("processor", processor.name);
+  out += ReportLine("planned_policy", PolicyName(processor.attributes.policy));
+  out += ReportLine("planned_prio", absl::StrCat(processor.attributes.rt_priority));
 
   // Start without strict mode: the processor falls back and says why.
   {
     absl::StatusOr<std::unique_ptr<Scheduler>> scheduler = Scheduler::Start(plan);
-    out += Line("start_ok", absl::StrCat(scheduler.ok()));
+    out += ReportLine("start_ok", absl::StrCat(scheduler.ok()));
     if (!scheduler.ok()) {
-      out += Line("start_status", scheduler.status().ToString());
+      out += ReportLine("start_status", scheduler.status().ToString());
     } else {
       for (const ThreadRecord& r : (*scheduler)->Threads()) {
         if (r.kind != "processor" || r.name != processor.name) continue;
-        out += Line("record", "found");
-        out += Line("fell_back", absl::StrCat(r.applied.fell_back));
-        out += Line("why", r.applied.why);
-        out += Line("requested_policy", PolicyName(r.applied.requested.policy));
-        out += Line("requested_prio", absl::StrCat(r.applied.requested.rt_priority));
-        out += Line("effective_policy", PolicyName(r.applied.effective.policy));
-        out += Line("effective_nice", absl::StrCat(r.applied.effective.nice));
-        out += Line("effective_prio", absl::StrCat(r.applied.effective.rt_priority));
-        out += Line("native_other", absl::StrCat(NativePolicy(SchedPolicy::kOther)));
-        out += Line("proc_policy", StatField(r.tid, 41));
-        out += Line("proc_rt_priority", StatField(r.tid, 40));
-        out += Line("proc_nice", StatField(r.tid, 19));
+        out += ReportLine("record", "found");
+        out += ReportLine("fell_back", absl::StrCat(r.applied.fell_back));
+        out += ReportLine("why", r.applied.why);
+        out += ReportLine("requested_policy", PolicyName(r.applied.requested.policy));
+        out += ReportLine("requested_prio", absl::StrCat(r.applied.requested.rt_priority));
+        out += ReportLine("effective_policy", PolicyName(r.applied.effective.policy));
+        out += ReportLine("effective_nice", absl::StrCat(r.applied.effective.nice));
+        out += ReportLine("effective_prio", absl::StrCat(r.applied.effective.rt_priority));
+        out += ReportLine("native_other", absl::StrCat(NativePolicy(SchedPolicy::kOther)));
+        out += ReportLine("proc_policy", StatField(r.tid, 41));
+        out += ReportLine("proc_rt_priority", StatField(r.tid, 40));
+        out += ReportLine("proc_nice", StatField(r.tid, 19));
       }
       (*scheduler)->Shutdown();
     }
@@ -142,10 +138,10 @@ std::string ChildReport() {
     SchedulerOptions options;
     options.strict = true;
     absl::StatusOr<std::unique_ptr<Scheduler>> scheduler = Scheduler::Start(plan, options);
-    out += Line("strict_ok", absl::StrCat(scheduler.ok()));
+    out += ReportLine("strict_ok", absl::StrCat(scheduler.ok()));
     if (!scheduler.ok()) {
-      out += Line("strict_code", absl::StatusCodeToString(scheduler.status().code()));
-      out += Line("strict_message", std::string(scheduler.status().message()));
+      out += ReportLine("strict_code", absl::StatusCodeToString(scheduler.status().code()));
+      out += ReportLine("strict_message", std::string(scheduler.status().message()));
     }
   }
   return out;

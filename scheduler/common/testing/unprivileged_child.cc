@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
 #include "scheduler/common/machine.h"
@@ -146,7 +147,7 @@ std::string DropSchedulingPrivileges() {
 }
 
 std::string ReportLine(const std::string& key, const std::string& value) {
-  return absl::StrCat(key, "=", value, "\n");
+  return absl::StrCat(key, "=", absl::StrReplaceAll(value, {{"\n", " "}}), "\n");
 }
 
 std::map<std::string, std::string> RunInChild(const std::function<std::string()>& body) {

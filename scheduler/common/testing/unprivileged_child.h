@@ -61,7 +61,8 @@ class ChildAsNobody {
   int from_child_ = -1;
 };
 
-// "key=value\n", for building a child's report.
+// "key=value\n", for building a child's report (newlines in the value become spaces, so
+// that a multi-line message stays one line of the report).
 std::string ReportLine(const std::string& key, const std::string& value);
 
 }  // namespace cadence::test_support

@@ -210,20 +210,27 @@ int64_t Processor::RunOne(Task* task, int64_t start_ns) {
   // Finish the activation: Running -> Idle, or run once more if notified meanwhile, or
   // complete a removal. The seq_cst pair (state CAS here, `removing` store in Remove) makes
   // sure a remover waiting for the run to end is always woken.
-  uint32_t expected = Task::kRunning;
+  // Until then the slot is this task's (its generation cannot change), so the expected
+  // word is kRunning with the generation it holds.
+  const uint32_t running = Task::With(task->state.load(std::memory_order_relaxed), Task::kRunning);
+  uint32_t expected = running;
   if (!task->removing.load(std::memory_order_seq_cst)) {
-    if (task->state.compare_exchange_strong(expected, Task::kIdle, std::memory_order_seq_cst)) {
+    if (task->state.compare_exchange_strong(expected, Task::With(running, Task::kIdle),
+                                            std::memory_order_seq_cst)) {
+      // The slot may belong to a new task already (removed, then reused); a spurious wake
+      // of its futex is harmless, and the table's memory is never freed while it runs.
       if (task->removing.load(std::memory_order_seq_cst)) FutexWake(&task->state, INT32_MAX);
       return end;
     }
-    if (expected == Task::kRunningNotified && !task->removing.load(std::memory_order_seq_cst)) {
+    if (Task::StateOf(expected) == Task::kRunningNotified &&
+        !task->removing.load(std::memory_order_seq_cst)) {
       queue_->Requeue(task);
       if (task->removing.load(std::memory_order_seq_cst)) FutexWake(&task->state, INT32_MAX);
       return end;
     }
   }
   task->body = nullptr;  // Nobody else touches a task that is being removed.
-  task->state.store(Task::kRemoved, std::memory_order_seq_cst);
+  task->state.store(Task::With(running, Task::kRemoved), std::memory_order_seq_cst);
   FutexWake(&task->state, INT32_MAX);
   return end;
 }

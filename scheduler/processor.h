@@ -78,6 +78,12 @@ class Processor {
   // processor that was not logged yet (false when none). Clears it.
   bool TakeExceptionReport(std::string* task_name, std::string* what, uint64_t* count);
 
+  // Whether an exception report of `task` waits for the reporter (which will read the
+  // task's name): its slot must not be reused until it has been taken.
+  bool HoldsExceptionReport(const Task* task) const {
+    return exception_task_.load(std::memory_order_acquire) == task;
+  }
+
   // Its trace buffer (nullptr when tracing is off). Its events may be read once the
   // thread has been joined.
   const TraceRing* trace_ring() const { return trace_.get(); }

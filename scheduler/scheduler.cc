@@ -111,6 +111,7 @@ absl::Status Scheduler::Init() {
   for (const QueuePlan& q : plan_.queues) {
     queues_.push_back(std::make_unique<ClassicQueue>(q.name, &tasks_));
   }
+  removed_.resize(queues_.size());
   const FallbackMode mode = options_.strict ? FallbackMode::kStrict : FallbackMode::kFallback;
   if (options_.trace_events_per_processor > 0) {
     EnableNotifierTracing();
@@ -165,7 +166,9 @@ void Scheduler::ReportLoop() {
 void Scheduler::LogReports() {
   const uint32_t tasks = task_count_.load(std::memory_order_acquire);
   for (uint32_t i = 0; i < tasks; ++i) {
-    Task* task = Lookup(TaskId{i});
+    // A set report bit keeps the slot from being reused (see TakeRemovedSlot) until it is
+    // cleared below, so the name and detail read here are this task's.
+    Task* task = Slot(i);
     if (task == nullptr) continue;
     const uint8_t report = task->report.load(std::memory_order_acquire);
     if (report == 0 || task->detail == nullptr) continue;
@@ -195,10 +198,81 @@ void Scheduler::LogReports() {
 
 Task* Scheduler::TaskAt(uint32_t index) const { return tasks_.At(index); }
 
-Task* Scheduler::Lookup(TaskId id) const {
-  if (id.index >= task_count_.load(std::memory_order_acquire)) return nullptr;
-  return tasks_.Find(id.index);
+Task* Scheduler::Slot(uint32_t index) const {
+  if (index >= task_count_.load(std::memory_order_acquire)) return nullptr;
+  return tasks_.Find(index);
 }
+
+Task* Scheduler::Lookup(TaskId id) const {
+  Task* task = Slot(id.index);
+  if (task == nullptr) return nullptr;
+  const uint32_t word = task->state.load(std::memory_order_acquire);
+  if (Task::StateOf(word) == Task::kFree || Task::GenerationOf(word) != id.generation) {
+    return nullptr;
+  }
+  return task;
+}
+
+int Scheduler::QueueIndexOf(const ClassicQueue* queue) const {
+  for (size_t q = 0; q < queues_.size(); ++q) {
+    if (queues_[q].get() == queue) return static_cast<int>(q);
+  }
+  return -1;
+}
+
+Task* Scheduler::TakeRemovedSlot(int queue) {
+  std::vector<uint32_t>& removed = removed_[queue];
+  // Newest first (its lines are the likeliest to be cached); a slot is ready once its
+  // removal is complete (kRemoved: in no list, its body destroyed) and nothing will still
+  // read its name (a report for the reporter thread). A task that removed itself may still
+  // be running: its slot waits. A few are looked at, so this stays O(1).
+  const size_t n = removed.size();
+  for (size_t k = 0; k < std::min<size_t>(n, 4); ++k) {
+    const size_t at = n - 1 - k;
+    Task* task = tasks_.At(removed[at]);
+    if (Task::StateOf(task->state.load(std::memory_order_acquire)) != Task::kRemoved ||
+        task->report.load(std::memory_order_acquire) != 0) {
+      continue;
+    }
+    bool reported = false;
+    for (const auto& p : processors_) reported = reported || p->HoldsExceptionReport(task);
+    if (reported) continue;
+    removed[at] = removed.back();
+    removed.pop_back();
+    return task;
+  }
+  return nullptr;
+}
+
+void Scheduler::Recycle(Task* task) {
+  // A recorded trace refers to its tasks until it is written (after Shutdown), so slots
+  // are not reused while one is recorded.
+  if (options_.trace_events_per_processor > 0) return;
+  std::lock_guard<std::mutex> lock(table_mutex_);
+  removed_[QueueIndexOf(task->queue)].push_back(task->index);
+}
+
+namespace {
+// A removed task's slot, made ready for a new task: statistics zeroed. The caller sets the
+// rest (name, body, priority, detail) and then the state word.
+void ClearForReuse(Task* task) {
+  task->removing.store(false, std::memory_order_relaxed);
+  task->last_cpu.store(-1, std::memory_order_relaxed);
+  task->notify_ns.store(0, std::memory_order_relaxed);
+  task->activations.store(0, std::memory_order_relaxed);
+  task->run_ns_total.store(0, std::memory_order_relaxed);
+  task->run_ns_max.store(0, std::memory_order_relaxed);
+  task->cpus_mask.store(0, std::memory_order_relaxed);
+  task->wake_max_ns.store(0, std::memory_order_relaxed);
+  task->notifies.store(0, std::memory_order_relaxed);
+  task->coalesced.store(0, std::memory_order_relaxed);
+  task->exceptions.store(0, std::memory_order_relaxed);
+  task->dropped.store(0, std::memory_order_relaxed);
+  task->trace_notifier.store(0, std::memory_order_relaxed);
+  delete task->detail;
+  task->detail = nullptr;
+}
+}  // namespace
 
 absl::StatusOr<TaskId> Scheduler::CreateTask(const std::string& name, std::function<void()> body) {
   return Create(name, 0, std::move(body));
@@ -247,19 +321,30 @@ absl::StatusOr<TaskId> Scheduler::Create(const std::string& name, int64_t period
   if (names_.contains(absl::string_view(name))) {
     return absl::AlreadyExistsError(absl::StrCat("a task named \"", name, "\" already exists"));
   }
-  const uint32_t index = task_count_.load(std::memory_order_relaxed);
-  if (index >= TaskTable::kCapacity) {
-    return absl::ResourceExhaustedError(
-        absl::StrCat("cannot create task \"", name, "\": a scheduler holds at most ",
-                     TaskTable::kCapacity, " tasks"));
+  // A removed task's slot of the same queue when one is ready, else a new one.
+  Task* task = TakeRemovedSlot(placement.queue);
+  uint32_t generation = 0;
+  if (task != nullptr) {
+    generation =
+        (Task::GenerationOf(task->state.load(std::memory_order_relaxed)) + 1) & Task::kGenerationMask;
+    ClearForReuse(task);
+    task->queue->ReuseTask(task->priority, placement.priority);
+  } else {
+    const uint32_t fresh = task_count_.load(std::memory_order_relaxed);
+    if (fresh >= TaskTable::kCapacity) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat("cannot create task \"", name, "\": a scheduler holds at most ",
+                       TaskTable::kCapacity, " live tasks"));
+    }
+    task = tasks_.Allocate(fresh);
+    task->queue = queues_[placement.queue].get();
+    task->queue->AddTask(placement.priority);
   }
-  Task* task = tasks_.Allocate(index);
+  const uint32_t index = task->index;
   task->name = name;
   task->body = std::move(body);
   task->priority = static_cast<uint8_t>(placement.priority);
   tasks_.SetLevel(index, task->priority);
-  task->queue = queues_[placement.queue].get();
-  task->queue->AddTask(task->priority);
   uint64_t period = placement.period_us * 1000;
   if (period_ns > 0 && period == 0) {
     period = static_cast<uint64_t>(period_ns);
@@ -274,9 +359,11 @@ absl::StatusOr<TaskId> Scheduler::Create(const std::string& name, int64_t period
     task->detail->budget_ns = placement.budget_us * 1000;
     task->detail->period_ns = period;
   }
-  task->state.store(Task::kIdle, std::memory_order_release);
+  task->state.store(Task::Word(generation, Task::kIdle), std::memory_order_release);
   names_.insert(index);
-  task_count_.store(index + 1, std::memory_order_release);
+  if (index >= task_count_.load(std::memory_order_relaxed)) {
+    task_count_.store(index + 1, std::memory_order_release);
+  }
   if (period > 0) {
     task->queue->AddTimer(task, MonotonicNowNs() + static_cast<int64_t>(period));
   }
@@ -293,7 +380,7 @@ absl::StatusOr<TaskId> Scheduler::Create(const std::string& name, int64_t period
               << plan_.queues[placement.queue].name << " at priority 0";
     }
   }
-  return TaskId{index};
+  return TaskId{index, generation};
 }
 
 // NotifyTask's errors, made once: a Status with a message lives on the heap, and copying
@@ -309,9 +396,10 @@ const absl::Status& NotifyError(NotifyFailure failure) {
 }  // namespace
 
 absl::Status Scheduler::NotifyTask(TaskId id) {
-  Task* task = Lookup(id);
+  // The generation is checked by Notify, atomically with each transition.
+  Task* task = Slot(id.index);
   if (task == nullptr) return NotifyError(NotifyFailure::kUnknown);
-  switch (task->queue->Notify(task)) {
+  switch (task->queue->Notify(task, id.generation)) {
     case ClassicQueue::NotifyResult::kQueued:
     case ClassicQueue::NotifyResult::kCoalesced:
     case ClassicQueue::NotifyResult::kRunAgain:
@@ -325,31 +413,42 @@ absl::Status Scheduler::NotifyTask(TaskId id) {
 }
 
 absl::Status Scheduler::RemoveTask(TaskId id) {
-  Task* task = Lookup(id);
-  if (task == nullptr || task->state.load() == Task::kFree) {
-    return absl::NotFoundError("no such task");
-  }
-  if (task->removing.exchange(true, std::memory_order_seq_cst)) {
-    return absl::NotFoundError(absl::StrCat("task \"", task->name, "\" is already removed"));
-  }
+  Task* task = nullptr;
   {
+    // Under the table's lock the slot cannot be reused meanwhile (TakeRemovedSlot), so the
+    // generation checked here is the one `removing` is set for.
     std::lock_guard<std::mutex> lock(table_mutex_);
+    task = Slot(id.index);
+    if (task == nullptr || Task::StateOf(task->state.load()) == Task::kFree) {
+      return absl::NotFoundError("no such task");
+    }
+    if (Task::GenerationOf(task->state.load()) != id.generation ||
+        task->removing.exchange(true, std::memory_order_seq_cst)) {
+      return absl::NotFoundError("the task was already removed");
+    }
     names_.erase(absl::string_view(task->name));
   }
   if (task->period_ns() > 0) task->queue->RemoveTimer(task);
-  if (CurrentTask() == task) return absl::OkStatus();  // Completes when the body returns.
+  if (CurrentTask() == task) {
+    // Completes when the body returns; its slot is reused only after that.
+    Recycle(task);
+    return absl::OkStatus();
+  }
+  // Until Recycle, nobody else can reuse the slot: the generation stays id's.
   while (true) {
     uint32_t state = task->state.load(std::memory_order_seq_cst);
-    switch (state) {
+    switch (Task::StateOf(state)) {
       case Task::kIdle:
-        if (task->state.compare_exchange_strong(state, Task::kRemoved)) {
+        if (task->state.compare_exchange_strong(state, Task::With(state, Task::kRemoved))) {
           task->body = nullptr;
+          Recycle(task);
           return absl::OkStatus();
         }
         break;
       case Task::kQueued:
         if (task->queue->Unlink(task)) {
           task->body = nullptr;
+          Recycle(task);
           return absl::OkStatus();
         }
         // Not in a level list yet: the processor that pops it drops it and wakes us.
@@ -360,6 +459,7 @@ absl::Status Scheduler::RemoveTask(TaskId id) {
         FutexWait(&task->state, state);
         break;
       default:
+        Recycle(task);
         return absl::OkStatus();
     }
   }
@@ -369,7 +469,7 @@ absl::StatusOr<TaskId> Scheduler::FindTask(const std::string& name) const {
   std::lock_guard<std::mutex> lock(table_mutex_);
   auto it = names_.find(absl::string_view(name));
   if (it == names_.end()) return absl::NotFoundError(absl::StrCat("no task named \"", name, "\""));
-  return TaskId{*it};
+  return TaskId{*it, Task::GenerationOf(TaskAt(*it)->state.load(std::memory_order_acquire))};
 }
 
 absl::StatusOr<AppliedAttributes> Scheduler::ApplyThreadConfig(const std::string& name, pid_t tid) {
@@ -468,11 +568,14 @@ TaskStats Scheduler::StatsOf(const Task& task) const {
 
 std::vector<TaskStats> Scheduler::TaskStatistics() const {
   std::vector<TaskStats> out;
+  // The lock keeps a slot from being reused (its name rewritten, its detail replaced) while
+  // it is read.
+  std::lock_guard<std::mutex> lock(table_mutex_);
   const uint32_t count = task_count_.load(std::memory_order_acquire);
   for (uint32_t i = 0; i < count; ++i) {
-    const Task* task = Lookup(TaskId{i});
+    const Task* task = Slot(i);
     if (task == nullptr) continue;
-    const uint32_t state = task->state.load(std::memory_order_acquire);
+    const Task::State state = Task::StateOf(task->state.load(std::memory_order_acquire));
     if (state == Task::kFree || state == Task::kRemoved) continue;
     out.push_back(StatsOf(*task));
   }
@@ -480,6 +583,7 @@ std::vector<TaskStats> Scheduler::TaskStatistics() const {
 }
 
 absl::StatusOr<TaskStats> Scheduler::TaskStatistics(TaskId id) const {
+  std::lock_guard<std::mutex> lock(table_mutex_);
   const Task* task = Lookup(id);
   if (task == nullptr) return absl::NotFoundError("no such task");
   return StatsOf(*task);

@@ -128,7 +128,8 @@ class Scheduler {
   // not name goes to the default queue at priority 0, reported once). A task whose conf
   // entry has `period_us` is periodic (see CreatePeriodicTask). Errors:
   // AlreadyExists for a name in use, FailedPrecondition when there is nowhere to run it or
-  // the scheduler is shut down.
+  // the scheduler is shut down, ResourceExhausted when TaskTable::kCapacity tasks are live.
+  // The slot of a removed task of the same queue is reused (see RemoveTask).
   absl::StatusOr<TaskId> CreateTask(const std::string& name, std::function<void()> body);
 
   // Creates a periodic task: released at absolute, drift-free times (the first one period
@@ -153,6 +154,16 @@ class Scheduler {
   // Removes a task: waits for a running activation to finish (returns at once when called
   // from inside the task itself; the removal completes when the body returns). A queued
   // activation is dropped. Errors: NotFound when it is unknown or already removed.
+  //
+  // Once the removal is complete (for a task removing itself: once its body returns) and
+  // nothing reads the task any more (a deadline-miss, overrun or exception report still
+  // waiting for the reporter thread), a later CreateTask on the same queue takes its slot,
+  // with its generation incremented: `id` then names nothing, whatever is called with it.
+  // Not while a trace is recorded (SchedulerOptions::trace_events_per_processor > 0): the
+  // trace refers to its tasks until it is written. One counter is not exact: a NotifyTask
+  // through `id` that raced with this removal and with the creation that reuses the slot
+  // (preempted between its generation check and its count) may count one notify on the new
+  // task; it never queues or runs it.
   absl::Status RemoveTask(TaskId id);
 
   // The id of a live task by name.
@@ -209,7 +220,20 @@ class Scheduler {
   // Threads other threads of the program created during the start inherited the
   // restricted CPUs and keep them; a thread id reused within the start is not detected.
   std::string RestoreProcessCpus();
+  // The slot at a table index below task_count_ (nullptr otherwise), whatever its state
+  // or generation.
+  Task* Slot(uint32_t index) const;
+  // The live or removed task `id` names: nullptr when its slot was never used or holds
+  // another generation now. The answer can be out of date at once unless the caller holds
+  // table_mutex_ (slots are reused under it).
   Task* Lookup(TaskId id) const;
+  int QueueIndexOf(const ClassicQueue* queue) const;
+  // A removed task's slot of queue `queue` that a new task can take, or nullptr; takes it
+  // off removed_. Under table_mutex_.
+  Task* TakeRemovedSlot(int queue);
+  // Offers the slot of a task whose removal has begun (complete, or completing when its
+  // body returns) for reuse.
+  void Recycle(Task* task);
   void ReportLoop();
   void LogReports();
   absl::StatusOr<TaskId> Create(const std::string& name, int64_t period_ns,
@@ -238,7 +262,10 @@ class Scheduler {
   // the queues, which point into it.
   TaskTable tasks_;
   std::atomic<uint32_t> task_count_{0};
-  mutable std::mutex table_mutex_;  // CreateTask, names_, reported_, threads_
+  mutable std::mutex table_mutex_;  // CreateTask, names_, removed_, reported_, threads_
+  // Per queue, the slots of removed tasks, for reuse by tasks of the same queue (a slot
+  // keeps its queue: a stale notifier may still read Task::queue).
+  std::vector<std::vector<uint32_t>> removed_;
   // Live tasks by name: a set of task indices hashed and compared by their task's name
   // (4 bytes a task; the name lives in the task only).
   struct NameOf {

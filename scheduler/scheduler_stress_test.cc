@@ -82,7 +82,7 @@ struct Slot {
 // A task the remover removes and recreates; producers notify whatever id it has now.
 struct ChurnSlot {
   std::string name;
-  std::atomic<uint32_t> index{UINT32_MAX};
+  std::atomic<TaskId> id{TaskId{}};
 };
 
 // Counts runs and lets the test wait, without polling, until the count reaches a target
@@ -222,7 +222,7 @@ void RunStress(const std::string& conf) {
     churn[c].name = absl::StrCat("churn", c);
     absl::StatusOr<TaskId> id = scheduler.CreateTask(churn[c].name, churn_body);
     ASSERT_TRUE(id.ok()) << id.status();
-    churn[c].index.store(id->index);
+    churn[c].id.store(*id);
   }
 
   // The storm, in rounds: after each, the test waits until every run owed has happened
@@ -244,7 +244,7 @@ void RunStress(const std::string& conf) {
     for (int cycle = 0; cycle < kChurnCycles; ++cycle) {
       churn_tokens.acquire();
       ChurnSlot& slot = churn[cycle % kChurnTasks];
-      const TaskId old{slot.index.load(std::memory_order_relaxed)};
+      const TaskId old = slot.id.load(std::memory_order_relaxed);
       const absl::Status removed = scheduler.RemoveTask(old);
       if (!removed.ok()) fail(absl::StrCat("RemoveTask(", slot.name, "): ", removed.ToString()));
       const absl::Status notify = scheduler.NotifyTask(old);
@@ -256,7 +256,13 @@ void RunStress(const std::string& conf) {
         fail(absl::StrCat("CreateTask(", slot.name, "): ", created.status().ToString()));
         continue;
       }
-      slot.index.store(created->index, std::memory_order_release);
+      slot.id.store(*created, std::memory_order_release);
+      // The new task may have the old one's slot; the old id still reaches nothing.
+      const absl::Status stale = scheduler.NotifyTask(old);
+      if (!absl::IsNotFound(stale)) {
+        fail(absl::StrCat("NotifyTask of removed ", slot.name, " after its re-creation: ",
+                          stale.ToString()));
+      }
     }
   });
   std::mt19937 randoms[kProducers];
@@ -287,7 +293,7 @@ void RunStress(const std::string& conf) {
               stable_failures.fetch_add(1);
             }
           } else {
-            const TaskId id{churn[t - kStableTasks].index.load(std::memory_order_acquire)};
+            const TaskId id = churn[t - kStableTasks].id.load(std::memory_order_acquire);
             const absl::Status status = scheduler.NotifyTask(id);
             if (absl::IsNotFound(status)) {
               churn_not_found.fetch_add(1, std::memory_order_relaxed);
@@ -445,6 +451,114 @@ void RunShutdownRace(const std::string& conf) {
     EXPECT_EQ(stats->activations + stats->coalesced, slots[t].ok.load())
         << StableName(t) << ": an OK notify was neither run nor coalesced into a run";
   }
+}
+
+// Slot reuse under contention: a remover removes and re-creates tasks again and again, so
+// each new task takes the slot of one just removed (same index, new generation), while
+// producers notify the current tasks and, as often, tasks already removed (stale ids). A
+// notify through an id whose RemoveTask had returned before the notify began must be
+// NotFound, and no task may run more often than it was notified through its own id: a
+// stale notify that reached the task in its old slot would break one or the other.
+void RunSlotReuse(const std::string& conf) {
+  constexpr int kSlots = 32;
+  constexpr int kStale = 64;
+  const int cycles = static_cast<int>(5'000 / kScale);
+  absl::StatusOr<LoadedConfig> loaded = ParseConfigText(conf, "stress.conf");
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  const Validation validation = Validate(*loaded, Machine::Read());
+  ASSERT_TRUE(validation.ok()) << validation.diagnostics.ToString();
+  // One task's life in a slot. Never freed before the scheduler (declared before it).
+  struct Incarnation {
+    TaskId id;
+    std::atomic<bool> removed{false};  // set once RemoveTask(id) has returned
+    std::atomic<uint64_t> ok_notifies{0};
+    std::atomic<uint64_t> runs{0};
+  };
+  std::vector<std::unique_ptr<Incarnation>> all;  // the remover's; read after it is joined
+  all.reserve(kSlots + cycles);
+  std::atomic<Incarnation*> current[kSlots] = {};
+  std::atomic<Incarnation*> stale[kStale] = {};
+  absl::StatusOr<std::unique_ptr<Scheduler>> started = Scheduler::Start(validation.plan);
+  ASSERT_TRUE(started.ok()) << started.status();
+  Scheduler& scheduler = **started;
+  auto create = [&](int slot) -> absl::Status {
+    all.push_back(std::make_unique<Incarnation>());
+    Incarnation* life = all.back().get();
+    absl::StatusOr<TaskId> id = scheduler.CreateTask(
+        absl::StrCat("reuse", slot), [life] { life->runs.fetch_add(1, std::memory_order_relaxed); });
+    if (!id.ok()) return id.status();
+    life->id = *id;
+    current[slot].store(life, std::memory_order_release);
+    return absl::OkStatus();
+  };
+  for (int slot = 0; slot < kSlots; ++slot) ASSERT_TRUE(create(slot).ok());
+
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> stale_ok{0}, other_errors{0}, notifies{0};
+  std::vector<std::thread> producers;
+  for (int p = 0; p < kProducers; ++p) {
+    producers.emplace_back([&, p] {
+      std::minstd_rand random(static_cast<uint32_t>(p + 7));
+      while (!stop.load(std::memory_order_relaxed)) {
+        const uint32_t r = static_cast<uint32_t>(random());
+        Incarnation* life = (r & 1) ? current[r / 2 % kSlots].load(std::memory_order_acquire)
+                                    : stale[r / 2 % kStale].load(std::memory_order_acquire);
+        if (life == nullptr) continue;
+        const bool was_removed = life->removed.load(std::memory_order_acquire);
+        const absl::Status status = scheduler.NotifyTask(life->id);
+        notifies.fetch_add(1, std::memory_order_relaxed);
+        if (status.ok()) {
+          life->ok_notifies.fetch_add(1, std::memory_order_relaxed);
+          if (was_removed) stale_ok.fetch_add(1);
+        } else if (!absl::IsNotFound(status)) {
+          other_errors.fetch_add(1);
+        }
+      }
+    });
+  }
+  int reused = 0;
+  std::string remover_error;
+  for (int cycle = 0; cycle < cycles && remover_error.empty(); ++cycle) {
+    // Paced by the producers' progress (a spin on their count, not a sleep), so that the
+    // churn happens while they notify, also when their threads are slow to start.
+    while (notifies.load(std::memory_order_relaxed) < static_cast<uint64_t>(cycle + 1) * 16) {
+      std::this_thread::yield();
+    }
+    const int slot = cycle % kSlots;
+    Incarnation* life = current[slot].load(std::memory_order_relaxed);
+    const absl::Status removed = scheduler.RemoveTask(life->id);
+    if (!removed.ok()) remover_error = removed.ToString();
+    life->removed.store(true, std::memory_order_release);
+    stale[cycle % kStale].store(life, std::memory_order_release);
+    const absl::Status created = create(slot);
+    if (!created.ok()) remover_error = created.ToString();
+    if (current[slot].load(std::memory_order_relaxed)->id.index == life->id.index) ++reused;
+  }
+  stop.store(true);
+  for (std::thread& producer : producers) producer.join();
+  scheduler.Shutdown();  // Drains what is queued: every run is counted below.
+  EXPECT_EQ(remover_error, "");
+  EXPECT_EQ(other_errors.load(), 0u);
+  EXPECT_EQ(stale_ok.load(), 0u) << "notifies through removed tasks' ids were accepted";
+  // Most creations took the slot just freed (the others a slot freed earlier).
+  EXPECT_GT(reused, cycles / 2);
+  uint64_t runs = 0, over = 0;
+  for (const auto& life : all) {
+    runs += life->runs.load();
+    if (life->runs.load() > life->ok_notifies.load()) ++over;
+  }
+  EXPECT_EQ(over, 0u) << "tasks ran more often than they were notified through their own id";
+  EXPECT_GT(runs, 0u);
+  std::cout << cycles << " re-creations (" << reused << " into the slot just freed), "
+            << notifies.load() << " notifies, " << runs << " runs\n";
+}
+
+TEST(SchedulerStressTest, ClassicStaleIdsNeverReachTheTasksThatReuseTheirSlots) {
+  RunSlotReuse(ClassicConf());
+}
+
+TEST(SchedulerStressTest, ChoreographyStaleIdsNeverReachTheTasksThatReuseTheirSlots) {
+  RunSlotReuse(ChoreographyConf());
 }
 
 TEST(SchedulerStressTest, ClassicNotifiesRacingShutdownAreRunOrRefused) {

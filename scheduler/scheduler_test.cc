@@ -868,12 +868,177 @@ TEST_F(SchedulerTest, TaskRemovesItselfFromItsBody) {
   Gate again_ran;
   absl::StatusOr<TaskId> again = scheduler->CreateTask("self", [&] { again_ran.Open(); });
   ASSERT_TRUE(again.ok()) << again.status();
-  EXPECT_NE(again->index, self.index);
+  EXPECT_NE(*again, self);  // Its slot may be reused, under a new generation.
   ExpectOk(scheduler->NotifyTask(*again));
   ASSERT_TRUE(again_ran.Wait());
 
   scheduler->Shutdown();  // drains: a stray run of the removed task would show up now
   EXPECT_EQ(runs.load(), 1);
+}
+
+// A removed task's slot goes to the next task created on the same queue, under a new
+// generation: the old TaskId stays NotFound for every call, and a notify through it never
+// queues or runs the new task, whose statistics start from zero.
+TEST_F(SchedulerTest, StaleTaskIdNeverReachesTheTaskThatReusesItsSlot) {
+  std::unique_ptr<Scheduler> scheduler = StartOrNull(PlanFrom(kSoloConf));
+  ASSERT_NE(scheduler, nullptr);
+  std::atomic<int> old_runs{0};
+  Gate old_ran;
+  absl::StatusOr<TaskId> old = scheduler->CreateTask("old", [&] {
+    old_runs.fetch_add(1);
+    old_ran.Open();
+  });
+  ASSERT_TRUE(old.ok()) << old.status();
+  ExpectOk(scheduler->NotifyTask(*old));
+  ASSERT_TRUE(old_ran.Wait());
+  ExpectOk(scheduler->RemoveTask(*old));
+
+  std::atomic<int> new_runs{0};
+  Counter new_ran;
+  absl::StatusOr<TaskId> reused = scheduler->CreateTask("new", [&] {
+    new_runs.fetch_add(1);
+    new_ran.Increment();
+  });
+  ASSERT_TRUE(reused.ok()) << reused.status();
+  ASSERT_EQ(reused->index, old->index) << "the removed task's slot was not reused";
+  EXPECT_NE(reused->generation, old->generation);
+
+  // Through the old id: nothing, however often.
+  for (int i = 0; i < 100; ++i) {
+    absl::Status notify = scheduler->NotifyTask(*old);
+    ASSERT_TRUE(absl::IsNotFound(notify)) << notify;
+  }
+  EXPECT_TRUE(absl::IsNotFound(scheduler->RemoveTask(*old)));
+  EXPECT_TRUE(absl::IsNotFound(scheduler->TaskStatistics(*old).status()));
+  absl::StatusOr<TaskStats> stats = scheduler->TaskStatistics(*reused);
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  EXPECT_EQ(stats->name, "new");
+  EXPECT_EQ(stats->notifies, 0u);
+  EXPECT_EQ(stats->activations, 0u);
+  absl::StatusOr<TaskId> found = scheduler->FindTask("new");
+  ASSERT_TRUE(found.ok()) << found.status();
+  EXPECT_EQ(*found, *reused);
+
+  // Through the new id: it runs.
+  ExpectOk(scheduler->NotifyTask(*reused));
+  ASSERT_TRUE(new_ran.WaitAtLeast(1));
+  scheduler->Shutdown();  // Drains: a run the stale notifies had queued would show now.
+  EXPECT_EQ(new_runs.load(), 1);
+  EXPECT_EQ(old_runs.load(), 1);
+  stats = scheduler->TaskStatistics(*reused);
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  EXPECT_EQ(stats->notifies, 1u);
+  EXPECT_EQ(stats->activations, 1u);
+}
+
+// Creating and removing tasks for ever does not run out: the table holds
+// TaskTable::kCapacity tasks at once, and every creation here reuses the one slot.
+TEST_F(SchedulerTest, CreatingAndRemovingPastTheTableCapacityReusesOneSlot) {
+  std::unique_ptr<Scheduler> scheduler = StartOrNull(PlanFrom(kSoloConf));
+  ASSERT_NE(scheduler, nullptr);
+  uint32_t slot = UINT32_MAX;
+  for (uint32_t i = 0; i < TaskTable::kCapacity + 1000; ++i) {
+    absl::StatusOr<TaskId> id = scheduler->CreateTask("churn", [] {});
+    ASSERT_TRUE(id.ok()) << "creation " << i << ": " << id.status();
+    if (i == 0) slot = id->index;
+    ASSERT_EQ(id->index, slot) << "creation " << i << " took a new slot";
+    absl::Status removed = scheduler->RemoveTask(*id);
+    ASSERT_TRUE(removed.ok()) << "removal " << i << ": " << removed;
+  }
+  // The last reuse is a working task.
+  Gate ran;
+  absl::StatusOr<TaskId> id = scheduler->CreateTask("last", [&] { ran.Open(); });
+  ASSERT_TRUE(id.ok()) << id.status();
+  ExpectOk(scheduler->NotifyTask(*id));
+  EXPECT_TRUE(ran.Wait());
+}
+
+// A reused slot takes the level of its new task: here 16 removed priority-0 tasks' slots go
+// to 16 tasks of priority 12, all queued at once behind a held processor (the level's ring
+// must have grown for them), which then run in notify order.
+TEST_F(SchedulerTest, ReusedSlotsQueueAtTheirNewTasksLevel) {
+  constexpr int kTasks = 16;
+  std::string tasks;
+  for (int i = 0; i < kTasks; ++i) absl::StrAppend(&tasks, ", { name: \"h", i, "\" prio: 12 }");
+  const std::string conf = absl::StrCat(R"(
+scheduler_conf {
+  policy: "classic"
+  classic_conf {
+    groups: [
+      {
+        name: "solo"
+        processor_num: 1
+        affinity: "range"
+        cpuset: "0-1"
+        tasks: [ { name: "blocker" prio: 19 })", tasks, R"( ]
+      }
+    ]
+  }
+})");
+  Gate running, release;
+  std::unique_ptr<Scheduler> scheduler = StartOrNull(PlanFrom(conf));
+  ASSERT_NE(scheduler, nullptr);
+  absl::StatusOr<TaskId> blocker = scheduler->CreateTask("blocker", [&] {
+    running.Open();
+    release.Wait();
+  });
+  ASSERT_TRUE(blocker.ok()) << blocker.status();
+
+  std::set<uint32_t> unnamed_slots;
+  for (int i = 0; i < kTasks; ++i) {
+    absl::StatusOr<TaskId> id = scheduler->CreateTask(absl::StrCat("u", i), [] {});
+    ASSERT_TRUE(id.ok()) << id.status();
+    unnamed_slots.insert(id->index);
+    ExpectOk(scheduler->RemoveTask(*id));
+  }
+  // Each removal's slot is taken by the next creation, so one slot served all 16.
+  EXPECT_EQ(unnamed_slots.size(), 1u);
+  // Now make 16 removed slots, then create the named tasks in them.
+  std::vector<TaskId> unnamed;
+  for (int i = 0; i < kTasks; ++i) {
+    absl::StatusOr<TaskId> id = scheduler->CreateTask(absl::StrCat("v", i), [] {});
+    ASSERT_TRUE(id.ok()) << id.status();
+    unnamed.push_back(*id);
+  }
+  std::set<uint32_t> removed_slots;
+  for (const TaskId& id : unnamed) {
+    removed_slots.insert(id.index);
+    ExpectOk(scheduler->RemoveTask(id));
+  }
+
+  std::mutex ran_mutex;
+  std::vector<int> ran;
+  Counter finished;
+  std::vector<TaskId> named;
+  std::set<uint32_t> named_slots;
+  for (int i = 0; i < kTasks; ++i) {
+    absl::StatusOr<TaskId> id = scheduler->CreateTask(absl::StrCat("h", i), [&, i] {
+      {
+        std::lock_guard<std::mutex> lock(ran_mutex);
+        ran.push_back(i);
+      }
+      finished.Increment();
+    });
+    ASSERT_TRUE(id.ok()) << id.status();
+    named.push_back(*id);
+    named_slots.insert(id->index);
+  }
+  EXPECT_EQ(named_slots, removed_slots) << "the named tasks did not reuse the removed slots";
+
+  ExpectOk(scheduler->NotifyTask(*blocker));
+  ASSERT_TRUE(running.Wait());
+  for (const TaskId& id : named) ExpectOk(scheduler->NotifyTask(id));
+  release.Open();
+  ASSERT_TRUE(finished.WaitAtLeast(kTasks));
+  std::vector<int> expected(kTasks);
+  for (int i = 0; i < kTasks; ++i) expected[i] = i;
+  std::lock_guard<std::mutex> lock(ran_mutex);
+  EXPECT_EQ(ran, expected);
+  for (const TaskId& id : named) {
+    absl::StatusOr<TaskStats> stats = scheduler->TaskStatistics(id);
+    ASSERT_TRUE(stats.ok()) << stats.status();
+    EXPECT_EQ(stats->priority, 12);
+  }
 }
 
 TEST_F(SchedulerTest, RemoveFromAnotherThreadWaitsForTheRunningActivation) {

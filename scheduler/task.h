@@ -8,6 +8,11 @@
 //   kRunning --notify--> kRunningNotified --returns--> kQueued (runs once more)
 //   any --remove--> kRemoved (after a running activation has finished)
 //
+// The state word also holds the generation of the task's slot (see Task::Word): a removed
+// task's slot is given to a later task with the generation incremented, and every
+// transition compares the whole word, so a notify through the removed task's TaskId (same
+// index, older generation) can never queue or run the task that reuses its slot.
+//
 // A periodic task (period_ns > 0) is also released by its queue's timer at absolute times
 // next = previous + period: a release of an idle task queues it; of a running task makes it
 // run once more; of a task whose previous release has not started yet is skipped and counted
@@ -27,9 +32,12 @@ namespace cadence {
 
 class ClassicQueue;
 
-// A handle to a created task; cheap to copy, valid until the task is removed.
+// A handle to a created task; cheap to copy, valid until the task is removed. A removed
+// task's slot (index) is reused by a later task under a new generation, so a stale TaskId
+// stays invalid (NotFound) rather than naming the new task.
 struct TaskId {
   uint32_t index = UINT32_MAX;
+  uint32_t generation = 0;
   bool valid() const { return index != UINT32_MAX; }
   bool operator==(const TaskId&) const = default;
 };
@@ -68,7 +76,21 @@ struct TaskDetail {
 struct alignas(64) Task {
   enum State : uint32_t { kFree, kIdle, kQueued, kRunning, kRunningNotified, kRemoved };
 
+  // The state word: the State in its low kStateBits bits, the slot's generation (modulo
+  // 2^29) above them.
+  static constexpr int kStateBits = 3;
+  static constexpr uint32_t kStateMask = (1u << kStateBits) - 1;
+  static constexpr uint32_t kGenerationMask = UINT32_MAX >> kStateBits;
+  static State StateOf(uint32_t word) { return static_cast<State>(word & kStateMask); }
+  static uint32_t GenerationOf(uint32_t word) { return word >> kStateBits; }
+  static uint32_t Word(uint32_t generation, State s) {
+    return (generation & kGenerationMask) << kStateBits | s;
+  }
+  // `word` with its state replaced (same generation).
+  static uint32_t With(uint32_t word, State s) { return (word & ~kStateMask) | s; }
+
   // --- Line 1: activation state and what a run needs.
+  // The state word (see Word): State and generation.
   std::atomic<uint32_t> state{kFree};
   std::atomic<bool> removing{false};
   // Set at creation (0-19).
@@ -88,7 +110,8 @@ struct alignas(64) Task {
   // is clear and to the reporter while it is set.
   static constexpr uint8_t kReportMiss = 1, kReportOverrun = 2;
   std::atomic<uint8_t> report{0};
-  // Set at creation, read-only afterwards.
+  // Set when the slot is first used, read-only afterwards: a reused slot stays with its
+  // queue (a stale notifier may still read it).
   ClassicQueue* queue = nullptr;
   std::function<void()> body;
 

@@ -96,8 +96,8 @@ void RunStress(const std::string& conf, const std::string& prefix) {
     return id.ok() ? *id : TaskId{};
   };
 
-  std::vector<std::atomic<uint32_t>> ids(kTasks);
-  for (int i = 0; i < kTasks; ++i) ids[i].store(create(i).index);
+  std::vector<std::atomic<TaskId>> ids(kTasks);
+  for (int i = 0; i < kTasks; ++i) ids[i].store(create(i));
 
   std::atomic<bool> stop{false};
   std::vector<std::thread> threads;
@@ -106,7 +106,7 @@ void RunStress(const std::string& conf, const std::string& prefix) {
       std::mt19937 random(n);
       while (!stop.load()) {
         // NotFound for a task being removed is expected.
-        s.NotifyTask(TaskId{ids[random() % kTasks].load()}).IgnoreError();
+        s.NotifyTask(ids[random() % kTasks].load()).IgnoreError();
         std::this_thread::yield();
       }
     });
@@ -115,8 +115,8 @@ void RunStress(const std::string& conf, const std::string& prefix) {
     std::mt19937 random(99);
     while (!stop.load()) {
       const int i = static_cast<int>(random() % (kTasks / 4));
-      EXPECT_TRUE(s.RemoveTask(TaskId{ids[i].load()}).ok());
-      ids[i].store(create(i).index);
+      EXPECT_TRUE(s.RemoveTask(ids[i].load()).ok());
+      ids[i].store(create(i));
       std::this_thread::yield();
     }
   });

@@ -191,6 +191,16 @@ void ClassicQueue::MaybeDrainLocked() {
 void ClassicQueue::AddTask(int level) {
   std::lock_guard<PiMutex> lock(mutex_);
   drain_.push_back(TaskTable::kNone);
+  GrowLevelLocked(level);
+}
+
+void ClassicQueue::ReuseTask(int old_level, int new_level) {
+  std::lock_guard<PiMutex> lock(mutex_);
+  --levels_[old_level].tasks;
+  GrowLevelLocked(new_level);
+}
+
+void ClassicQueue::GrowLevelLocked(int level) {
   // The level's ring holds every task of the level at once; it grows by doubling, with
   // what is queued moved to the front of the new one in order.
   LevelRing& ring = levels_[level];
@@ -226,13 +236,17 @@ bool ClassicQueue::BeginRun(Task* task) {
     // Removed while it was queued outside the level lists (RemoveTask could not unlink
     // it): drop the activation and wake the remover.
     task->body = nullptr;
-    task->state.store(Task::kRemoved, std::memory_order_seq_cst);
+    task->state.store(Task::With(task->state.load(std::memory_order_relaxed), Task::kRemoved),
+                      std::memory_order_seq_cst);
     FutexWake(&task->state, INT32_MAX);
     return false;
   }
-  // An RMW, not a store: it reads the last coalescing notify's CAS (acq_rel), so what that
-  // notifier wrote before notifying happens-before the run.
-  task->state.exchange(Task::kRunning, std::memory_order_acq_rel);
+  // kQueued -> kRunning, generation kept: the popped task is in no list, so nothing else
+  // changes its state now (coalescing notifies write it unchanged). An RMW, not a store: it
+  // reads the last coalescing notify's CAS (acq_rel), so what that notifier wrote before
+  // notifying happens-before the run.
+  static_assert(Task::kRunning == Task::kQueued + 1);
+  task->state.fetch_add(Task::kRunning - Task::kQueued, std::memory_order_acq_rel);
   return true;
 }
 
@@ -245,14 +259,18 @@ void ClassicQueue::WakeOneSleeper() {
   if (wake != nullptr && !wake->busy_spin) FutexWake(&wake->word, 1);
 }
 
-ClassicQueue::NotifyResult ClassicQueue::Notify(Task* task) {
+ClassicQueue::NotifyResult ClassicQueue::Notify(Task* task, uint32_t generation) {
+  uint32_t state = task->state.load(std::memory_order_acquire);
+  // The slot of a removed task, now another task's: nothing of it is touched.
+  if (Task::GenerationOf(state) != generation) return NotifyResult::kRemoved;
   task->notifies.fetch_add(1, std::memory_order_relaxed);
   // A task whose removal has begun (RemoveTask returned, or is waiting for the running
   // activation) takes no more notifies, also while its last run is still going.
   if (task->removing.load(std::memory_order_acquire)) return NotifyResult::kRemoved;
-  uint32_t state = task->state.load(std::memory_order_acquire);
   while (true) {
-    switch (state) {
+    // Every compare-and-swap below compares the whole word, generation included.
+    if (Task::GenerationOf(state) != generation) return NotifyResult::kRemoved;
+    switch (Task::StateOf(state)) {
       case Task::kIdle: {
         if (task->removing.load(std::memory_order_acquire)) return NotifyResult::kRemoved;
         notifying_.fetch_add(1, std::memory_order_seq_cst);
@@ -260,11 +278,14 @@ ClassicQueue::NotifyResult ClassicQueue::Notify(Task* task) {
           notifying_.fetch_sub(1, std::memory_order_release);
           return NotifyResult::kStopped;
         }
-        if (!task->state.compare_exchange_strong(state, Task::kQueued,
+        if (!task->state.compare_exchange_strong(state, Task::With(state, Task::kQueued),
                                                  std::memory_order_acq_rel)) {
           notifying_.fetch_sub(1, std::memory_order_release);
           continue;  // Changed meanwhile; `state` holds the new value.
         }
+        // Read while the task is surely this generation's (queued, not yet pushed, it can
+        // be neither run nor removed).
+        const uint32_t level_bit = 1u << task->priority;
         task->notify_ns.store(MonotonicNowNs(), std::memory_order_relaxed);
         RecordNotifier(task);  // Timeline trace: who started this activation.
         if (sleepers_.load(std::memory_order_seq_cst) > 0 && HandOff(task)) {
@@ -277,7 +298,6 @@ ClassicQueue::NotifyResult ClassicQueue::Notify(Task* task) {
           link = head;
         } while (!inbox_.compare_exchange_weak(head, task->index, std::memory_order_seq_cst,
                                                std::memory_order_relaxed));
-        const uint32_t level_bit = 1u << task->priority;
         if ((pending_levels_.load(std::memory_order_seq_cst) & level_bit) == 0) {
           pending_levels_.fetch_or(level_bit, std::memory_order_seq_cst);
         }
@@ -295,7 +315,7 @@ ClassicQueue::NotifyResult ClassicQueue::Notify(Task* task) {
         }
         continue;
       case Task::kRunning:
-        if (task->state.compare_exchange_weak(state, Task::kRunningNotified,
+        if (task->state.compare_exchange_weak(state, Task::With(state, Task::kRunningNotified),
                                               std::memory_order_acq_rel)) {
           task->notify_ns.store(MonotonicNowNs(), std::memory_order_relaxed);
           RecordNotifier(task);  // Timeline trace: who started this activation.
@@ -432,7 +452,8 @@ void ClassicQueue::Requeue(Task* task) {
     std::lock_guard<PiMutex> lock(mutex_);
     // An RMW for the same reason as in WaitPop: notifies coalesced while the task was
     // kRunningNotified must happen-before the run that covers them.
-    task->state.exchange(Task::kQueued, std::memory_order_seq_cst);
+    task->state.exchange(Task::With(task->state.load(std::memory_order_relaxed), Task::kQueued),
+                         std::memory_order_seq_cst);
     PushLocked(task->index, task->priority);
     wake = TakeWaiterLocked();
   }
@@ -441,7 +462,8 @@ void ClassicQueue::Requeue(Task* task) {
 
 bool ClassicQueue::Unlink(Task* task) {
   std::lock_guard<PiMutex> lock(mutex_);
-  if (task->state.load(std::memory_order_acquire) != Task::kQueued) return false;
+  const uint32_t queued = task->state.load(std::memory_order_acquire);
+  if (Task::StateOf(queued) != Task::kQueued) return false;
   // It may still be in the inbox, or a notifier may be about to push it: only a task in a
   // level list can be unlinked here (otherwise the processor that pops it drops it).
   DrainInboxLocked();
@@ -451,14 +473,14 @@ bool ClassicQueue::Unlink(Task* task) {
       for (std::atomic<Task*>& slot : w->batch) {
         Task* expected = task;
         if (slot.compare_exchange_strong(expected, nullptr, std::memory_order_acq_rel)) {
-          task->state.store(Task::kRemoved, std::memory_order_release);
+          task->state.store(Task::With(queued, Task::kRemoved), std::memory_order_release);
           return true;
         }
       }
     }
     return false;
   }
-  task->state.store(Task::kRemoved, std::memory_order_release);
+  task->state.store(Task::With(queued, Task::kRemoved), std::memory_order_release);
   return true;
 }
 
@@ -466,10 +488,11 @@ void ClassicQueue::ReleaseLocked(Task* task, int64_t release) {
   task->detail->releases.fetch_add(1, std::memory_order_relaxed);
   uint32_t state = task->state.load(std::memory_order_acquire);
   while (true) {
-    switch (state) {
+    switch (Task::StateOf(state)) {
       case Task::kIdle:
         if (task->removing.load(std::memory_order_acquire)) return;
-        if (!task->state.compare_exchange_weak(state, Task::kQueued, std::memory_order_acq_rel)) {
+        if (!task->state.compare_exchange_weak(state, Task::With(state, Task::kQueued),
+                                               std::memory_order_acq_rel)) {
           continue;
         }
         task->detail->release_ns.store(release, std::memory_order_relaxed);
@@ -477,7 +500,7 @@ void ClassicQueue::ReleaseLocked(Task* task, int64_t release) {
         PushLocked(task->index, task->priority);
         return;
       case Task::kRunning:
-        if (!task->state.compare_exchange_weak(state, Task::kRunningNotified,
+        if (!task->state.compare_exchange_weak(state, Task::With(state, Task::kRunningNotified),
                                                std::memory_order_acq_rel)) {
           continue;
         }

@@ -87,8 +87,9 @@ class alignas(64) ClassicQueue {
   const std::string& name() const { return name_; }
 
   // Notifies a task of this queue (see task.h for the state machine); wakes one idle
-  // processor when it queued the task.
-  NotifyResult Notify(Task* task);
+  // processor when it queued the task. `generation` is the notified TaskId's: a slot that
+  // holds another generation now (its task was removed, the slot reused) gives kRemoved.
+  NotifyResult Notify(Task* task, uint32_t generation);
 
   // A processor whose last run was shorter than this may pop a batch of runs at once.
   static constexpr int64_t kBatchRunNs = 2000;
@@ -122,6 +123,11 @@ class alignas(64) ClassicQueue {
   // once. Allocates; call it when the task is created.
   void AddTask(int level);
 
+  // A removed task's slot of this queue (state kRemoved, so in no list) is reused for a new
+  // task of level `new_level`: the level rings are sized again, the drain buffer stays.
+  // Allocates when the new level's ring grows.
+  void ReuseTask(int old_level, int new_level);
+
   // Starts releasing a periodic task (task->period_ns > 0) at first_release_ns, then every
   // period. Allocates (the heap may grow): call it when the task is created.
   void AddTimer(Task* task, int64_t first_release_ns);
@@ -136,6 +142,8 @@ class alignas(64) ClassicQueue {
   int Size() const { return size_.load(std::memory_order_relaxed); }
 
  private:
+  // Counts one more task of `level`; grows its ring when it is full.
+  void GrowLevelLocked(int level);
   void PushLocked(uint32_t index, int level);
   void PushFrontLocked(Task* task, int level);
   Task* TakeFromBatch(Waiter* self);

@@ -220,17 +220,26 @@ int Scheduler::QueueIndexOf(const ClassicQueue* queue) const {
   return -1;
 }
 
-Task* Scheduler::TakeRemovedSlot(int queue) {
+Task* Scheduler::TakeRemovedSlot(int queue, bool all) {
   std::vector<uint32_t>& removed = removed_[queue];
   // Newest first (its lines are the likeliest to be cached); a slot is ready once its
   // removal is complete (kRemoved: in no list, its body destroyed) and nothing will still
   // read its name (a report for the reporter thread). A task that removed itself may still
-  // be running: its slot waits. A few are looked at, so this stays O(1).
+  // be running: its slot waits. Unless `all`, a few are looked at, so this stays O(1).
   const size_t n = removed.size();
-  for (size_t k = 0; k < std::min<size_t>(n, 4); ++k) {
+  for (size_t k = 0; k < (all ? n : std::min<size_t>(n, 4)); ++k) {
     const size_t at = n - 1 - k;
     Task* task = tasks_.At(removed[at]);
-    if (Task::StateOf(task->state.load(std::memory_order_acquire)) != Task::kRemoved ||
+    const uint32_t word = task->state.load(std::memory_order_acquire);
+    if (Task::StateOf(word) == Task::kRemoved &&
+        Task::GenerationOf(word) == Task::kGenerationMask) {
+      // Its generation would wrap, and a TaskId kept since generation 0 would name the
+      // next task again: the slot is retired instead (192 bytes per 2^29 reuses).
+      removed[at] = removed.back();
+      removed.pop_back();
+      return TakeRemovedSlot(queue, all);
+    }
+    if (Task::StateOf(word) != Task::kRemoved ||
         task->report.load(std::memory_order_acquire) != 0) {
       continue;
     }
@@ -289,8 +298,11 @@ absl::StatusOr<TaskId> Scheduler::CreatePeriodicTask(const std::string& name,
 }
 
 void Scheduler::CountDropped(TaskId id, uint64_t count) {
+  // Not for a task whose removal has begun (its slot may be reused: see RemoveTask).
   Task* task = Lookup(id);
-  if (task != nullptr) task->dropped.fetch_add(count, std::memory_order_relaxed);
+  if (task != nullptr && !task->removing.load(std::memory_order_acquire)) {
+    task->dropped.fetch_add(count, std::memory_order_relaxed);
+  }
 }
 
 std::string CpusOfMask(uint64_t mask) {
@@ -322,7 +334,10 @@ absl::StatusOr<TaskId> Scheduler::Create(const std::string& name, int64_t period
     return absl::AlreadyExistsError(absl::StrCat("a task named \"", name, "\" already exists"));
   }
   // A removed task's slot of the same queue when one is ready, else a new one.
-  Task* task = TakeRemovedSlot(placement.queue);
+  Task* task = TakeRemovedSlot(placement.queue, /*all=*/false);
+  if (task == nullptr && task_count_.load(std::memory_order_relaxed) >= TaskTable::kCapacity) {
+    task = TakeRemovedSlot(placement.queue, /*all=*/true);  // The table is full: look at all.
+  }
   uint32_t generation = 0;
   if (task != nullptr) {
     generation =
@@ -334,7 +349,9 @@ absl::StatusOr<TaskId> Scheduler::Create(const std::string& name, int64_t period
     if (fresh >= TaskTable::kCapacity) {
       return absl::ResourceExhaustedError(
           absl::StrCat("cannot create task \"", name, "\": a scheduler holds at most ",
-                       TaskTable::kCapacity, " live tasks"));
+                       TaskTable::kCapacity,
+                       " tasks at once (live, or removed and not reusable yet: still running "
+                       "after removing themselves, or with a report not logged yet)"));
     }
     task = tasks_.Allocate(fresh);
     task->queue = queues_[placement.queue].get();
@@ -568,11 +585,12 @@ TaskStats Scheduler::StatsOf(const Task& task) const {
 
 std::vector<TaskStats> Scheduler::TaskStatistics() const {
   std::vector<TaskStats> out;
-  // The lock keeps a slot from being reused (its name rewritten, its detail replaced) while
-  // it is read.
-  std::lock_guard<std::mutex> lock(table_mutex_);
   const uint32_t count = task_count_.load(std::memory_order_acquire);
   for (uint32_t i = 0; i < count; ++i) {
+    // The lock keeps the slot from being reused (its name rewritten, its detail replaced)
+    // while it is read. Taken per task: a thread that creates or removes tasks (a real-time
+    // task's body, maybe) waits for one task's copy at most, not for the whole table's.
+    std::lock_guard<std::mutex> lock(table_mutex_);
     const Task* task = Slot(i);
     if (task == nullptr) continue;
     const Task::State state = Task::StateOf(task->state.load(std::memory_order_acquire));

@@ -160,10 +160,13 @@ class Scheduler {
   // waiting for the reporter thread), a later CreateTask on the same queue takes its slot,
   // with its generation incremented: `id` then names nothing, whatever is called with it.
   // Not while a trace is recorded (SchedulerOptions::trace_events_per_processor > 0): the
-  // trace refers to its tasks until it is written. One counter is not exact: a NotifyTask
-  // through `id` that raced with this removal and with the creation that reuses the slot
-  // (preempted between its generation check and its count) may count one notify on the new
-  // task; it never queues or runs it.
+  // trace refers to its tasks until it is written. A slot whose generation would wrap
+  // (2^29 reuses) is retired instead, so an old TaskId never names a later task.
+  //
+  // What is not exact: a NotifyTask or CountDropped through `id` that raced with this
+  // removal and with the creation that reuses the slot (preempted between its generation
+  // check and its write) may leave one notify, coalesced notify, dropped message or notify
+  // time on the new task's statistics. It never queues or runs the new task.
   absl::Status RemoveTask(TaskId id);
 
   // The id of a live task by name.
@@ -212,6 +215,7 @@ class Scheduler {
   const Plan& plan() const { return plan_; }
 
  private:
+  friend class SchedulerTestPeer;  // scheduler_test: sets a slot's generation.
   Scheduler(const Plan& plan, const SchedulerOptions& options);
   absl::Status Init();
   absl::Status ApplyProcessCpus();
@@ -230,7 +234,8 @@ class Scheduler {
   int QueueIndexOf(const ClassicQueue* queue) const;
   // A removed task's slot of queue `queue` that a new task can take, or nullptr; takes it
   // off removed_. Under table_mutex_.
-  Task* TakeRemovedSlot(int queue);
+  // `all`: look at every removed slot, not just the newest few.
+  Task* TakeRemovedSlot(int queue, bool all);
   // Offers the slot of a task whose removal has begun (complete, or completing when its
   // body returns) for reuse.
   void Recycle(Task* task);

@@ -21,6 +21,7 @@
 #include <mutex>
 #include <random>
 #include <semaphore>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -457,8 +458,12 @@ void RunShutdownRace(const std::string& conf) {
 // each new task takes the slot of one just removed (same index, new generation), while
 // producers notify the current tasks and, as often, tasks already removed (stale ids). A
 // notify through an id whose RemoveTask had returned before the notify began must be
-// NotFound, and no task may run more often than it was notified through its own id: a
-// stale notify that reached the task in its old slot would break one or the other.
+// NotFound, and no on-demand task may run more often than it was notified through its own
+// id: a stale notify that reached the task in its old slot would break one or the other.
+// The tasks in a slot take turns being plain, periodic (a detail and a timer that come and
+// go with the slot), throwing on their first run (an exception report that holds the slot
+// until the reporter has logged it) and removing themselves on their first run (the slot
+// is offered while the body still runs); a reader takes statistics all along.
 void RunSlotReuse(const std::string& conf) {
   constexpr int kSlots = 32;
   constexpr int kStale = 64;
@@ -468,9 +473,12 @@ void RunSlotReuse(const std::string& conf) {
   const Validation validation = Validate(*loaded, Machine::Read());
   ASSERT_TRUE(validation.ok()) << validation.diagnostics.ToString();
   // One task's life in a slot. Never freed before the scheduler (declared before it).
+  enum Kind { kPlain, kPeriodic, kThrows, kRemovesItself, kKinds };
   struct Incarnation {
     TaskId id;
+    Kind kind = kPlain;
     std::atomic<bool> removed{false};  // set once RemoveTask(id) has returned
+    std::atomic<int> removed_itself{0};  // 1: its own RemoveTask was OK, 2: it failed
     std::atomic<uint64_t> ok_notifies{0};
     std::atomic<uint64_t> runs{0};
   };
@@ -484,8 +492,19 @@ void RunSlotReuse(const std::string& conf) {
   auto create = [&](int slot) -> absl::Status {
     all.push_back(std::make_unique<Incarnation>());
     Incarnation* life = all.back().get();
-    absl::StatusOr<TaskId> id = scheduler.CreateTask(
-        absl::StrCat("reuse", slot), [life] { life->runs.fetch_add(1, std::memory_order_relaxed); });
+    life->kind = static_cast<Kind>(all.size() % kKinds);
+    auto body = [life, &scheduler] {
+      const uint64_t run = life->runs.fetch_add(1, std::memory_order_relaxed) + 1;
+      if (run != 1) return;
+      if (life->kind == kThrows) throw std::runtime_error("first run");
+      if (life->kind == kRemovesItself) {
+        life->removed_itself.store(scheduler.RemoveTask(life->id).ok() ? 1 : 2);
+      }
+    };
+    const std::string name = absl::StrCat("reuse", slot);
+    absl::StatusOr<TaskId> id =
+        life->kind == kPeriodic ? scheduler.CreatePeriodicTask(name, 300us, body)
+                                : scheduler.CreateTask(name, body);
     if (!id.ok()) return id.status();
     life->id = *id;
     current[slot].store(life, std::memory_order_release);
@@ -495,7 +514,16 @@ void RunSlotReuse(const std::string& conf) {
 
   std::atomic<bool> stop{false};
   std::atomic<uint64_t> stale_ok{0}, other_errors{0}, notifies{0};
+  std::atomic<uint64_t> snapshots{0}, unnamed_entries{0};
   std::vector<std::thread> producers;
+  producers.emplace_back([&] {  // The statistics reader.
+    while (!stop.load(std::memory_order_relaxed)) {
+      for (const TaskStats& task : scheduler.TaskStatistics()) {
+        if (task.name.empty()) unnamed_entries.fetch_add(1);
+      }
+      snapshots.fetch_add(1);
+    }
+  });
   for (int p = 0; p < kProducers; ++p) {
     producers.emplace_back([&, p] {
       std::minstd_rand random(static_cast<uint32_t>(p + 7));
@@ -527,7 +555,10 @@ void RunSlotReuse(const std::string& conf) {
     const int slot = cycle % kSlots;
     Incarnation* life = current[slot].load(std::memory_order_relaxed);
     const absl::Status removed = scheduler.RemoveTask(life->id);
-    if (!removed.ok()) remover_error = removed.ToString();
+    // A task that removes itself may have done so already.
+    if (!removed.ok() && !(life->kind == kRemovesItself && absl::IsNotFound(removed))) {
+      remover_error = removed.ToString();
+    }
     life->removed.store(true, std::memory_order_release);
     stale[cycle % kStale].store(life, std::memory_order_release);
     const absl::Status created = create(slot);
@@ -540,17 +571,27 @@ void RunSlotReuse(const std::string& conf) {
   EXPECT_EQ(remover_error, "");
   EXPECT_EQ(other_errors.load(), 0u);
   EXPECT_EQ(stale_ok.load(), 0u) << "notifies through removed tasks' ids were accepted";
-  // Most creations took the slot just freed (the others a slot freed earlier).
+  // Most creations took the slot just freed (the others a slot freed earlier, when a task
+  // that removed itself was still running or a report was not logged yet).
   EXPECT_GT(reused, cycles / 2);
-  uint64_t runs = 0, over = 0;
+  uint64_t runs = 0, over = 0, self_removed = 0, self_removal_failed = 0;
   for (const auto& life : all) {
     runs += life->runs.load();
-    if (life->runs.load() > life->ok_notifies.load()) ++over;
+    // Periodic tasks also run on their releases.
+    if (life->kind != kPeriodic && life->runs.load() > life->ok_notifies.load()) ++over;
+    self_removed += life->removed_itself.load() == 1;
+    // Its own RemoveTask fails only when the remover's came first.
+    self_removal_failed += life->removed_itself.load() == 2 && !life->removed.load();
   }
   EXPECT_EQ(over, 0u) << "tasks ran more often than they were notified through their own id";
   EXPECT_GT(runs, 0u);
+  EXPECT_GT(self_removed, 0u);
+  EXPECT_EQ(self_removal_failed, 0u);
+  EXPECT_GT(snapshots.load(), 0u);
+  EXPECT_EQ(unnamed_entries.load(), 0u);
   std::cout << cycles << " re-creations (" << reused << " into the slot just freed), "
-            << notifies.load() << " notifies, " << runs << " runs\n";
+            << notifies.load() << " notifies, " << runs << " runs, " << self_removed
+            << " tasks removed themselves, " << snapshots.load() << " statistics snapshots\n";
 }
 
 TEST(SchedulerStressTest, ClassicStaleIdsNeverReachTheTasksThatReuseTheirSlots) {

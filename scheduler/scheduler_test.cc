@@ -48,6 +48,18 @@
 #include "scheduler/testing/test_plans.h"
 
 namespace cadence {
+
+// Reaches into a Scheduler for what a test cannot reach through its API.
+class SchedulerTestPeer {
+ public:
+  // Gives the slot at `index` the generation `generation` (its state unchanged).
+  static void SetGeneration(Scheduler* scheduler, uint32_t index, uint32_t generation) {
+    std::lock_guard<std::mutex> lock(scheduler->table_mutex_);
+    std::atomic<uint32_t>& word = scheduler->tasks_.At(index)->state;
+    word.store(Task::Word(generation, Task::StateOf(word.load())));
+  }
+};
+
 namespace {
 
 using ::testing::HasSubstr;
@@ -942,6 +954,7 @@ TEST_F(SchedulerTest, CreatingAndRemovingPastTheTableCapacityReusesOneSlot) {
     ASSERT_TRUE(id.ok()) << "creation " << i << ": " << id.status();
     if (i == 0) slot = id->index;
     ASSERT_EQ(id->index, slot) << "creation " << i << " took a new slot";
+    ASSERT_EQ(id->generation, i) << "creation " << i << " did not get the next generation";
     absl::Status removed = scheduler->RemoveTask(*id);
     ASSERT_TRUE(removed.ok()) << "removal " << i << ": " << removed;
   }
@@ -953,9 +966,11 @@ TEST_F(SchedulerTest, CreatingAndRemovingPastTheTableCapacityReusesOneSlot) {
   EXPECT_TRUE(ran.Wait());
 }
 
-// A reused slot takes the level of its new task: here 16 removed priority-0 tasks' slots go
-// to 16 tasks of priority 12, all queued at once behind a held processor (the level's ring
-// must have grown for them), which then run in notify order.
+// A reused slot takes the level of its new task, up and down. Raised: the slots of 16
+// removed priority-0 tasks go to 16 tasks of priority 12, queued behind a held processor
+// after a priority-0 task (so the level-12 ring must have grown, and they must run before
+// it). Lowered: those 16 slots go to 16 priority-0 tasks, queued before a priority-6 task,
+// which must run first.
 TEST_F(SchedulerTest, ReusedSlotsQueueAtTheirNewTasksLevel) {
   constexpr int kTasks = 16;
   std::string tasks;
@@ -970,75 +985,126 @@ scheduler_conf {
         processor_num: 1
         affinity: "range"
         cpuset: "0-1"
-        tasks: [ { name: "blocker" prio: 19 })", tasks, R"( ]
+        tasks: [ { name: "blocker" prio: 19 }, { name: "mid" prio: 6 })", tasks, R"( ]
       }
     ]
   }
 })");
-  Gate running, release;
   std::unique_ptr<Scheduler> scheduler = StartOrNull(PlanFrom(conf));
   ASSERT_NE(scheduler, nullptr);
-  absl::StatusOr<TaskId> blocker = scheduler->CreateTask("blocker", [&] {
-    running.Open();
-    release.Wait();
-  });
-  ASSERT_TRUE(blocker.ok()) << blocker.status();
+  std::mutex ran_mutex;
+  std::vector<std::string> ran;
+  Counter finished;
+  auto create = [&](const std::string& name) -> TaskId {
+    absl::StatusOr<TaskId> id = scheduler->CreateTask(name, [&, name] {
+      {
+        std::lock_guard<std::mutex> lock(ran_mutex);
+        ran.push_back(name);
+      }
+      finished.Increment();
+    });
+    EXPECT_TRUE(id.ok()) << id.status();
+    return id.ok() ? *id : TaskId{};
+  };
+  // Holds the only processor in a run of "blocker" while `queue` notifies, then lets go
+  // and returns the names in run order.
+  auto run_held = [&](const std::vector<TaskId>& queue) {
+    Gate running, release;
+    absl::StatusOr<TaskId> blocker = scheduler->CreateTask("blocker", [&] {
+      running.Open();
+      release.Wait();
+    });
+    EXPECT_TRUE(blocker.ok()) << blocker.status();
+    if (!blocker.ok()) return std::vector<std::string>{};
+    const uint64_t before = finished.value();
+    {
+      std::lock_guard<std::mutex> lock(ran_mutex);
+      ran.clear();
+    }
+    ExpectOk(scheduler->NotifyTask(*blocker));
+    EXPECT_TRUE(running.Wait());
+    for (const TaskId& id : queue) ExpectOk(scheduler->NotifyTask(id));
+    release.Open();
+    EXPECT_TRUE(finished.WaitAtLeast(before + queue.size()));
+    ExpectOk(scheduler->RemoveTask(*blocker));  // Waits for its run to end.
+    std::lock_guard<std::mutex> lock(ran_mutex);
+    return ran;
+  };
 
-  std::set<uint32_t> unnamed_slots;
-  for (int i = 0; i < kTasks; ++i) {
-    absl::StatusOr<TaskId> id = scheduler->CreateTask(absl::StrCat("u", i), [] {});
-    ASSERT_TRUE(id.ok()) << id.status();
-    unnamed_slots.insert(id->index);
-    ExpectOk(scheduler->RemoveTask(*id));
-  }
-  // Each removal's slot is taken by the next creation, so one slot served all 16.
-  EXPECT_EQ(unnamed_slots.size(), 1u);
-  // Now make 16 removed slots, then create the named tasks in them.
+  const TaskId low = create("low");  // Priority 0, before any slot is free.
+  // 16 removed priority-0 slots.
   std::vector<TaskId> unnamed;
-  for (int i = 0; i < kTasks; ++i) {
-    absl::StatusOr<TaskId> id = scheduler->CreateTask(absl::StrCat("v", i), [] {});
-    ASSERT_TRUE(id.ok()) << id.status();
-    unnamed.push_back(*id);
-  }
+  for (int i = 0; i < kTasks; ++i) unnamed.push_back(create(absl::StrCat("u", i)));
   std::set<uint32_t> removed_slots;
   for (const TaskId& id : unnamed) {
     removed_slots.insert(id.index);
     ExpectOk(scheduler->RemoveTask(id));
   }
 
-  std::mutex ran_mutex;
-  std::vector<int> ran;
-  Counter finished;
-  std::vector<TaskId> named;
-  std::set<uint32_t> named_slots;
+  // Raised to 12.
+  std::vector<TaskId> high;
+  std::set<uint32_t> high_slots;
+  std::vector<TaskId> queue = {low};
+  std::vector<std::string> expected;
   for (int i = 0; i < kTasks; ++i) {
-    absl::StatusOr<TaskId> id = scheduler->CreateTask(absl::StrCat("h", i), [&, i] {
-      {
-        std::lock_guard<std::mutex> lock(ran_mutex);
-        ran.push_back(i);
-      }
-      finished.Increment();
-    });
-    ASSERT_TRUE(id.ok()) << id.status();
-    named.push_back(*id);
-    named_slots.insert(id->index);
+    high.push_back(create(absl::StrCat("h", i)));
+    high_slots.insert(high.back().index);
+    queue.push_back(high.back());
+    expected.push_back(absl::StrCat("h", i));
   }
-  EXPECT_EQ(named_slots, removed_slots) << "the named tasks did not reuse the removed slots";
-
-  ExpectOk(scheduler->NotifyTask(*blocker));
-  ASSERT_TRUE(running.Wait());
-  for (const TaskId& id : named) ExpectOk(scheduler->NotifyTask(id));
-  release.Open();
-  ASSERT_TRUE(finished.WaitAtLeast(kTasks));
-  std::vector<int> expected(kTasks);
-  for (int i = 0; i < kTasks; ++i) expected[i] = i;
-  std::lock_guard<std::mutex> lock(ran_mutex);
-  EXPECT_EQ(ran, expected);
-  for (const TaskId& id : named) {
+  expected.push_back("low");
+  EXPECT_EQ(high_slots, removed_slots) << "the priority-12 tasks did not reuse the removed slots";
+  EXPECT_EQ(run_held(queue), expected);
+  for (const TaskId& id : high) {
     absl::StatusOr<TaskStats> stats = scheduler->TaskStatistics(id);
     ASSERT_TRUE(stats.ok()) << stats.status();
     EXPECT_EQ(stats->priority, 12);
   }
+
+  // Lowered to 0.
+  for (const TaskId& id : high) ExpectOk(scheduler->RemoveTask(id));
+  std::vector<TaskId> lowered;
+  std::set<uint32_t> lowered_slots;
+  for (int i = 0; i < kTasks; ++i) {
+    lowered.push_back(create(absl::StrCat("w", i)));
+    lowered_slots.insert(lowered.back().index);
+  }
+  EXPECT_EQ(lowered_slots, removed_slots) << "the priority-0 tasks did not reuse the slots";
+  const TaskId mid = create("mid");
+  queue = lowered;
+  queue.push_back(mid);
+  expected = {"mid"};
+  for (int i = 0; i < kTasks; ++i) expected.push_back(absl::StrCat("w", i));
+  EXPECT_EQ(run_held(queue), expected);
+}
+
+// A slot whose generation would wrap is retired, not reused: a TaskId kept since the
+// slot's first task would otherwise name a task again.
+TEST_F(SchedulerTest, SlotWhoseGenerationWouldWrapIsRetired) {
+  std::unique_ptr<Scheduler> scheduler = StartOrNull(PlanFrom(kSoloConf));
+  ASSERT_NE(scheduler, nullptr);
+  absl::StatusOr<TaskId> first = scheduler->CreateTask("first", [] {});
+  ASSERT_TRUE(first.ok()) << first.status();
+  ExpectOk(scheduler->RemoveTask(*first));
+  // As if the slot had been reused 2^29 - 2 times: the next task gets the last generation.
+  SchedulerTestPeer::SetGeneration(scheduler.get(), first->index, Task::kGenerationMask - 1);
+  absl::StatusOr<TaskId> last = scheduler->CreateTask("last", [] {});
+  ASSERT_TRUE(last.ok()) << last.status();
+  EXPECT_EQ(last->index, first->index);
+  EXPECT_EQ(last->generation, Task::kGenerationMask);
+  ExpectOk(scheduler->RemoveTask(*last));
+
+  absl::StatusOr<TaskId> next = scheduler->CreateTask("next", [] {});
+  ASSERT_TRUE(next.ok()) << next.status();
+  EXPECT_NE(next->index, first->index) << "the slot was reused with its generation wrapped";
+  // The stale ids name nothing.
+  EXPECT_TRUE(absl::IsNotFound(scheduler->NotifyTask(*first)));
+  EXPECT_TRUE(absl::IsNotFound(scheduler->NotifyTask(*last)));
+  // Other slots are still reused.
+  ExpectOk(scheduler->RemoveTask(*next));
+  absl::StatusOr<TaskId> again = scheduler->CreateTask("again", [] {});
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->index, next->index);
 }
 
 TEST_F(SchedulerTest, RemoveFromAnotherThreadWaitsForTheRunningActivation) {

@@ -439,9 +439,11 @@ absl::Status Scheduler::RemoveTask(TaskId id) {
     if (task == nullptr || Task::StateOf(task->state.load()) == Task::kFree) {
       return absl::NotFoundError("no such task");
     }
-    if (Task::GenerationOf(task->state.load()) != id.generation ||
-        task->removing.exchange(true, std::memory_order_seq_cst)) {
-      return absl::NotFoundError("the task was already removed");
+    if (Task::GenerationOf(task->state.load()) != id.generation) {
+      return absl::NotFoundError("the task was already removed (its slot holds another task now)");
+    }
+    if (task->removing.exchange(true, std::memory_order_seq_cst)) {
+      return absl::NotFoundError(absl::StrCat("task \"", task->name, "\" is already removed"));
     }
     names_.erase(absl::string_view(task->name));
   }

@@ -76,8 +76,8 @@ struct TaskDetail {
 struct alignas(64) Task {
   enum State : uint32_t { kFree, kIdle, kQueued, kRunning, kRunningNotified, kRemoved };
 
-  // The state word: the State in its low kStateBits bits, the slot's generation (modulo
-  // 2^29) above them.
+  // The state word: the State in its low kStateBits bits, the slot's generation above them
+  // (below 2^29: a slot is retired before its generation would wrap).
   static constexpr int kStateBits = 3;
   static constexpr uint32_t kStateMask = (1u << kStateBits) - 1;
   static constexpr uint32_t kGenerationMask = UINT32_MAX >> kStateBits;

@@ -12,6 +12,7 @@
 #include "absl/strings/str_join.h"
 #include "scheduler/common/futex.h"
 #include "scheduler/common/machine.h"
+#include "scheduler/common/thread_creation.h"
 #include "scheduler/config/loader.h"
 #include "scheduler/config/validator.h"
 
@@ -38,12 +39,14 @@ class FutexRunner : public Runner {
     activations_ = std::make_unique<std::atomic<uint64_t>[]>(bodies_.size());
     std::atomic<int> started{0};
     absl::Status status;
-    thread_ = std::thread([this, &started, &status] {
+    absl::StatusOr<std::thread> thread = CreateThread("futex floor worker", [this, &started, &status] {
       tid_ = Gettid();
       status = SetUpCurrentThread(WorkerThreadSetup(setup_));
       started.store(1, std::memory_order_release);
       Loop();
     });
+    if (!thread.ok()) return thread.status();
+    thread_ = *std::move(thread);
     while (started.load(std::memory_order_acquire) == 0) std::this_thread::yield();
     return status;
   }
@@ -119,20 +122,29 @@ class NaiveRunner : public Runner {
     absl::Status status;
     std::mutex status_mutex;
     std::atomic<int> started{0};
+    int created = 0;
     for (int w = 0; w < setup_.workers; ++w) {
-      workers_[w].thread = std::thread([this, w, &started, &status, &status_mutex] {
-        workers_[w].tid = Gettid();
-        absl::Status s = SetUpCurrentThread(WorkerThreadSetup(setup_));
-        if (!s.ok()) {
-          std::lock_guard<std::mutex> lock(status_mutex);
-          status = s;
-        }
-        started.fetch_add(1, std::memory_order_release);
-        Loop(&workers_[w]);
-      });
+      absl::StatusOr<std::thread> thread = CreateThread(
+          absl::StrCat("naive pool worker ", w), [this, w, &started, &status, &status_mutex] {
+            workers_[w].tid = Gettid();
+            absl::Status s = SetUpCurrentThread(WorkerThreadSetup(setup_));
+            if (!s.ok()) {
+              std::lock_guard<std::mutex> lock(status_mutex);
+              status = s;
+            }
+            started.fetch_add(1, std::memory_order_release);
+            Loop(&workers_[w]);
+          });
+      if (!thread.ok()) {
+        std::lock_guard<std::mutex> lock(status_mutex);
+        status = thread.status();
+        break;
+      }
+      workers_[w].thread = *std::move(thread);
+      ++created;
     }
-    while (started.load(std::memory_order_acquire) < setup_.workers) std::this_thread::yield();
-    return status;
+    while (started.load(std::memory_order_acquire) < created) std::this_thread::yield();
+    return status;  // On an error the caller stops the runner, which joins what started.
   }
 
   void Notify(int index) override {

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
@@ -22,6 +23,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "scheduler/common/thread_creation.h"
 
 namespace cadence::bench {
 namespace {
@@ -212,8 +214,13 @@ BackgroundLoad::BackgroundLoad(int cpus, double settle_s) {
   if (HaveProgram("stress-ng")) {
     const std::string n = absl::StrCat(cpus);
     std::vector<const char*> argv = {"stress-ng", "--cpu", n.c_str(), "--quiet", nullptr};
+    const pid_t parent = getpid();
     child_ = fork();
     if (child_ == 0) {
+      // Ends with the bench, also when it is killed or interrupted (stress-ng stops its
+      // workers on SIGTERM), so that no load is left running.
+      prctl(PR_SET_PDEATHSIG, SIGTERM);
+      if (getppid() != parent) _exit(1);
       setpgid(0, 0);
       // Real-time attributes are not inherited (SCHED_RESET_ON_FORK or SCHED_OTHER
       // callers); nice 0 as the protocol asks.
@@ -234,14 +241,24 @@ BackgroundLoad::BackgroundLoad(int cpus, double settle_s) {
   }
   if (child_ <= 0) {
     child_ = -1;
-    for (int i = 0; i < cpus; ++i) {
-      threads_.emplace_back([this] {
+    absl::Status refused;
+    for (int i = 0; i < cpus && refused.ok(); ++i) {
+      absl::StatusOr<std::thread> thread = CreateThread("busy load thread", [this] {
         SetUpCurrentThread({}).IgnoreError();  // SCHED_OTHER nice 0, any CPU.
         while (!stop_.load(std::memory_order_relaxed)) {
         }
       });
+      if (thread.ok()) {
+        threads_.push_back(*std::move(thread));
+      } else {
+        refused = thread.status();
+      }
     }
-    description_ = absl::StrCat(cpus, " busy threads at nice 0 (stress-ng not found)");
+    description_ = absl::StrCat(threads_.size(), " busy threads at nice 0 (stress-ng not found)");
+    if (!refused.ok()) {
+      absl::StrAppend(&description_, "; only ", threads_.size(), " of ", cpus,
+                      " could be started: ", refused.message());
+    }
   }
   SleepUntil(NowNs() + static_cast<int64_t>(settle_s * 1e9));
 }
@@ -280,8 +297,18 @@ CyclictestResult RunCyclictest(int prio, int cpu, int loops,
     r.why_not = absl::StrCat("pipe: ", std::strerror(errno));
     return r;
   }
+  const pid_t parent = getpid();
   const pid_t child = fork();
+  if (child < 0) {
+    // Not waitpid(-1): that would wait for any child, the background load's included.
+    r.why_not = absl::StrCat("cannot start cyclictest: fork: ", std::strerror(errno));
+    close(pipefd[0]);
+    close(pipefd[1]);
+    return r;
+  }
   if (child == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);  // Ends with the bench.
+    if (getppid() != parent) _exit(1);
     dup2(pipefd[1], STDOUT_FILENO);
     const int devnull = open("/dev/null", O_WRONLY);
     if (devnull >= 0) dup2(devnull, STDERR_FILENO);
@@ -300,7 +327,7 @@ CyclictestResult RunCyclictest(int prio, int cpu, int loops,
   close(pipefd[0]);
   int status = 0;
   waitpid(child, &status, 0);
-  if (child < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     r.why_not = absl::StrCat("cyclictest failed (status ", status, ")");
     return r;
   }

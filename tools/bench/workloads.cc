@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "scheduler/common/thread_creation.h"
 #include "scheduler/processor.h"
 #include "scheduler/scheduler.h"
 #include "scheduler/task.h"
@@ -157,7 +158,7 @@ constexpr int kBlockPeriods = 10;
 // decide a comparison with the floor. Then waits (at most 2 s) for the last samples,
 // stops the runners and summarizes each row (its first `warmup` samples dropped).
 std::vector<LatencyRow> DriveInterleaved(std::vector<LiveRow>* rows, int warmup) {
-  std::thread notifier([rows] {
+  absl::StatusOr<std::thread> notifier = CreateThread("W1 notifier", [rows] {
     SetUpCurrentThread({.cpus = {0}}).IgnoreError();
     std::vector<int> next(rows->size(), 1);
     int64_t period = NowNs() + 10 * kMs;
@@ -180,7 +181,15 @@ std::vector<LatencyRow> DriveInterleaved(std::vector<LiveRow>* rows, int warmup)
       }
     }
   });
-  notifier.join();
+  if (notifier.ok()) {
+    notifier->join();
+  } else {
+    for (LiveRow& row : *rows) {  // No row can be measured.
+      if (!row.error.empty()) continue;
+      row.runner->Stop();
+      row.error = std::string(notifier.status().message());
+    }
+  }
   const int64_t deadline = NowNs() + 2000 * kMs;
   for (LiveRow& row : *rows) {
     if (!row.error.empty()) continue;
@@ -428,22 +437,23 @@ std::string RunW3(const BenchOptions& options) {
 // back and forth in one line; the time per hand-over. A runtime whose notify and run each
 // write a task's state moves that line at least once per activation; a worker that takes
 // those misses one after the other completes at most 1 / this activations per second.
-double LineTransferNs() {
+// A failed thread creation gives the status instead.
+absl::StatusOr<double> LineTransferNs() {
   constexpr uint64_t kRounds = 200000;
   struct alignas(64) Line {
     std::atomic<uint64_t> value{0};
   };
   auto line = std::make_unique<Line>();
   int64_t start = 0, end = 0;
-  std::thread pong([&] {
+  absl::StatusOr<std::thread> pong = CreateThread("line transfer pong", [&] {
     SetUpCurrentThread({.cpus = {1}}).IgnoreError();
     for (uint64_t i = 1; i < 2 * kRounds; i += 2) {
       while (line->value.load(std::memory_order_acquire) != i) __builtin_ia32_pause();
       line->value.store(i + 1, std::memory_order_release);
     }
   });
-  std::thread ping([&] {
-    SetUpCurrentThread({.cpus = {0}}).IgnoreError();
+  if (!pong.ok()) return pong.status();
+  auto ping_body = [&] {
     start = NowNs();
     for (uint64_t i = 0; i < 2 * kRounds; i += 2) {
       while (line->value.load(std::memory_order_acquire) != i) __builtin_ia32_pause();
@@ -451,9 +461,18 @@ double LineTransferNs() {
     }
     while (line->value.load(std::memory_order_acquire) != 2 * kRounds) __builtin_ia32_pause();
     end = NowNs();
+  };
+  absl::StatusOr<std::thread> ping = CreateThread("line transfer ping", [&] {
+    SetUpCurrentThread({.cpus = {0}}).IgnoreError();
+    ping_body();
   });
-  ping.join();
-  pong.join();
+  if (!ping.ok()) {
+    ping_body();  // Here, unpinned, only so that pong finishes; not a measurement.
+    pong->join();
+    return ping.status();
+  }
+  ping->join();
+  pong->join();
   return static_cast<double>(end - start) / (2.0 * kRounds);
 }
 
@@ -479,7 +498,7 @@ struct BareHandOverResult {
   uint64_t min = 0, median = 0;  // Per-task activations.
 };
 
-BareHandOverResult BareHandOver(double seconds, BareTiming timing) {
+absl::StatusOr<BareHandOverResult> BareHandOver(double seconds, BareTiming timing) {
   const bool timed = timing != BareTiming::kNone;
   const bool stamped = timing == BareTiming::kNotifiesAndRuns;
   constexpr int kTasks = 1000;
@@ -506,7 +525,7 @@ BareHandOverResult BareHandOver(double seconds, BareTiming timing) {
     for (const auto& c : s.counters) sum += c.load(std::memory_order_relaxed);
     return sum;
   };
-  std::thread worker([&s, timed] {
+  absl::StatusOr<std::thread> worker = CreateThread("bare hand-over worker", [&s, timed] {
     SetUpCurrentThread({.cpus = {1}}).IgnoreError();
     uint32_t head = 0;
     int64_t last = timed ? NowNs() : 0;
@@ -546,8 +565,9 @@ BareHandOverResult BareHandOver(double seconds, BareTiming timing) {
       }
     }
   });
+  if (!worker.ok()) return worker.status();
   BareHandOverResult result;
-  std::thread producer([&, stamped] {
+  absl::StatusOr<std::thread> producer = CreateThread("bare hand-over producer", [&, stamped] {
     SetUpCurrentThread({.cpus = {0}}).IgnoreError();
     const uint64_t done_at_start = total();
     const int64_t start = NowNs();
@@ -593,8 +613,13 @@ BareHandOverResult BareHandOver(double seconds, BareTiming timing) {
     result.coalesced = coalesced;
     s.stop.store(true, std::memory_order_relaxed);
   });
-  producer.join();
-  worker.join();
+  if (!producer.ok()) {
+    s.stop.store(true, std::memory_order_relaxed);  // The worker returns when idle.
+    worker->join();
+    return producer.status();
+  }
+  producer->join();
+  worker->join();
   std::vector<uint64_t> per_task;
   for (const auto& c : s.counters) per_task.push_back(c.load(std::memory_order_relaxed));
   std::sort(per_task.begin(), per_task.end());
@@ -620,7 +645,13 @@ std::string RunW2(const BenchOptions& options) {
       {BareTiming::kNotifiesAndRuns, "floor: bare, timed"}};
   for (const auto& [timing, name] : bare_rows) {
     std::cerr << "[bench] W2 " << name << "\n";
-    const BareHandOverResult bare = BareHandOver(options.w2_seconds, timing);
+    const absl::StatusOr<BareHandOverResult> measured = BareHandOver(options.w2_seconds, timing);
+    if (!measured.ok()) {
+      table.AddRow({name, "1", "error"});
+      table.AddNote(absl::StrCat(name, ": ", measured.status().message()));
+      continue;
+    }
+    const BareHandOverResult& bare = *measured;
     if (timing == BareTiming::kNotifiesAndRuns) bare_timed_rate = bare.rate;
     table.AddRow({name, "1", Num(bare.rate), Num(bare.notifies), absl::StrCat(bare.coalesced),
                   Num(bare.notify_count > 0 ? 100.0 * bare.coalesced / bare.notify_count : 0),
@@ -681,7 +712,7 @@ std::string RunW2(const BenchOptions& options) {
     int64_t start = 0, stop = 0;
     uint64_t done_at_start = 0, done_at_stop = 0;
     const uint64_t switches_before = switches();
-    std::thread producer([&] {
+    absl::StatusOr<std::thread> producer = CreateThread("W2 producer", [&] {
       SetUpCurrentThread({.cpus = {0}}).IgnoreError();
       done_at_start = total();
       start = NowNs();
@@ -695,7 +726,12 @@ std::string RunW2(const BenchOptions& options) {
       stop = now;
       done_at_stop = total();
     });
-    producer.join();
+    if (!producer.ok()) {
+      table.AddRow({name, absl::StrCat(config.workers), "error"});
+      table.AddNote(absl::StrCat(name, ": ", producer.status().message()));
+      continue;  // The runner stops as it goes out of scope.
+    }
+    producer->join();
     const uint64_t switches_during = switches() - switches_before;
     // Recovery: idle when no worker is runnable and no activation completed since the
     // previous look (polled every 100 us).
@@ -745,13 +781,18 @@ std::string RunW2(const BenchOptions& options) {
                 "pending task is coalesced (naive pool: a per-task pending flag, same "
                 "semantics); worker ctxsw/s = voluntary+involuntary context switches of the "
                 "workers during the run");
-  const double transfer_ns = LineTransferNs();
-  table.AddNote(absl::StrCat(
-      "floor: one cache line transfer CPU 0 -> CPU 1 takes ", Num(transfer_ns),
-      " ns here (ping-pong, same run). The notify -> run hand-over moves each task's state "
-      "line at least once per activation; a worker taking those misses one after the other "
-      "tops out near ", Num(1e3 / transfer_ns), " M activations/s (the bare rows overlap them "
-      "by prefetching)"));
+  const absl::StatusOr<double> transfer_ns = LineTransferNs();
+  if (transfer_ns.ok()) {
+    table.AddNote(absl::StrCat(
+        "floor: one cache line transfer CPU 0 -> CPU 1 takes ", Num(*transfer_ns),
+        " ns here (ping-pong, same run). The notify -> run hand-over moves each task's state "
+        "line at least once per activation; a worker taking those misses one after the other "
+        "tops out near ", Num(1e3 / *transfer_ns), " M activations/s (the bare rows overlap "
+        "them by prefetching)"));
+  } else {
+    table.AddNote(absl::StrCat("floor: cache line transfer not measured: ",
+                               transfer_ns.status().message()));
+  }
   table.AddNote("floor: bare = the notify -> run hand-over alone, measured here: 1000 tasks "
                 "of one cache line (the same state machine, coalescing included), a "
                 "single-producer ring of indices, one worker on CPU 1 spinning on it (no lock, "
@@ -853,7 +894,7 @@ std::string RunW4(const BenchOptions& options) {
     std::vector<int64_t> twin(total, -1);
     int twin_n = 0;
     absl::Status twin_status;
-    std::thread twin_thread([&] {
+    absl::StatusOr<std::thread> twin_thread = CreateThread("W4 same-time floor", [&] {
       twin_status = SetUpCurrentThread({SCHED_FIFO, kFifoPriority, 0, {1}});
       if (!twin_status.ok()) return;
       int64_t first = 0;
@@ -870,7 +911,11 @@ std::string RunW4(const BenchOptions& options) {
     while (count.load(std::memory_order_acquire) < total && NowNs() < deadline) {
       SleepUntil(NowNs() + 10 * kMs);
     }
-    twin_thread.join();
+    if (twin_thread.ok()) {
+      twin_thread->join();
+    } else {
+      twin_status = twin_thread.status();
+    }
     absl::StatusOr<TaskStats> stats = scheduler.TaskStatistics(*motion);
     scheduler.RemoveTask(*motion).IgnoreError();
     scheduler.RemoveTask(*led).IgnoreError();

@@ -469,8 +469,25 @@ TEST_F(LauncherE2eTest, MainboardUnknownFlagOrBadValueIsAUsageError) {
   EXPECT_THAT(bad.out, Not(HasSubstr("running")));
 }
 
+TEST_F(LauncherE2eTest, MainboardEmptyArgumentIsAUsageErrorNotACrash) {
+  // An empty argument used to end in std::out_of_range (abort, exit 134).
+  const Outcome alone = RunToEnd(kMainboard, {""});
+  ASSERT_TRUE(alone.exited && alone.exit_code == 2) << alone.Describe();
+  EXPECT_THAT(alone.err, HasSubstr("mainboard: unexpected argument ''"));
+  const Outcome after = RunToEnd(kMainboard, {"-d", TestData("good.dag"), "", "--duration_s", "1"});
+  ASSERT_TRUE(after.exited && after.exit_code == 2) << after.Describe();
+  EXPECT_THAT(after.err, HasSubstr("mainboard: unexpected argument ''"));
+}
+
 // ---------------------------------------------------------------------------------------
 // robot_demo.
+
+TEST_F(LauncherE2eTest, RobotDemoStrayArgumentIsAUsageError) {
+  const Outcome outcome = RunToEnd(kRobotDemo, {"--duration_s", "1", "foo", "bar"});
+  ASSERT_TRUE(outcome.exited && outcome.exit_code == 2) << outcome.Describe();
+  EXPECT_THAT(outcome.err, HasSubstr("robot_demo: unexpected argument 'foo'"));
+  EXPECT_THAT(outcome.out, Not(HasSubstr("robot_demo: ok")));
+}
 
 TEST_F(LauncherE2eTest, RobotDemoRunsForItsDurationAndReports) {
   const Outcome outcome = RunToEnd(kRobotDemo, {"--conf", "conf/robot.conf", "--duration_s", "1"});

@@ -69,6 +69,10 @@ int main(int argc, char** argv) {
   gflags::ParseCommandLineFlags(&argc, &argv, true);
   google::InitGoogleLogging(argv[0]);
   FLAGS_logtostderr = true;
+  if (argc > 1) {  // It takes flags only; a stray word is likely a mistyped flag.
+    std::cerr << "robot_demo: unexpected argument '" << argv[1] << "'\n";
+    return 2;
+  }
 
   cadence::LauncherOptions options;
   options.dag_files = {FLAGS_dag.empty() ? DefaultDag() : FLAGS_dag};

@@ -62,8 +62,10 @@ std::vector<std::string> Rewrite(int argc, char** argv) {
     };
     // A registered flag in gflags' single-dash form (-strict, -duration_s=1) is not a
     // short option.
-    const std::string name =
-        arg.substr(1, arg.find('=') == std::string::npos ? std::string::npos : arg.find('=') - 1);
+    const std::string name = arg.empty() ? std::string()
+                                         : arg.substr(1, arg.find('=') == std::string::npos
+                                                             ? std::string::npos
+                                                             : arg.find('=') - 1);
     gflags::CommandLineFlagInfo info;
     if (arg.size() > 2 && arg[0] == '-' && arg[1] != '-' &&
         (gflags::GetCommandLineFlagInfo(name.c_str(), &info) ||

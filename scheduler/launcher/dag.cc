@@ -216,6 +216,16 @@ class DagChecker {
                         "pending_queue_size must be at least 1 (it is how many messages wait "
                         "for the component)",
                         "leave it out for the default, 1");
+        } else if (reader.pending_queue_size() > kMaxPendingQueueSize) {
+          // The queue is allocated when the reader is created: a mistyped size would take
+          // gigabytes, or end in std::bad_alloc.
+          found_->Error(LocationOf(reader_tree, reader, "pending_queue_size", -1, path_),
+                        reader_field + ".pending_queue_size",
+                        absl::StrCat("pending_queue_size ", reader.pending_queue_size(),
+                                     " is too large: at most ", kMaxPendingQueueSize,
+                                     " (the queue is allocated up front, 16 bytes a message)"),
+                        "a reader that falls this far behind drops the oldest messages; a "
+                        "few are usually enough");
         }
         out.readers.push_back(std::move(r));
       }

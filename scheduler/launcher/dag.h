@@ -24,6 +24,10 @@ namespace cadence {
 // Cyber's maximum number of readers of one component.
 inline constexpr int kMaxDagReaders = 4;
 
+// The largest pending_queue_size a DAG may ask for (the reader's queue is allocated when it
+// is created).
+inline constexpr uint32_t kMaxPendingQueueSize = 65536;
+
 // One component entry of a DAG, flattened.
 struct DagComponent {
   enum class Kind { kComponent, kTimerComponent };

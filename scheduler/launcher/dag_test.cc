@@ -231,6 +231,34 @@ TEST(DagTest, PendingQueueSizeZeroIsAnErrorAtTheField) {
               StartsWith("x.dag:9:9: error: pending_queue_size must be at least 1"));
 }
 
+TEST(DagTest, PendingQueueSizeAboveTheLimitIsAnErrorAtTheField) {
+  const std::string dag = absl::StrCat(
+      "module_config {\n"
+      "  module_library: \"liba.so\"\n"
+      "  components {\n"
+      "    class_name: \"A\"\n"
+      "    config {\n"
+      "      name: \"a\"\n"
+      "      readers {\n"
+      "        channel: \"/a\"\n"
+      "        pending_queue_size: ", kMaxPendingQueueSize + 1, "\n"
+      "      }\n"
+      "    }\n"
+      "  }\n"
+      "}\n");
+  EXPECT_THAT(LoadError(dag), StartsWith(absl::StrCat("x.dag:9:9: error: pending_queue_size ",
+                                                      kMaxPendingQueueSize + 1,
+                                                      " is too large: at most ",
+                                                      kMaxPendingQueueSize)));
+  // The limit itself is accepted.
+  const std::string at_limit = absl::StrReplaceAll(
+      dag, {{absl::StrCat(kMaxPendingQueueSize + 1), absl::StrCat(kMaxPendingQueueSize)}});
+  std::string path;
+  absl::StatusOr<Dag> accepted = LoadText(at_limit, &path);
+  ASSERT_TRUE(accepted.ok()) << accepted.status();
+  EXPECT_EQ(accepted->components[0].readers[0].pending_queue_size, kMaxPendingQueueSize);
+}
+
 TEST(DagTest, TimerIntervalMissingOrZeroIsAnError) {
   EXPECT_THAT(LoadError("module_config {\n"
                         "  module_library: \"liba.so\"\n"

@@ -295,15 +295,31 @@ SourceLocation LoadedConfig::ValueLocation(const TextFormat::ParseInfoTree* tree
                                            int index) const {
   SourceLocation where = FieldLocation(tree, message, field, index);
   if (where.line <= 0) return where;
-  // Find the line, then the opening quote after the field name's colon.
-  size_t start = 0;
-  const absl::string_view line = LineOf(text, where.line - 1, &start);
-  if (start == std::string::npos) return where;
-  const size_t colon = line.find(':', ByteOfColumn(line, where.column - 1));
+  // Find the line, then the opening quote after the field name's colon. Up to the line's
+  // first tab, a column is a byte offset: no scan from the line's start (a config written
+  // on one long line has thousands of values on it).
+  absl::string_view line;
+  size_t first_tab = std::string::npos;
+  const size_t l = static_cast<size_t>(where.line - 1);
+  if (l < line_starts.size() && line_first_tab.size() == line_starts.size()) {
+    const size_t end = l + 1 < line_starts.size() ? line_starts[l + 1] - 1 : text.size();
+    line = absl::string_view(text).substr(line_starts[l], end - line_starts[l]);
+    first_tab = line_first_tab[l];
+  } else {
+    size_t start = 0;
+    line = LineOf(text, where.line - 1, &start);
+    if (start == std::string::npos) return where;
+    first_tab = line.find('\t');
+  }
+  const size_t name_column = static_cast<size_t>(where.column - 1);
+  const size_t name_byte =
+      name_column <= first_tab ? name_column : ByteOfColumn(line, where.column - 1);
+  const size_t colon = line.find(':', name_byte);
   if (colon == absl::string_view::npos) return where;
   const size_t quote = line.find_first_of("\"'", colon);
   if (quote == absl::string_view::npos) return where;
-  return {path, where.line, ColumnOfByte(line, quote) + 2};
+  const int quote_column = quote <= first_tab ? static_cast<int>(quote) : ColumnOfByte(line, quote);
+  return {path, where.line, quote_column + 2};
 }
 
 const TextFormat::ParseInfoTree* NestedTreeOf(const TextFormat::ParseInfoTree* tree,
@@ -360,6 +376,16 @@ absl::StatusOr<LoadedConfig> ParseConfigText(std::string text, const std::string
   loaded.path = path;
   loaded.real_path = path;
   loaded.text = std::move(text);
+  loaded.line_starts.push_back(0);
+  loaded.line_first_tab.push_back(std::string::npos);
+  for (size_t i = 0; i < loaded.text.size(); ++i) {
+    if (loaded.text[i] == '\n') {
+      loaded.line_starts.push_back(i + 1);
+      loaded.line_first_tab.push_back(std::string::npos);
+    } else if (loaded.text[i] == '\t' && loaded.line_first_tab.back() == std::string::npos) {
+      loaded.line_first_tab.back() = i - loaded.line_starts.back();
+    }
+  }
   loaded.locations = std::make_shared<TextFormat::ParseInfoTree>();
   const absl::Status parsed = ParseTextProto(loaded.text, path, &loaded.config,
                                              loaded.locations.get(), &loaded.diagnostics);

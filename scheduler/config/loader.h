@@ -35,6 +35,11 @@ struct LoadedConfig {
   std::vector<std::string> link_chain;
   // The file's text.
   std::string text;
+  // Per line of `text`: the offset where it starts and the offset of its first tab within
+  // it (npos: none), so that locating a value does not rescan a long line (filled by
+  // ParseConfigText; ValueLocation rescans when they are empty).
+  std::vector<size_t> line_starts;
+  std::vector<size_t> line_first_tab;
   // The parsed message.
   proto::CyberConfig config;
   // Where each parsed field stands in `text`.

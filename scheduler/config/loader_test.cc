@@ -247,6 +247,35 @@ TEST(LoaderTest, TabsCountAsTheParserCountsThem) {
             "test.conf:2:32");
 }
 
+TEST(LoaderTest, ValueLocationsOnOneLongLineAndAfterATabInIt) {
+  // Many values on one line (located through the loader's line index), and a tab in the
+  // middle of that line: the columns after it are the parser's, not byte offsets.
+  std::string groups;
+  for (int i = 0; i < 100; ++i) absl::StrAppend(&groups, i ? ", " : "", "{ name: \"g", i, "\" }");
+  const std::string text =
+      absl::StrCat("scheduler_conf { classic_conf { groups: [ ", groups, ",\t{ name: \"t\" } ] } }\n");
+  LoadedConfig loaded = ParseOk(text);
+  const proto::SchedulerConf& sched = loaded.config.scheduler_conf();
+  const auto* classic_tree = loaded.Nested(loaded.SchedulerTree(), sched, "classic_conf");
+  ASSERT_NE(classic_tree, nullptr);
+  for (int i : {0, 57, 99}) {
+    const auto* tree = loaded.Nested(classic_tree, sched.classic_conf(), "groups", i);
+    const std::string needle = absl::StrCat("name: \"g", i, "\"");
+    const size_t byte = text.find(needle) + needle.find('"') + 1;  // No tab before it.
+    EXPECT_EQ(loaded.ValueLocation(tree, sched.classic_conf().groups(i), "name").ToString(),
+              absl::StrCat("test.conf:1:", byte + 1));
+  }
+  const size_t tab = text.find('\t');
+  const size_t tab_column = (tab / 8 + 1) * 8;  // Where the parser's next column starts.
+  const auto* last = loaded.Nested(classic_tree, sched.classic_conf(), "groups", 100);
+  const size_t quote_after_tab = text.find("\"t\"") - (tab + 1);  // Bytes after the tab.
+  EXPECT_EQ(loaded.ValueLocation(last, sched.classic_conf().groups(100), "name").ToString(),
+            absl::StrCat("test.conf:1:", tab_column + quote_after_tab + 2));
+  // Its field location agrees with the parser's count.
+  EXPECT_EQ(loaded.FieldLocation(last, sched.classic_conf().groups(100), "name").ToString(),
+            absl::StrCat("test.conf:1:", tab_column + text.find("name: \"t") - tab - 1 + 1));
+}
+
 TEST(LoaderTest, SchedulerFieldAtTopLevelGetsTheWrapperHint) {
   EXPECT_EQ(ParseError("policy: \"classic\"\n"),
             "test.conf:1:1: error: unknown field 'policy' in CyberConfig\n"

@@ -1,5 +1,6 @@
 #include "scheduler/config/diagnostic.h"
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 
 namespace cadence {
@@ -18,6 +19,45 @@ const char* SeverityName(Severity severity) {
 }
 
 }  // namespace
+
+bool IsUtf8(const std::string& s, size_t* bad) {
+  for (size_t i = 0; i < s.size();) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    const int more = c < 0x80 ? 0 : (c >= 0xc2 && c <= 0xdf) ? 1 : (c >= 0xe0 && c <= 0xef) ? 2
+                                  : (c >= 0xf0 && c <= 0xf4) ? 3 : -1;
+    bool ok = more >= 0 && i + more < s.size();
+    for (int k = 1; ok && k <= more; ++k) {
+      ok = (static_cast<unsigned char>(s[i + k]) & 0xc0) == 0x80;
+    }
+    if (!ok) {
+      if (bad != nullptr) *bad = i;
+      return false;
+    }
+    i += more + 1;
+  }
+  return true;
+}
+
+std::string Quoted(const std::string& s) {
+  return absl::StrCat("\"", IsUtf8(s) ? absl::Utf8SafeCEscape(s) : absl::CEscape(s), "\"");
+}
+
+std::string NameProblem(const std::string& name) {
+  for (size_t i = 0; i < name.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(name[i]);
+    if (c < 0x20 || c == 0x7f) {
+      return absl::StrCat("it holds a control character (byte 0x", absl::Hex(c, absl::kZeroPad2),
+                          " at offset ", i, ")");
+    }
+  }
+  size_t bad = 0;
+  if (!IsUtf8(name, &bad)) {
+    return absl::StrCat("it is not UTF-8 (byte 0x",
+                        absl::Hex(static_cast<unsigned char>(name[bad]), absl::kZeroPad2),
+                        " at offset ", bad, ")");
+  }
+  return "";
+}
 
 std::string SourceLocation::ToString() const {
   std::string out = file.empty() ? std::string("<config>") : file;

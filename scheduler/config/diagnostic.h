@@ -8,10 +8,24 @@
 #ifndef CADENCE_SCHEDULER_CONFIG_DIAGNOSTIC_H_
 #define CADENCE_SCHEDULER_CONFIG_DIAGNOSTIC_H_
 
+#include <cstddef>
 #include <string>
 #include <vector>
 
 namespace cadence {
+
+// Whether `s` is UTF-8; if not, *bad (when given) is the offset of the first byte that is
+// not.
+bool IsUtf8(const std::string& s, size_t* bad = nullptr);
+
+// `s` in double quotes, escaped, so that a name with a newline or a stray byte cannot break
+// a message.
+std::string Quoted(const std::string& s);
+
+// Why `name` cannot name a group, task, thread or component — it is printed in tables,
+// thread names, traces and logs and written into generated confs — or "" when it can: a
+// control character, or bytes that are not UTF-8.
+std::string NameProblem(const std::string& name);
 
 // A place in a config file; line and column are 1-based, 0 when unknown.
 struct SourceLocation {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 
@@ -163,7 +164,8 @@ class Validator {
   std::map<std::string, GroupRef> group_refs_;
 };
 
-std::string Quote(const std::string& s) { return absl::StrCat("\"", s, "\""); }
+// In quotes, escaped (a name with a newline or a stray byte must not break the message).
+std::string Quote(const std::string& s) { return Quoted(s); }
 
 // Linux keeps this many characters of a thread's name (TASK_COMM_LEN - 1).
 constexpr size_t kThreadNameLength = 15;
@@ -628,6 +630,12 @@ void Validator::AddTask(const std::string& name, int queue, int64_t prio, int pr
                  "give every task the name the code creates it with");
     return;
   }
+  if (const std::string problem = NameProblem(name); !problem.empty()) {
+    diags_.Error(where, absl::StrCat(path, ".name"),
+                 absl::StrCat("task name ", Quote(name), " cannot be used: ", problem),
+                 "use printable characters: the name shows in tables, traces and logs");
+    return;
+  }
   auto existing = plan_.tasks.find(name);
   if (existing != plan_.tasks.end()) {
     diags_.Error(where, path,
@@ -707,6 +715,12 @@ void Validator::Classic(const proto::SchedulerConf& sched, const Tree* tree) {
     if (group.name().empty()) {
       diags_.Error(Where(gt, group, "name"), absl::StrCat(path, ".name"),
                    "a group has an empty name");
+      continue;
+    }
+    if (const std::string problem = NameProblem(group.name()); !problem.empty()) {
+      diags_.Error(ValueWhere(gt, group, "name"), absl::StrCat(path, ".name"),
+                   absl::StrCat("group name ", Quote(group.name()), " cannot be used: ", problem),
+                   "use printable characters: the name shows in thread names, tables and logs");
       continue;
     }
     std::optional<CpuSet> cpus = ResolveCpus(group.cpuset(), group.has_cpuset(),
@@ -954,6 +968,12 @@ void Validator::InnerThreads(const proto::SchedulerConf& sched, const Tree* tree
     if (thread.name().empty()) {
       diags_.Error(at, path + ".name", "a thread entry has no name",
                    "name it as the code does when it asks for its attributes");
+      continue;
+    }
+    if (const std::string problem = NameProblem(thread.name()); !problem.empty()) {
+      diags_.Error(ValueWhere(tt, thread, "name"), path + ".name",
+                   absl::StrCat("thread name ", Quote(thread.name()), " cannot be used: ", problem),
+                   "use printable characters: the name shows in tables and logs");
       continue;
     }
     auto [it, inserted] = seen.emplace(thread.name(), at);

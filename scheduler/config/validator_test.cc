@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_join.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -116,6 +117,45 @@ TEST(ValidatorTest, CpusetEmptyItemPointsAtTheSecondComma) {
   EXPECT_THAT(d.message, AllOf(HasSubstr("invalid CPU list \"0,,1\""), HasSubstr("empty item")));
   EXPECT_FALSE(d.hint.empty());
   EXPECT_TRUE(v.plan.processors.empty());
+}
+
+TEST(ValidatorTest, NamesWithControlCharactersOrBytesThatAreNotUtf8AreErrors) {
+  // A task name with a NUL, one that is not UTF-8, a valid UTF-8 one ("é"), and a thread
+  // name with a tab; then a group name with a newline.
+  const std::string text =
+      "scheduler_conf {\n"
+      "  policy: \"classic\"\n"
+      "  classic_conf {\n"
+      "    groups {\n"
+      "      name: \"g\"\n"
+      "      processor_num: 1\n"
+      "      tasks: [ { name: \"cam\\000era\" }, { name: \"bad\\377\" }, { name: \"ok\\303\\251\" } ]\n"
+      "    }\n"
+      "  }\n"
+      "  threads: [ { name: \"t\\tb\" policy: \"SCHED_OTHER\" } ]\n"
+      "}\n";
+  const Validation v = Check(text, Machine::ForTest(2));
+  ExpectCounts(v, 3, 0);
+  const std::vector<Diagnostic> errors = Of(v, Severity::kError);
+  ASSERT_EQ(errors.size(), 3u);
+  ExpectAt(errors[0], 7, 18, "classic_conf.groups[0].tasks[0].name");  // At `name`.
+  EXPECT_EQ(errors[0].message, "task name \"cam\\000era\" cannot be used: it holds a control "
+                               "character (byte 0x00 at offset 3)");
+  ExpectAt(errors[1], 7, 42, "classic_conf.groups[0].tasks[1].name");
+  EXPECT_EQ(errors[1].message,
+            "task name \"bad\\377\" cannot be used: it is not UTF-8 (byte 0xff at offset 3)");
+  ExpectAt(errors[2], 10, 23, "scheduler_conf.threads[0].name");
+  EXPECT_EQ(errors[2].message, "thread name \"t\\tb\" cannot be used: it holds a control "
+                               "character (byte 0x09 at offset 1)");
+  EXPECT_EQ(v.plan.tasks.count("ok\303\251"), 1u);
+
+  const Validation group = Check(absl::StrReplaceAll(text, {{"name: \"g\"", "name: \"g\\nh\""}}),
+                                 Machine::ForTest(2));
+  const std::vector<Diagnostic> group_errors = Of(group, Severity::kError);
+  ASSERT_FALSE(group_errors.empty()) << group.diagnostics.ToString();
+  ExpectAt(group_errors[0], 5, 14, "classic_conf.groups[0].name");
+  EXPECT_EQ(group_errors[0].message, "group name \"g\\nh\" cannot be used: it holds a control "
+                                     "character (byte 0x0a at offset 1)");
 }
 
 TEST(ValidatorTest, CpusetReversedRangePointsAtTheRange) {

@@ -146,6 +146,11 @@ class DagChecker {
                     info.has_class_name() ? "class_name is empty"
                                           : absl::StrCat("this ", what, " has no class_name"),
                     "give the name its class is registered under in the module library");
+    } else if (const std::string problem = NameProblem(out.class_name); !problem.empty()) {
+      found_->Error(out.where, field + ".class_name",
+                    absl::StrCat("class_name ", Quoted(out.class_name), " cannot be used: ",
+                                 problem),
+                    "give the name its class is registered under in the module library");
     }
     *config_tree = NestedTreeOf(tree, info, "config");
     *config_at = info.has_config() ? LocationOf(tree, info, "config", -1, path_) : at;
@@ -167,6 +172,12 @@ class DagChecker {
           config.has_name() ? absl::StrCat("the ", what, "'s name is empty")
                             : absl::StrCat("this ", what, "'s config has no name"),
           "the name identifies the component and is the name of its task");
+    } else if (const std::string problem = NameProblem(out.name); !problem.empty()) {
+      found_->Error(LocationOf(*config_tree, config, "name", -1, path_), field + ".config.name",
+                    absl::StrCat("the ", what, "'s name ", Quoted(out.name),
+                                 " cannot be used: ", problem),
+                    "use printable characters: the name is its task's, shown in tables, "
+                    "traces and logs");
     }
     return out;
   }

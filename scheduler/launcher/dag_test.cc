@@ -259,6 +259,27 @@ TEST(DagTest, PendingQueueSizeAboveTheLimitIsAnErrorAtTheField) {
   EXPECT_EQ(accepted->components[0].readers[0].pending_queue_size, kMaxPendingQueueSize);
 }
 
+TEST(DagTest, NamesWithControlCharactersOrBytesThatAreNotUtf8AreErrors) {
+  const std::string message = LoadError(
+      "module_config {\n"
+      "  module_library: \"liba.so\"\n"
+      "  components {\n"
+      "    class_name: \"Camera\\nX\"\n"
+      "    config {\n"
+      "      name: \"a\\377\"\n"
+      "      readers { channel: \"/a\" }\n"
+      "    }\n"
+      "  }\n"
+      "}\n");
+  EXPECT_THAT(ErrorLines(message),
+              ElementsAre("x.dag:4:5: error: class_name \"Camera\\nX\" cannot be used: it holds a "
+                          "control character (byte 0x0a at offset 6) "
+                          "[module_config[0].components[0].class_name]",
+                          "x.dag:6:7: error: the component's name \"a\\377\" cannot be used: it "
+                          "is not UTF-8 (byte 0xff at offset 1) "
+                          "[module_config[0].components[0].config.name]"));
+}
+
 TEST(DagTest, TimerIntervalMissingOrZeroIsAnError) {
   EXPECT_THAT(LoadError("module_config {\n"
                         "  module_library: \"liba.so\"\n"

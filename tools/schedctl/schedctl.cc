@@ -49,6 +49,7 @@
 #include "absl/strings/str_cat.h"
 #include "gflags/gflags.h"
 #include "scheduler/common/machine.h"
+#include "scheduler/config/diagnostic.h"
 #include "scheduler/config/validator.h"
 #include "scheduler/introspection/state_client.h"
 #include "scheduler/launcher/command_line.h"
@@ -267,6 +268,14 @@ int Template(const std::vector<std::string>& dag_files) {
     return 0;
   }
   const std::string name = FLAGS_name.empty() ? Stem(dag_files[0]) : FLAGS_name;
+  // A file name inside --out_dir: "../x" or "a/b" would write elsewhere.
+  if (name == "." || name == ".." || name.find('/') != std::string::npos ||
+      !cadence::NameProblem(name).empty()) {
+    std::cerr << "schedctl template: --name " << cadence::Quoted(name)
+              << " is not a plain file name (no '/', not '.' or '..', printable UTF-8): the "
+                 "files go into --out_dir\n";
+    return 2;
+  }
   std::error_code made;
   std::filesystem::create_directories(FLAGS_out_dir, made);
   if (made) {

@@ -209,6 +209,11 @@ expect_text "$tmp/err" "none.dag: error: cannot read the DAG file" "template: mi
 expect_rc 2 "template without DAGs" -- "$SCHEDCTL" template
 expect_rc 2 "template with a bad layout" -- "$SCHEDCTL" template -d "$ROBOT_DAG" --layout=round
 expect_rc 2 "-d outside template" -- "$SCHEDCTL" check -d "$ROBOT_DAG"
+expect_rc 2 "template --name with a path" -- \
+  "$SCHEDCTL" template -d "$ROBOT_DAG" --out_dir="$tmp/named" --name=../evil
+expect_text "$tmp/err" 'is not a plain file name' "template --name with a path is refused"
+[ ! -e "$tmp/evil_classic.conf" ] && [ ! -L "$tmp/evil.conf" ] ||
+  fail "template --name=../evil wrote outside --out_dir"
 
 # ---- ps: the threads of a process. ----
 policy_name() {

@@ -571,9 +571,9 @@ void RunSlotReuse(const std::string& conf) {
   EXPECT_EQ(remover_error, "");
   EXPECT_EQ(other_errors.load(), 0u);
   EXPECT_EQ(stale_ok.load(), 0u) << "notifies through removed tasks' ids were accepted";
-  // Most creations took the slot just freed (the others a slot freed earlier, when a task
-  // that removed itself was still running or a report was not logged yet).
-  EXPECT_GT(reused, cycles / 2);
+  // Slots were reused (how often the one just freed is taken depends on timing: a task that
+  // removed itself may still run, a report may wait for the reporter).
+  EXPECT_GT(reused, 0);
   uint64_t runs = 0, over = 0, self_removed = 0, self_removal_failed = 0;
   for (const auto& life : all) {
     runs += life->runs.load();

@@ -37,6 +37,7 @@ namespace cadence {
 namespace {
 
 using namespace std::chrono_literals;
+using test_support::Json;
 using test_support::ReadChromeTrace;
 using test_support::TraceView;
 
@@ -307,7 +308,9 @@ TEST(SchedulerTraceTest, TraceHasRunsPerProcessorArrowsFromNotifiersMissesAndExc
   // Periodic releases come from the timer: no arrow.
   for (const TraceView::Slice* run : lates) {
     EXPECT_EQ(ArrowInto(view, a0, run->ts_ns), nullptr);
-    EXPECT_TRUE(run->args.Find("periodic_release")->boolean);
+    const Json* periodic = run->args.Find("periodic_release");
+    ASSERT_NE(periodic, nullptr) << "a late run without periodic_release";
+    EXPECT_TRUE(periodic->boolean);
   }
   EXPECT_EQ(summary.arrows, view.arrows.size());
 
@@ -391,7 +394,9 @@ TEST(SchedulerTraceTest, SmallRingKeepsTheNewestRunsAndSaysHowManyItDropped) {
     ++wrapped;
     EXPECT_EQ(i.tid, a0);
     EXPECT_EQ(i.ts_ns, kept[0]->ts_ns);
-    EXPECT_EQ(i.args.Find("dropped_events")->text, std::to_string(kRuns - 4));
+    const Json* dropped = i.args.Find("dropped_events");
+    ASSERT_NE(dropped, nullptr) << "the wrapped instant has no dropped_events";
+    EXPECT_EQ(dropped->text, std::to_string(kRuns - 4));
   }
   EXPECT_EQ(wrapped, 1);
 }

@@ -166,7 +166,9 @@ TEST_F(TraceE2eTest, RobotDemoTraceHasEachTaskOnItsProcessorsTracksAndNotifyArro
   // Timer releases have none.
   for (const TraceView::Slice& s : view.slices) {
     if (s.name != "motion_sensor") continue;
-    EXPECT_TRUE(s.args.Find("periodic_release")->boolean);
+    const Json* periodic = s.args.Find("periodic_release");
+    ASSERT_NE(periodic, nullptr) << "a motion_sensor run without periodic_release";
+    EXPECT_TRUE(periodic->boolean);
   }
 
   // Metadata: the clock, and every processor's ring (65536 by default; nothing dropped).
@@ -178,8 +180,12 @@ TEST_F(TraceE2eTest, RobotDemoTraceHasEachTaskOnItsProcessorsTracksAndNotifyArro
   ASSERT_EQ(processors->array.size(), plan.processors.size());
   for (size_t p = 0; p < plan.processors.size(); ++p) {
     EXPECT_EQ(processors->array[p].StringOf("name"), plan.processors[p].name);
-    EXPECT_EQ(processors->array[p].Find("capacity")->text, "65536");
-    EXPECT_EQ(processors->array[p].Find("dropped")->text, "0");
+    const Json* capacity = processors->array[p].Find("capacity");
+    const Json* dropped = processors->array[p].Find("dropped");
+    ASSERT_NE(capacity, nullptr) << plan.processors[p].name << " has no capacity";
+    ASSERT_NE(dropped, nullptr) << plan.processors[p].name << " has no dropped";
+    EXPECT_EQ(capacity->text, "65536");
+    EXPECT_EQ(dropped->text, "0");
   }
 }
 

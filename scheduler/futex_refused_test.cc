@@ -218,10 +218,19 @@ TEST(FutexRefusedTest, RefusedLockPiIsAnErrorOnlyInStrictModeWithRealTime) {
       if (i % 8 != 0) continue;
       for (uint32_t seen = runs.load(); seen <= before; seen = runs.load()) FutexWait(&runs, seen);
     }
+    // What the kernel says of each processor while they run.
+    for (const ThreadRecord& record : (*scheduler)->Threads()) {
+      if (record.kind != "processor") continue;
+      absl::StatusOr<ProcThread> proc = ReadProcThread(0, record.tid);
+      out += ReportLine(absl::StrCat("proc_policy ", record.name),
+                        proc.ok() ? absl::StrCat(proc->policy, "/", proc->rt_priority)
+                                  : proc.status().ToString());
+    }
     (*scheduler)->Shutdown();  // Runs what is queued.
     const TaskStats stats = (*scheduler)->TaskStatistics()[0];
     return out + ReportLine("accounted", absl::StrCat(stats.activations + stats.coalesced)) +
-           ReportLine("policy", Describe((*scheduler)->Threads()[0].applied.effective));
+           ReportLine("activations", absl::StrCat(stats.activations)) +
+           ReportLine("runs", absl::StrCat(runs.load()));
   });
   ASSERT_EQ(report.count("error"), 0u) << report["error"];
   EXPECT_EQ(report["strict_code"], "FAILED_PRECONDITION") << report["strict_message"];
@@ -229,8 +238,17 @@ TEST(FutexRefusedTest, RefusedLockPiIsAnErrorOnlyInStrictModeWithRealTime) {
   EXPECT_THAT(report["strict_message"], HasSubstr("cannot lend its priority"));
   EXPECT_EQ(report["ordinary_code"], "OK") << report["ordinary_message"];
   ASSERT_EQ(report["start_code"], "OK") << report["start_message"];
-  EXPECT_THAT(report["policy"], HasSubstr("SCHED_FIFO"));
+  // Both processors really run SCHED_FIFO at the conf's priority.
+  int processors = 0;
+  for (const ProcessorPlan& p : plan.processors) {
+    ++processors;
+    EXPECT_EQ(report["proc_policy " + p.name], absl::StrCat(SCHED_FIFO, "/", p.attributes.rt_priority))
+        << p.name;
+  }
+  EXPECT_EQ(processors, 2);
+  // Every notify ran or was coalesced into a run, and the bodies ran as often as counted.
   EXPECT_EQ(report["accounted"], "20000");
+  EXPECT_EQ(report["runs"], report["activations"]);
 }
 
 // The fallback itself: a SCHED_FIFO thread waiting for a held PiMutex, whose FUTEX_LOCK_PI

@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "absl/status/status.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -69,9 +70,66 @@ int EditDistance(const std::string& a, const std::string& b) {
 }
 
 absl::Status ErrorAt(const std::string& path, int line, int column, const std::string& message,
-                     const std::string& hint = "") {
-  Diagnostic d{Severity::kError, {path, line, column}, "", message, hint};
+                     const std::string& hint = "", const std::string& field = "") {
+  Diagnostic d{Severity::kError, {path, line, column}, field, message, hint};
   return absl::InvalidArgumentError(d.ToString());
+}
+
+// The name of the field whose value starts at byte `at` of `text` ("name: <value>"), or ""
+// when what precedes it is not "identifier :".
+std::string FieldBefore(const std::string& text, size_t at) {
+  size_t i = std::min(at, text.size());
+  auto skip_space = [&] {
+    while (i > 0 && absl::ascii_isspace(static_cast<unsigned char>(text[i - 1]))) --i;
+  };
+  skip_space();
+  if (i == 0 || text[i - 1] != ':') return "";
+  --i;
+  skip_space();
+  const size_t end = i;
+  while (i > 0 && (absl::ascii_isalnum(static_cast<unsigned char>(text[i - 1])) || text[i - 1] == '_')) {
+    --i;
+  }
+  return text.substr(i, end - i);
+}
+
+// A field named `name` in `root` or the messages it holds (the first found, breadth first).
+const FieldDescriptor* FindFieldAnywhere(const Descriptor* root, const std::string& name) {
+  std::vector<const Descriptor*> queue = {root};
+  for (size_t q = 0; q < queue.size() && q < 256; ++q) {
+    if (const FieldDescriptor* f = queue[q]->FindFieldByName(name)) return f;
+    for (int i = 0; i < queue[q]->field_count(); ++i) {
+      const Descriptor* nested = queue[q]->field(i)->message_type();
+      if (nested != nullptr && std::find(queue.begin(), queue.end(), nested) == queue.end()) {
+        queue.push_back(nested);
+      }
+    }
+  }
+  return nullptr;
+}
+
+// What a field of this type takes, for a hint.
+std::string ValueKind(const FieldDescriptor& field) {
+  switch (field.cpp_type()) {
+    case FieldDescriptor::CPPTYPE_UINT32:
+    case FieldDescriptor::CPPTYPE_UINT64:
+      return "a whole number, 0 or more, without quotes";
+    case FieldDescriptor::CPPTYPE_INT32:
+    case FieldDescriptor::CPPTYPE_INT64:
+      return "a whole number, without quotes";
+    case FieldDescriptor::CPPTYPE_DOUBLE:
+    case FieldDescriptor::CPPTYPE_FLOAT:
+      return "a number, without quotes";
+    case FieldDescriptor::CPPTYPE_BOOL:
+      return "true or false";
+    case FieldDescriptor::CPPTYPE_STRING:
+      return "a string in double quotes, e.g. \"SCHED_FIFO\"";
+    case FieldDescriptor::CPPTYPE_ENUM:
+      return "one of its enum names";
+    case FieldDescriptor::CPPTYPE_MESSAGE:
+      return "a message in braces, `{ ... }`";
+  }
+  return "";
 }
 
 // The parser's "Message type \"T\" has no field named \"F\"." split into T and F.
@@ -138,9 +196,10 @@ void FindFieldName(const std::string& text, const std::string& field, int* line,
 
 // Turns the parser's message into a clearer one, with a "did you mean" for unknown fields.
 absl::Status ParseErrorStatus(const std::string& path, const std::string& text,
-                              const FirstErrorCollector& errors) {
+                              const FirstErrorCollector& errors, const Descriptor* root) {
   std::string message = errors.message_;
   std::string hint;
+  std::string field_name;
   int line = errors.line_;
   int column = errors.column_;
   std::string type, field;
@@ -170,8 +229,23 @@ absl::Status ParseErrorStatus(const std::string& path, const std::string& text,
         hint = absl::StrCat(short_type, " has: ", absl::StrJoin(names, ", "));
       }
     }
+  } else {
+    // A value the field's type does not take ("Expected integer, got: \"1\"", "Integer
+    // out of range (3)" for a bool, ...): name the field and what it takes.
+    size_t line_start = 0;
+    const absl::string_view error_line = LineOf(text, line, &line_start);
+    if (line_start != std::string::npos) {
+      field_name = FieldBefore(text, line_start + ByteOfColumn(error_line, column));
+      const FieldDescriptor* f =
+          field_name.empty() ? nullptr : FindFieldAnywhere(root, field_name);
+      if (f != nullptr && f->cpp_type() != FieldDescriptor::CPPTYPE_MESSAGE) {
+        hint = absl::StrCat("`", field_name, "` takes ", ValueKind(*f));
+      } else {
+        field_name.clear();
+      }
+    }
   }
-  return ErrorAt(path, line + 1, column + 1, message, hint);
+  return ErrorAt(path, line + 1, column + 1, message, hint, field_name);
 }
 
 // Finds required fields that are not set, reporting each at the message that lacks it.
@@ -361,7 +435,7 @@ absl::Status ParseTextProto(const std::string& text, const std::string& path, Me
   parser.AllowPartialMessage(true);  // Required fields are the caller's to check.
   if (!parser.ParseFromString(text, out) || errors.has_error_) {
     if (!errors.has_error_) return ErrorAt(path, 0, 0, "the config does not parse");
-    return ParseErrorStatus(path, text, errors);
+    return ParseErrorStatus(path, text, errors, out->GetDescriptor());
   }
   if (warnings != nullptr) {
     for (const FirstErrorCollector::Warning& w : errors.warnings_) {

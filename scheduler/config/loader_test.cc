@@ -134,7 +134,8 @@ TEST(LoaderTest, WrongTypeIsReportedAtTheValue) {
                        "    }\n"
                        "  }\n"
                        "}\n"),
-            "test.conf:5:22: error: Expected integer, got: \"two\"");
+            "test.conf:5:22: error: Expected integer, got: \"two\" [processor_num]\n"
+            "  hint: `processor_num` takes a whole number, 0 or more, without quotes");
 }
 
 TEST(LoaderTest, NegativeNumberForUnsignedFieldIsAnError) {
@@ -274,6 +275,18 @@ TEST(LoaderTest, ValueLocationsOnOneLongLineAndAfterATabInIt) {
   // Its field location agrees with the parser's count.
   EXPECT_EQ(loaded.FieldLocation(last, sched.classic_conf().groups(100), "name").ToString(),
             absl::StrCat("test.conf:1:", tab_column + text.find("name: \"t") - tab - 1 + 1));
+}
+
+TEST(LoaderTest, ValueOfTheWrongTypeNamesTheFieldAndWhatItTakes) {
+  EXPECT_EQ(ParseError("scheduler_conf {\n  classic_conf { groups { processor_num: \"1\" } }\n}\n"),
+            "test.conf:2:42: error: Expected integer, got: \"1\" [processor_num]\n"
+            "  hint: `processor_num` takes a whole number, 0 or more, without quotes");
+  EXPECT_EQ(ParseError("scheduler_conf {\n  classic_conf { groups { busy_spin: 3 } }\n}\n"),
+            "test.conf:2:38: error: Integer out of range (3) [busy_spin]\n"
+            "  hint: `busy_spin` takes true or false");
+  EXPECT_EQ(ParseError("scheduler_conf {\n  policy: classic\n}\n"),
+            "test.conf:2:11: error: Expected string, got: classic [policy]\n"
+            "  hint: `policy` takes a string in double quotes, e.g. \"SCHED_FIFO\"");
 }
 
 TEST(LoaderTest, SchedulerFieldAtTopLevelGetsTheWrapperHint) {

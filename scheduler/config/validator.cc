@@ -49,6 +49,8 @@ struct AttributeFields {
   bool reset_on_fork = true;
   // Field names, for messages and locations.
   std::string policy_field, prio_field, nice_field, runtime_field;
+  // Where the priority and nice fields are, when set (see Validator::LocateAttributeFields).
+  SourceLocation prio_where, nice_where;
 };
 
 int64_t IntValue(const Message& m, const google::protobuf::FieldDescriptor* field) {
@@ -124,6 +126,11 @@ class Validator {
   void ProcessCpus(const proto::SchedulerConf& sched, const Tree* tree);
   std::optional<CpuSet> ResolveCpus(const std::string& text, bool given, SourceLocation value_at,
                                     const std::string& field);
+  // Fills f->prio_where / nice_where from `tree` (the parse tree of `m`).
+  void LocateAttributeFields(AttributeFields* f, const Tree* tree, const Message& m) {
+    if (f->has_prio) f->prio_where = Where(tree, m, f->prio_field);
+    if (f->has_nice) f->nice_where = Where(tree, m, f->nice_field);
+  }
   std::optional<ThreadAttributes> ResolveAttributes(const AttributeFields& f, SourceLocation where,
                                                     const std::string& path);
   void PrivilegeCheck(const ThreadAttributes& a, SourceLocation where, const std::string& path,
@@ -437,11 +444,14 @@ std::optional<ThreadAttributes> Validator::ResolveAttributes(const AttributeFiel
     return std::nullopt;
   }
   const std::string prio_path = absl::StrCat(path, ".", f.prio_field);
+  // A priority or nice problem is reported at that field when it is set.
+  const SourceLocation prio_at = f.prio_where.line > 0 ? f.prio_where : where;
+  const SourceLocation nice_at = f.nice_where.line > 0 ? f.nice_where : prio_at;
   switch (a.policy) {
     case SchedPolicy::kFifo:
     case SchedPolicy::kRr:
       if (f.prio < 1 || f.prio > 99) {
-        diags_.Error(where, prio_path,
+        diags_.Error(prio_at, prio_path,
                      absl::StrCat(PolicyName(a.policy), " needs a priority from 1 to 99, not ",
                                   f.prio, f.has_prio ? "" : " (the field is not set)"),
                      absl::StrCat("set ", f.prio_field, ": 1..99 (99 is the most urgent)"));
@@ -449,7 +459,7 @@ std::optional<ThreadAttributes> Validator::ResolveAttributes(const AttributeFiel
       }
       a.rt_priority = static_cast<int>(f.prio);
       if (f.has_nice) {
-        diags_.Warning(where, absl::StrCat(path, ".", f.nice_field),
+        diags_.Warning(nice_at, absl::StrCat(path, ".", f.nice_field),
                        absl::StrCat(f.nice_field, " is ignored for ", PolicyName(a.policy),
                                     " (it has a real-time priority, not a nice value)"),
                        absl::StrCat("remove ", f.nice_field));
@@ -460,14 +470,15 @@ std::optional<ThreadAttributes> Validator::ResolveAttributes(const AttributeFiel
       int64_t nice = f.has_nice ? f.nice : (f.has_prio ? f.prio : 0);
       if (f.has_nice && f.has_prio && f.prio != f.nice && f.prio != 0) {
         diags_.Error(
-            where, prio_path,
+            prio_at, prio_path,
             absl::StrCat(f.prio_field, " (", f.prio, ") and ", f.nice_field, " (", f.nice,
                          ") disagree; for ", PolicyName(a.policy), " both mean the nice value"),
             absl::StrCat("keep only ", f.nice_field));
         return std::nullopt;
       }
       if (nice < -20 || nice > 19) {
-        diags_.Error(where, f.has_nice ? absl::StrCat(path, ".", f.nice_field) : prio_path,
+        diags_.Error(f.has_nice ? nice_at : prio_at,
+                     f.has_nice ? absl::StrCat(path, ".", f.nice_field) : prio_path,
                      absl::StrCat("nice ", nice, " is out of range for ", PolicyName(a.policy),
                                   " (-20..19; for this policy ", f.prio_field,
                                   " is the nice value, as in Cyber RT)"),
@@ -479,7 +490,7 @@ std::optional<ThreadAttributes> Validator::ResolveAttributes(const AttributeFiel
     }
     case SchedPolicy::kIdle:
       if ((f.has_prio && f.prio != 0) || (f.has_nice && f.nice != 0)) {
-        diags_.Warning(where, prio_path,
+        diags_.Warning(f.has_prio && f.prio != 0 ? prio_at : nice_at, prio_path,
                        "SCHED_IDLE has no priority or nice value: the value given is ignored",
                        "remove the priority, or pick SCHED_OTHER/SCHED_BATCH with a nice value");
       }
@@ -729,6 +740,7 @@ void Validator::Classic(const proto::SchedulerConf& sched, const Tree* tree) {
         ResolveAffinity(group.affinity(), group.has_affinity(), ValueWhere(gt, group, "affinity"),
                         path + ".affinity");
     AttributeFields f = GatherAttributeFields(group, "processor_", group.inherit_rt_on_fork());
+    LocateAttributeFields(&f, gt, group);
     const SourceLocation attr_at =
         group.has_processor_policy() ? ValueWhere(gt, group, "processor_policy") : group_at;
     std::optional<ThreadAttributes> attributes = ResolveAttributes(f, attr_at, path);
@@ -819,6 +831,7 @@ void Validator::Choreography(const proto::SchedulerConf& sched, const Tree* tree
       ResolveAffinity(c.choreography_affinity(), c.has_choreography_affinity(),
                       ValueWhere(ct, c, "choreography_affinity"), path + ".choreography_affinity");
   AttributeFields f = GatherAttributeFields(c, "choreography_processor_", c.inherit_rt_on_fork());
+  LocateAttributeFields(&f, ct, c);
   const SourceLocation choreo_attr_at = c.has_choreography_processor_policy()
                                             ? ValueWhere(ct, c, "choreography_processor_policy")
                                             : conf_at;
@@ -887,6 +900,7 @@ void Validator::Choreography(const proto::SchedulerConf& sched, const Tree* tree
       ResolveAffinity(c.pool_affinity(), c.has_pool_affinity(), ValueWhere(ct, c, "pool_affinity"),
                       path + ".pool_affinity");
   AttributeFields pf = GatherAttributeFields(c, "pool_processor_", c.inherit_rt_on_fork());
+  LocateAttributeFields(&pf, ct, c);
   const SourceLocation pool_attr_at =
       c.has_pool_processor_policy() ? ValueWhere(ct, c, "pool_processor_policy") : conf_at;
   std::optional<ThreadAttributes> pool_attributes = ResolveAttributes(pf, pool_attr_at, path);
@@ -987,6 +1001,7 @@ void Validator::InnerThreads(const proto::SchedulerConf& sched, const Tree* tree
     std::optional<CpuSet> cpus = ResolveCpus(thread.cpuset(), thread.has_cpuset(),
                                              ValueWhere(tt, thread, "cpuset"), path + ".cpuset");
     AttributeFields f = GatherAttributeFields(thread, "", thread.inherit_rt_on_fork());
+    LocateAttributeFields(&f, tt, thread);
     if (!f.has_prio && !f.has_nice) f.prio = 0;  // Cyber's default prio 1 means nothing here.
     const SourceLocation attr_at = thread.has_policy() ? ValueWhere(tt, thread, "policy") : at;
     std::optional<ThreadAttributes> attributes = ResolveAttributes(f, attr_at, path);

@@ -277,7 +277,7 @@ TEST(ValidatorTest, FifoPriorityZeroIsAnError) {
             Machine::ForTest(4));
   ExpectCounts(v, 1, 0);
   const Diagnostic d = Single(v, Severity::kError);
-  ExpectAt(d, 7, 26, "classic_conf.groups[0].processor_prio");
+  ExpectAt(d, 8, 7, "classic_conf.groups[0].processor_prio");  // At the priority.
   EXPECT_EQ(d.message, "SCHED_FIFO needs a priority from 1 to 99, not 0");
   EXPECT_TRUE(v.plan.processors.empty());
 }
@@ -288,7 +288,7 @@ TEST(ValidatorTest, RrPriorityHundredIsAnError) {
             Machine::ForTest(4));
   ExpectCounts(v, 1, 0);
   const Diagnostic d = Single(v, Severity::kError);
-  ExpectAt(d, 7, 26, "classic_conf.groups[0].processor_prio");
+  ExpectAt(d, 8, 7, "classic_conf.groups[0].processor_prio");
   EXPECT_EQ(d.message, "SCHED_RR needs a priority from 1 to 99, not 100");
 }
 
@@ -304,15 +304,25 @@ TEST(ValidatorTest, NiceOutOfRangeThroughProcessorPrioIsAnError) {
       Machine::ForTest(4));
   ExpectCounts(v, 1, 0);
   const Diagnostic d = Single(v, Severity::kError);
-  ExpectAt(d, 7, 26, "classic_conf.groups[0].processor_prio");
+  ExpectAt(d, 8, 7, "classic_conf.groups[0].processor_prio");
   EXPECT_THAT(d.message, StartsWith("nice 25 is out of range for SCHED_OTHER (-20..19"));
 
   const Validation low = Check(
       OneGroup({"processor_num: 1", "processor_policy: \"SCHED_OTHER\"", "processor_nice: -21"}),
       Machine::ForTest(4));
   const Diagnostic d2 = Single(low, Severity::kError);
-  ExpectAt(d2, 7, 26, "classic_conf.groups[0].processor_nice");
+  ExpectAt(d2, 8, 7, "classic_conf.groups[0].processor_nice");
   EXPECT_THAT(d2.message, StartsWith("nice -21 is out of range"));
+}
+
+TEST(ValidatorTest, PriorityErrorWithoutAPolicyIsAtThePriority) {
+  // No processor_policy: SCHED_OTHER, and processor_prio 60 is a nice value out of range.
+  // The error is at processor_prio (body line 2), not at the group.
+  const Validation v =
+      Check(OneGroup({"processor_num: 1", "processor_prio: 60"}), Machine::ForTest(4));
+  const Diagnostic d = Single(v, Severity::kError);
+  ExpectAt(d, 7, 7, "classic_conf.groups[0].processor_prio");
+  EXPECT_THAT(d.message, StartsWith("nice 60 is out of range for SCHED_OTHER"));
 }
 
 TEST(ValidatorTest, ProcessorPrioIsTheNiceValueForSchedOther) {

@@ -396,6 +396,60 @@ SourceLocation LoadedConfig::ValueLocation(const TextFormat::ParseInfoTree* tree
   return {path, where.line, quote_column + 2};
 }
 
+SourceLocation LoadedConfig::ValueOffsetLocation(SourceLocation value_at, size_t offset) const {
+  SourceLocation fallback = value_at;
+  if (fallback.column > 0) fallback.column += static_cast<int>(offset);
+  const size_t l = static_cast<size_t>(value_at.line - 1);
+  if (value_at.line <= 0 || value_at.column <= 0 || l >= line_starts.size()) return fallback;
+  const size_t line_end = l + 1 < line_starts.size() ? line_starts[l + 1] - 1 : text.size();
+  const absl::string_view line =
+      absl::string_view(text).substr(line_starts[l], line_end - line_starts[l]);
+  size_t i = line_starts[l] + ByteOfColumn(line, value_at.column - 1);
+  if (i == 0 || i > text.size() || (text[i - 1] != '"' && text[i - 1] != '\'')) return fallback;
+  char quote = text[i - 1];
+  auto is_octal = [](char c) { return c >= '0' && c <= '7'; };
+  for (size_t decoded = 0;; ++decoded) {
+    // Past the closing quote: the next adjacent literal, if any, continues the string.
+    while (i < text.size() && text[i] == quote) {
+      size_t j = i + 1;
+      while (j < text.size()) {
+        if (absl::ascii_isspace(static_cast<unsigned char>(text[j]))) {
+          ++j;
+        } else if (text[j] == '#') {  // A comment, to the end of its line.
+          while (j < text.size() && text[j] != '\n') ++j;
+        } else {
+          break;
+        }
+      }
+      if (j >= text.size() || (text[j] != '"' && text[j] != '\'')) return fallback;
+      quote = text[j];
+      i = j + 1;
+    }
+    if (i >= text.size()) return fallback;
+    if (decoded == offset) break;
+    if (text[i] != '\\') {
+      ++i;
+      continue;
+    }
+    // An escape: \x with 1-2 hex digits, 1-3 octal digits, or one character.
+    ++i;
+    if (i < text.size() && (text[i] == 'x' || text[i] == 'X')) {
+      ++i;
+      for (int k = 0; k < 2 && i < text.size() && absl::ascii_isxdigit(text[i]); ++k) ++i;
+    } else if (i < text.size() && is_octal(text[i])) {
+      for (int k = 0; k < 3 && i < text.size() && is_octal(text[i]); ++k) ++i;
+    } else {
+      ++i;
+    }
+  }
+  const size_t at_line = static_cast<size_t>(
+      std::upper_bound(line_starts.begin(), line_starts.end(), i) - line_starts.begin() - 1);
+  const size_t start = line_starts[at_line];
+  const size_t end = at_line + 1 < line_starts.size() ? line_starts[at_line + 1] - 1 : text.size();
+  return {path, static_cast<int>(at_line + 1),
+          ColumnOfByte(absl::string_view(text).substr(start, end - start), i - start) + 1};
+}
+
 const TextFormat::ParseInfoTree* NestedTreeOf(const TextFormat::ParseInfoTree* tree,
                                               const Message& message, const std::string& field,
                                               int index) {

@@ -59,6 +59,12 @@ struct LoadedConfig {
                                const google::protobuf::Message& message, const std::string& field,
                                int index = -1) const;
 
+  // The location of byte `offset` of a string value whose first character inside the quotes
+  // is at `value_at` (as ValueLocation gives): escapes (\x30, \060, \n) count as the one byte
+  // they stand for, and adjacent literals ("0-1," "3-1", on one line or several) as one
+  // string. `value_at` moved by `offset` columns when the text cannot be followed.
+  SourceLocation ValueOffsetLocation(SourceLocation value_at, size_t offset) const;
+
   // The parse tree of a nested message field (nullptr when unknown).
   const google::protobuf::TextFormat::ParseInfoTree* Nested(
       const google::protobuf::TextFormat::ParseInfoTree* tree,

@@ -353,8 +353,10 @@ std::optional<CpuSet> Validator::ResolveCpus(const std::string& text, bool given
   CpuSet requested;
   CpuSet::ParseError error;
   if (!CpuSet::Parse(text, &requested, &error)) {
-    SourceLocation at = value_at;
-    if (at.column > 0) at.column += error.offset;
+    const SourceLocation at =
+        config_ != nullptr
+            ? config_->ValueOffsetLocation(value_at, static_cast<size_t>(std::max(0, error.offset)))
+            : value_at;
     diags_.Error(at, field, absl::StrCat("invalid CPU list ", Quote(text), ": ", error.message),
                  "write CPUs as a Linux CPU list, e.g. \"0-3,8\"");
     return std::nullopt;

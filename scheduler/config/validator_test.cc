@@ -167,6 +167,19 @@ TEST(ValidatorTest, CpusetReversedRangePointsAtTheRange) {
   EXPECT_THAT(d.message, HasSubstr("reversed range 3-1 (write 1-3)"));
 }
 
+TEST(ValidatorTest, CpusetErrorInAnEscapedOrSplitValuePointsAtItsText) {
+  // "\\x30-\\x31,\\x33-1" is "0-1,3-1": the reversed range starts at \\x33, column 26 of
+  // `      cpuset: "\\x30-\\x31,\\x33-1"` (column 16 is the first character inside the quotes;
+  // counting decoded bytes from there would give 20).
+  const Validation escaped = Check(
+      OneGroup({"processor_num: 2", "cpuset: \"\\x30-\\x31,\\x33-1\""}), Machine::ForTest(4));
+  ExpectAt(Single(escaped, Severity::kError), 7, 26, "classic_conf.groups[0].cpuset");
+  // Two adjacent literals on two lines, "0-1," then "3-1": the range is on the second.
+  const Validation split = Check(OneGroup({"processor_num: 2", "cpuset: \"0-1,\"", "  \"3-1\""}),
+                                 Machine::ForTest(4));
+  ExpectAt(Single(split, Severity::kError), 8, 10, "classic_conf.groups[0].cpuset");
+}
+
 TEST(ValidatorTest, CpusetTextPointsAtTheText) {
   const Validation v =
       Check(OneGroup({"processor_num: 2", "cpuset: \"0-1,two\""}), Machine::ForTest(4));

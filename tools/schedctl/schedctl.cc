@@ -126,7 +126,10 @@ int Check(const std::vector<std::string>& files) {
   for (const std::string& file : files) {
     absl::StatusOr<LoadedConfig> loaded = LoadConfigFile(file);
     if (!loaded.ok()) {
-      std::cout << loaded.status().message() << "\n";
+      // Like a checked file, it ends with its verdict (a file that cannot be read or parsed
+      // stops at its first error, so that is the count).
+      std::cout << loaded.status().message() << "\n"
+                << file << ": FAILED (it could not be read or parsed: 1 error)\n";
       any_error = true;
       continue;
     }

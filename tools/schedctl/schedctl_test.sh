@@ -80,6 +80,8 @@ expect_rc 1 "plan of a missing file" -- "$SCHEDCTL" plan "$tmp/none.conf"
 expect_text "$tmp/err" "none.conf: error: cannot read the config: No such file or directory" "missing file in plan"
 expect_rc 1 "check of a missing file" -- "$SCHEDCTL" check "$tmp/none.conf"
 expect_text "$tmp/out" "cannot read the config" "missing file in check"
+expect_text "$tmp/out" "none.conf: FAILED (it could not be read or parsed: 1 error)" \
+  "check ends a missing file with its verdict"
 
 # ---- budget: what this machine allows; the expectations are computed from /proc here. ----
 rt_runtime="$(cat /proc/sys/kernel/sched_rt_runtime_us)"

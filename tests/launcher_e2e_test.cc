@@ -469,6 +469,16 @@ TEST_F(LauncherE2eTest, MainboardUnknownFlagOrBadValueIsAUsageError) {
   EXPECT_THAT(bad.out, Not(HasSubstr("running")));
 }
 
+TEST_F(LauncherE2eTest, HelpExitsZeroWithTheFlags) {
+  // gflags alone exits 1 for --help, like a failed run.
+  const Outcome mainboard = RunToEnd(kMainboard, {"--help"});
+  ASSERT_TRUE(mainboard.exited && mainboard.exit_code == 0) << mainboard.Describe();
+  EXPECT_THAT(mainboard.out, HasSubstr("-duration_s"));
+  const Outcome demo = RunToEnd(kRobotDemo, {"-h"});
+  ASSERT_TRUE(demo.exited && demo.exit_code == 0) << demo.Describe();
+  EXPECT_THAT(demo.out, HasSubstr("-duration_s"));
+}
+
 TEST_F(LauncherE2eTest, MainboardEmptyArgumentIsAUsageErrorNotACrash) {
   // An empty argument used to end in std::out_of_range (abort, exit 134).
   const Outcome alone = RunToEnd(kMainboard, {""});

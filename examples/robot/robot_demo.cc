@@ -62,6 +62,13 @@ std::string DefaultDag() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  gflags::SetUsageMessage(
+      "robot_demo [--conf FILE] [--duration_s N] [--strict] [--trace_out FILE] ...: the robot "
+      "demo (motion and LED paths in real time, preview and parse work in the background)");
+  if (cadence::WantsHelp(argc, argv)) {
+    cadence::ShowHelp(argv[0]);
+    return 0;
+  }
   if (absl::Status flags = cadence::CheckFlags(argc, argv); !flags.ok()) {
     std::cerr << "robot_demo: " << flags.message() << "\n";
     return 2;

@@ -932,8 +932,12 @@ void Validator::Choreography(const proto::SchedulerConf& sched, const Tree* tree
       if (task.processor() < 0 || task.processor() >= choreo_count) {
         diags_.Error(Where(tt, task, "processor"), tpath + ".processor",
                      absl::StrCat("task ", Quote(task.name()), " is placed on processor ",
-                                  task.processor(), ", but there are ", choreo_count,
-                                  " choreography processors (0-", choreo_count - 1, ")"),
+                                  task.processor(), ", but there ",
+                                  choreo_count == 0
+                                      ? std::string("are no choreography processors")
+                                      : absl::StrCat("are ", choreo_count,
+                                                     " choreography processors (0-",
+                                                     choreo_count - 1, ")")),
                      choreo_count == 0
                          ? std::string("set choreography_processor_num")
                          : absl::StrCat("use a processor from 0 to ", choreo_count - 1));

@@ -798,6 +798,23 @@ TEST(ValidatorTest, ChoreographyProcessorOutOfRangeIsAnError) {
   EXPECT_EQ(v.plan.tasks.count("a"), 0u);
 }
 
+TEST(ValidatorTest, ChoreographyProcessorWithNoneDeclaredSaysThereAreNone) {
+  std::string text = kChoreography;
+  const size_t num = text.find("choreography_processor_num: 2");
+  ASSERT_NE(num, std::string::npos);
+  text.replace(num, 29, "choreography_processor_num: 0");
+  const Validation v = Check(text, Machine::ForTest(4));
+  bool found = false;
+  for (const Diagnostic& d : Of(v, Severity::kError)) {
+    if (d.field != "choreography_conf.tasks[0].processor") continue;
+    found = true;
+    EXPECT_EQ(d.message,
+              "task \"a\" is placed on processor 0, but there are no choreography processors");
+    EXPECT_EQ(d.hint, "set choreography_processor_num");
+  }
+  EXPECT_TRUE(found) << v.diagnostics.ToString();
+}
+
 TEST(ValidatorTest, ChoreographyUnplacedTaskWithEmptyPoolIsAnError) {
   const Validation v = Check(
       "scheduler_conf {\n"

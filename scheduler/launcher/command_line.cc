@@ -42,6 +42,20 @@ bool ValueParses(const std::string& type, const std::string& value) {
 
 }  // namespace
 
+bool WantsHelp(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--") break;
+    if (arg == "--help" || arg == "-help" || arg == "--helpfull" || arg == "-helpfull" ||
+        arg == "-h") {
+      return true;
+    }
+  }
+  return false;
+}
+
+void ShowHelp(const char* argv0) { gflags::ShowUsageWithFlags(argv0); }
+
 absl::Status CheckFlags(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];

@@ -16,6 +16,14 @@ namespace cadence {
 // flags. Else InvalidArgument naming the argument and what was expected. Changes no flag.
 absl::Status CheckFlags(int argc, char** argv);
 
+// Whether argv[1..argc) asks for help (`--help`, `-help`, `--helpfull`, `-h`, before any
+// `--`). gflags prints the help and exits 1, like a failed run; the programs print it
+// themselves (ShowHelp) and exit 0.
+bool WantsHelp(int argc, char** argv);
+
+// Prints the program's usage and every flag with its description to stdout.
+void ShowHelp(const char* argv0);
+
 }  // namespace cadence
 
 #endif  // CADENCE_SCHEDULER_LAUNCHER_COMMAND_LINE_H_

@@ -25,6 +25,22 @@ absl::Status Check(std::vector<std::string> args) {
   return CheckFlags(static_cast<int>(argv.size()), argv.data());
 }
 
+bool Help(std::vector<std::string> args) {
+  args.insert(args.begin(), "program");
+  std::vector<char*> argv;
+  for (std::string& arg : args) argv.push_back(arg.data());
+  return WantsHelp(static_cast<int>(argv.size()), argv.data());
+}
+
+TEST(WantsHelpTest, HelpFlagsAskForHelpOthersDoNot) {
+  for (const char* help : {"--help", "-help", "--helpfull", "-helpfull", "-h"}) {
+    EXPECT_TRUE(Help({"--cl_count=7", help})) << help;
+  }
+  EXPECT_FALSE(Help({}));
+  EXPECT_FALSE(Help({"--cl_on", "helpful", "--helper"}));
+  EXPECT_FALSE(Help({"--", "--help"}));  // After "--", an argument.
+}
+
 TEST(CheckFlagsTest, KnownFlagsAndGoodValuesPass) {
   EXPECT_TRUE(Check({}).ok());
   EXPECT_TRUE(Check({"--cl_count=7", "-cl_ratio=0.25", "--cl_on", "--nocl_on", "--cl_on=no",

@@ -103,6 +103,10 @@ int main(int argc, char** argv) {
   char** p = args.data();
   gflags::SetUsageMessage(
       "mainboard -d DAG [-d DAG ...] [-p PROCESS_GROUP] [-s SCHED_NAME] [--conf_dir DIR]");
+  if (cadence::WantsHelp(n, p)) {
+    cadence::ShowHelp(p[0]);
+    return 0;
+  }
   if (absl::Status flags = cadence::CheckFlags(n, p); !flags.ok()) {
     std::cerr << "mainboard: " << flags.message() << "\n" << gflags::ProgramUsage() << "\n";
     return 2;

@@ -436,6 +436,10 @@ int main(int argc, char** argv) {
   using namespace cadence;
   gflags::SetUsageMessage(kUsage);
   const std::vector<std::string> dags = TakeDags(&argc, argv);
+  if (WantsHelp(argc, argv)) {
+    ShowHelp(argv[0]);
+    return 0;
+  }
   if (absl::Status flags = CheckFlags(argc, argv); !flags.ok()) {
     std::cerr << "schedctl: " << flags.message() << "\n" << kUsage;
     return kUsageError;

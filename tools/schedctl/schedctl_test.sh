@@ -211,6 +211,8 @@ expect_text "$tmp/err" "none.dag: error: cannot read the DAG file" "template: mi
 expect_rc 2 "template without DAGs" -- "$SCHEDCTL" template
 expect_rc 2 "template with a bad layout" -- "$SCHEDCTL" template -d "$ROBOT_DAG" --layout=round
 expect_rc 2 "-d outside template" -- "$SCHEDCTL" check -d "$ROBOT_DAG"
+expect_rc 0 "--help" -- "$SCHEDCTL" --help
+expect_text "$tmp/out" "schedctl check FILE" "--help prints the usage"
 expect_rc 2 "template --name with a path" -- \
   "$SCHEDCTL" template -d "$ROBOT_DAG" --out_dir="$tmp/named" --name=../evil
 expect_text "$tmp/err" 'is not a plain file name' "template --name with a path is refused"

@@ -78,10 +78,17 @@ class DagChecker {
       found_->Error({path_, 1, 1}, "", "the DAG has no module_config: it would start nothing",
                     "add `module_config { module_library: \"...\" components { ... } }`");
     }
+    const size_t components_before = dag_->components.size();
     for (int i = 0; i < config.module_config_size(); ++i) {
       CheckModule(config.module_config(i), NestedTreeOf(tree_, config, "module_config", i),
                   LocationOf(tree_, config, "module_config", i, path_),
                   absl::StrCat("module_config[", i, "]"));
+    }
+    if (config.module_config_size() > 0 && dag_->components.size() == components_before) {
+      found_->Error(LocationOf(tree_, config, "module_config", 0, path_), "module_config",
+                    "the DAG has no components: it would start nothing",
+                    "add `components { class_name: \"...\" config { name: \"...\" } }` or "
+                    "`timer_components { ... }` to a module_config");
     }
   }
 

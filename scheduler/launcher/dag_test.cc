@@ -231,6 +231,11 @@ TEST(DagTest, PendingQueueSizeZeroIsAnErrorAtTheField) {
               StartsWith("x.dag:9:9: error: pending_queue_size must be at least 1"));
 }
 
+TEST(DagTest, DagWithoutComponentsIsAnError) {
+  EXPECT_THAT(LoadError("module_config {\n  module_library: \"liba.so\"\n}\n"),
+              StartsWith("x.dag:1:1: error: the DAG has no components: it would start nothing"));
+}
+
 TEST(DagTest, PendingQueueSizeAboveTheLimitIsAnErrorAtTheField) {
   const std::string dag = absl::StrCat(
       "module_config {\n"

@@ -256,6 +256,15 @@ Validation Validator::Run() {
     plan_.kind = SchedulerKind::kClassic;
     Classic(sched, tree);
   }
+  if (plan_.processors.size() > kMaxProcessors) {
+    const char* conf = choreography ? "choreography_conf" : "classic_conf";
+    diags_.Error(Where(tree, sched, conf), absl::StrCat("scheduler_conf.", conf),
+                 absl::StrCat("the config asks for ", plan_.processors.size(),
+                              " processors in all, more than ", kMaxProcessors,
+                              " threads (the limit holds for the whole process, not only per "
+                              "group)"),
+                 "a processor is a thread: a few per CPU are enough");
+  }
   InnerThreads(sched, tree);
   RtBudget();
   return Finish();

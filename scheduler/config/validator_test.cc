@@ -158,6 +158,26 @@ TEST(ValidatorTest, NamesWithControlCharactersOrBytesThatAreNotUtf8AreErrors) {
                                      "character (byte 0x0a at offset 1)");
 }
 
+TEST(ValidatorTest, MoreThan1024ProcessorsInAllIsAnError) {
+  // Three groups of 400: each within the per-group limit, 1200 in all.
+  std::string groups;
+  for (int g = 0; g < 3; ++g) {
+    absl::StrAppend(&groups, g ? ", " : "", "{ name: \"g", g, "\" processor_num: 400 }");
+  }
+  const Validation v = Check(absl::StrCat("scheduler_conf {\n  classic_conf {\n    groups: [ ",
+                                          groups, " ]\n  }\n}\n"),
+                             Machine::ForTest(4));
+  const Diagnostic d = Single(v, Severity::kError);
+  ExpectAt(d, 2, 3, "scheduler_conf.classic_conf");
+  EXPECT_THAT(d.message, StartsWith("the config asks for 1200 processors in all, more than 1024"));
+  // 1024 in all is accepted.
+  const Validation at_limit =
+      Check("scheduler_conf { classic_conf { groups: [ { name: \"a\" processor_num: 1000 }, "
+            "{ name: \"b\" processor_num: 24 } ] } }\n",
+            Machine::ForTest(4));
+  EXPECT_EQ(at_limit.diagnostics.ErrorCount(), 0) << at_limit.diagnostics.ToString();
+}
+
 TEST(ValidatorTest, CpusetReversedRangePointsAtTheRange) {
   const Validation v =
       Check(OneGroup({"processor_num: 2", "cpuset: \"0,3-1\""}), Machine::ForTest(4));

@@ -6,7 +6,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <fstream>
 #include <string>
 #include <thread>
@@ -19,6 +21,7 @@
 #include "gtest/gtest.h"
 #include "scheduler/common/cpuset.h"
 #include "scheduler/common/proc_thread.h"
+#include "scheduler/common/sched_policy.h"
 #include "scheduler/common/thread_attributes.h"
 
 namespace cadence {
@@ -76,6 +79,9 @@ bool Contains(const std::vector<pid_t>& tids, pid_t tid) {
 
 TEST(PsTest, ListsEveryThreadWithPolicyCpusAndCpuShare) {
   Spinner spinner("ps_spinner");
+  // Not the default policy, so that the POLICY column is shown to follow the kernel.
+  struct sched_param batch {};
+  ASSERT_EQ(sched_setscheduler(spinner.tid(), SCHED_BATCH, &batch), 0) << std::strerror(errno);
   // The interval runs from before the first sample to after the last, so it covers both
   // reads of every thread's CPU time (as elapsed time, it is what the tool measures too).
   const auto start = std::chrono::steady_clock::now();
@@ -126,12 +132,17 @@ TEST(PsTest, ListsEveryThreadWithPolicyCpusAndCpuShare) {
     // TID NAME S POLICY RTPRIO NICE CPUS LAST CPU% TIME
     ASSERT_EQ(fields.size(), 10u) << row;
     EXPECT_EQ(fields[6], AffinityOf(tid)) << row;
+    // The policy the kernel reports for it now.
+    const int native = sched_getscheduler(tid);
+    SchedPolicy policy;
+    ASSERT_TRUE(FromNativePolicy(native & ~SCHED_RESET_ON_FORK, &policy)) << native;
+    EXPECT_EQ(fields[3], PolicyName(policy)) << row;
   }
 
   const std::string row = RowOf(table, spinner.tid());
   ASSERT_FALSE(row.empty()) << table;
   EXPECT_THAT(row, HasSubstr("ps_spinner"));
-  EXPECT_THAT(row, HasSubstr("SCHED_OTHER"));
+  EXPECT_THAT(row, HasSubstr("SCHED_BATCH"));
   std::vector<absl::string_view> fields = absl::StrSplit(row, ' ', absl::SkipEmpty());
   ASSERT_EQ(fields.size(), 10u) << row;
   double percent = 0;

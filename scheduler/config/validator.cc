@@ -133,6 +133,12 @@ class Validator {
   }
   std::optional<ThreadAttributes> ResolveAttributes(const AttributeFields& f, SourceLocation where,
                                                     const std::string& path);
+  // SCHED_DEADLINE on CPUs that do not cover every online CPU: the kernel refuses it.
+  void DeadlineAffinityCheck(const ThreadAttributes& a, SourceLocation where,
+                             const std::string& path, const std::string& who);
+  // The same for processors of a group with this affinity.
+  void DeadlineAffinityCheck(const ThreadAttributes& a, Affinity affinity, SourceLocation where,
+                             const std::string& path, const std::string& who);
   void PrivilegeCheck(const ThreadAttributes& a, SourceLocation where, const std::string& path,
                       const std::string& who);
   void Classic(const proto::SchedulerConf& sched, const Tree* tree);
@@ -571,6 +577,33 @@ void Validator::PrivilegeCheck(const ThreadAttributes& a, SourceLocation where,
                  why);
 }
 
+void Validator::DeadlineAffinityCheck(const ThreadAttributes& a, Affinity affinity,
+                                      SourceLocation where, const std::string& path,
+                                      const std::string& who) {
+  if (a.policy != SchedPolicy::kDeadline || a.cpus.Empty() || machine_.online.Empty()) return;
+  // With "1to1" each processor has one CPU of the set; with "range" all of them.
+  ThreadAttributes one = a;
+  if (affinity == Affinity::kOneOf) one.cpus = CpuSet::Of({a.cpus.ToVector()[0]});
+  DeadlineAffinityCheck(one, where, path, who);
+}
+
+void Validator::DeadlineAffinityCheck(const ThreadAttributes& a, SourceLocation where,
+                                      const std::string& path, const std::string& who) {
+  if (a.policy != SchedPolicy::kDeadline || a.cpus.Empty() || machine_.online.Empty()) return;
+  const CpuSet left_out = machine_.online.Minus(a.cpus);
+  if (left_out.Empty()) return;
+  diags_.Warning(where, path,
+                 absl::StrCat(who, " asks for SCHED_DEADLINE on CPUs ", a.cpus.ToString(),
+                              ", but the kernel admits a SCHED_DEADLINE thread only when it may "
+                              "run on every CPU of its root domain (here ",
+                              machine_.online.ToString(), "): it will refuse it (EPERM), and ",
+                              "the thread falls back to SCHED_OTHER nice ",
+                              machine_.LowestNice()),
+                 absl::StrCat("give it every CPU (", machine_.online.ToString(),
+                              ", affinity \"range\"), or run the process in an exclusive "
+                              "cpuset, a root domain of its own"));
+}
+
 std::optional<Affinity> Validator::ResolveAffinity(const std::string& text, bool given,
                                                    SourceLocation where, const std::string& path) {
   if (!given || text == "range") return Affinity::kAnyOf;
@@ -785,6 +818,8 @@ void Validator::Classic(const proto::SchedulerConf& sched, const Tree* tree) {
       attributes->cpus = *cpus;
       PrivilegeCheck(*attributes, attr_at, path + "." + f.policy_field,
                      absl::StrCat("group ", Quote(group.name())));
+      DeadlineAffinityCheck(*attributes, *affinity, attr_at, path + "." + f.policy_field,
+                            absl::StrCat("group ", Quote(group.name())));
       queue = AddGroup(group.name(), count, *affinity, *cpus, declared.Count(), *attributes,
                        group.busy_spin(), Where(gt, group, "affinity"), path + ".affinity");
       if (count > 0 && plan_.default_queue < 0) plan_.default_queue = queue;
@@ -855,6 +890,8 @@ void Validator::Choreography(const proto::SchedulerConf& sched, const Tree* tree
     choreo_attributes->cpus = *choreo_cpus;
     PrivilegeCheck(*choreo_attributes, choreo_attr_at, path + "." + f.policy_field,
                    "the choreography processors");
+    DeadlineAffinityCheck(*choreo_attributes, *choreo_affinity, choreo_attr_at,
+                          path + "." + f.policy_field, "the choreography processors");
     // One group per processor so each has its own queue; named choreo/<i>.
     const std::vector<int> cpu_list = choreo_cpus->ToVector();
     if (*choreo_affinity == Affinity::kOneOf) {
@@ -923,6 +960,8 @@ void Validator::Choreography(const proto::SchedulerConf& sched, const Tree* tree
     pool_attributes->cpus = *pool_cpus;
     PrivilegeCheck(*pool_attributes, pool_attr_at, path + "." + pf.policy_field,
                    "the pool processors");
+    DeadlineAffinityCheck(*pool_attributes, *pool_affinity, pool_attr_at,
+                          path + "." + pf.policy_field, "the pool processors");
     pool_queue =
         AddGroup("pool", pool_count, *pool_affinity, *pool_cpus, declared.Count(), *pool_attributes,
                  false, Where(ct, c, "pool_affinity"), path + ".pool_affinity");
@@ -1024,6 +1063,8 @@ void Validator::InnerThreads(const proto::SchedulerConf& sched, const Tree* tree
     attributes->cpus = thread.has_cpuset() ? *cpus : CpuSet();
     PrivilegeCheck(*attributes, attr_at, path + ".policy",
                    absl::StrCat("thread ", Quote(thread.name())));
+    DeadlineAffinityCheck(*attributes, attr_at, path + ".cpuset",
+                          absl::StrCat("thread ", Quote(thread.name())));
     plan_.inner_threads.push_back({thread.name(), *attributes, at});
   }
 }

@@ -418,6 +418,33 @@ TEST(ValidatorTest, ValidDeadline) {
   EXPECT_EQ(DescribePriority(a), "SCHED_DEADLINE 1000/5000/10000us");
 }
 
+TEST(ValidatorTest, DeadlineOnFewerCpusThanTheRootDomainIsAWarningAndStrictError) {
+  const std::string deadline =
+      "processor_policy: \"SCHED_DEADLINE\" processor_runtime_us: 100 processor_deadline_us: "
+      "1000 processor_period_us: 1000";
+  // On CPU 0 of 0-1: refused by the kernel (EPERM).
+  const Validation narrow =
+      Check(OneGroup({"processor_num: 1", "cpuset: \"0\"", deadline}), Machine::ForTest(2));
+  const Diagnostic d = Single(narrow, Severity::kWarning);
+  ExpectAt(d, 8, 26, "classic_conf.groups[0].processor_policy");  // Inside the quotes.
+  EXPECT_THAT(d.message, HasSubstr("group \"g\" asks for SCHED_DEADLINE on CPUs 0, but the kernel "
+                                   "admits a SCHED_DEADLINE thread only when it may run on every "
+                                   "CPU of its root domain (here 0-1)"));
+  EXPECT_EQ(Check(OneGroup({"processor_num: 1", "cpuset: \"0\"", deadline}), Machine::ForTest(2),
+                  /*strict=*/true)
+                .diagnostics.ErrorCount(),
+            1);
+  // Every CPU, "range": admitted.
+  const Validation wide =
+      Check(OneGroup({"processor_num: 2", "cpuset: \"0-1\"", deadline}), Machine::ForTest(2));
+  EXPECT_EQ(wide.diagnostics.WarningCount(), 0) << wide.diagnostics.ToString();
+  // Every CPU but "1to1": each processor has one, refused.
+  const Validation pinned = Check(
+      OneGroup({"processor_num: 2", "cpuset: \"0-1\"", "affinity: \"1to1\"", deadline}),
+      Machine::ForTest(2));
+  EXPECT_THAT(Single(pinned, Severity::kWarning).message, HasSubstr("on CPUs 0, but"));
+}
+
 TEST(ValidatorTest, DeadlineParametersTooLargeForNanosecondsAreAnError) {
   // 18446744073709552 us is 2^64 ns + 384 ns: converted, it would wrap to a tiny deadline.
   const Validation v =

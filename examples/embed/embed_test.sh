@@ -2,6 +2,8 @@
 # The embed example as the README runs it, on each conf given (the shipped robot confs,
 # with periodic and on-demand tasks): it must exit 0, say that every notify of an on-demand
 # task ran or was coalesced into a run, and that periodic tasks ran at least that often.
+# Notifies and runs there are the example's own counts (OK returns, body executions), and
+# the runtime's statistics must match them (else it prints MISMATCH and exits 1).
 set -uo pipefail
 
 EMBED="$1"

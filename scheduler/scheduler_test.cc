@@ -45,6 +45,7 @@
 #include "scheduler/config/loader.h"
 #include "scheduler/config/plan.h"
 #include "scheduler/config/validator.h"
+#include "scheduler/testing/counter.h"
 #include "scheduler/testing/test_plans.h"
 
 namespace cadence {
@@ -95,29 +96,7 @@ using test_support::SleepsInFutex;
 // ---------------------------------------------------------------------------------------
 // Helpers.
 
-// A count that a test can wait on.
-class Counter {
- public:
-  void Increment() {
-    std::lock_guard<std::mutex> lock(mutex_);
-    ++count_;
-    changed_.notify_all();
-  }
-  // Waits until the count is at least n (false after the guard time).
-  bool WaitAtLeast(uint64_t n) {
-    std::unique_lock<std::mutex> lock(mutex_);
-    return changed_.wait_for(lock, kGuard, [&] { return count_ >= n; });
-  }
-  uint64_t value() {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return count_;
-  }
-
- private:
-  std::mutex mutex_;
-  std::condition_variable changed_;
-  uint64_t count_ = 0;
-};
+using test_support::Counter;
 
 // A one-shot gate: Open() once; Wait() blocks until then (bounded by the guard).
 class Gate {

@@ -31,6 +31,7 @@
 #include "scheduler/processor.h"
 #include "scheduler/scheduler.h"
 #include "scheduler/testing/chrome_trace_reader.h"
+#include "scheduler/testing/counter.h"
 #include "scheduler/testing/test_plans.h"
 
 namespace cadence {
@@ -90,24 +91,7 @@ TraceView WriteAndRead(const Scheduler& s, const std::string& name, TraceSummary
   return view.ok() ? *std::move(view) : TraceView();
 }
 
-// Counts runs of a task body, with a wait for "at least n".
-class Counter {
- public:
-  void Add() {
-    std::lock_guard<std::mutex> lock(mutex_);
-    ++count_;
-    changed_.notify_all();
-  }
-  bool WaitFor(int n) {
-    std::unique_lock<std::mutex> lock(mutex_);
-    return changed_.wait_for(lock, kGuard, [&] { return count_ >= n; });
-  }
-
- private:
-  std::mutex mutex_;
-  std::condition_variable changed_;
-  int count_ = 0;
-};
+using test_support::Counter;
 
 std::vector<const TraceView::Slice*> SlicesNamed(const TraceView& view, const std::string& name) {
   std::vector<const TraceView::Slice*> out;
@@ -196,9 +180,9 @@ TEST(SchedulerTraceTest, TraceHasRunsPerProcessorArrowsFromNotifiersMissesAndExc
   // alpha (on a/0) notifies gamma (on b/0): an arrow from inside a run on another processor.
   absl::StatusOr<TaskId> alpha = s->CreateTask("alpha", [&] {
     EXPECT_TRUE(s->NotifyTask(*gamma).ok());
-    alpha_runs.Add();
+    alpha_runs.Increment();
   });
-  absl::StatusOr<TaskId> beta = s->CreateTask("beta", [&] { beta_runs.Add(); });
+  absl::StatusOr<TaskId> beta = s->CreateTask("beta", [&] { beta_runs.Increment(); });
   absl::StatusOr<TaskId> boom =
       s->CreateTask("boom", [] { throw std::runtime_error("traced exception"); });
   ASSERT_TRUE(alpha.ok() && beta.ok() && boom.ok());
@@ -212,7 +196,7 @@ TEST(SchedulerTraceTest, TraceHasRunsPerProcessorArrowsFromNotifiersMissesAndExc
           while (MonotonicNowNs() < until) {
           }
         }
-        late_runs.Add();
+        late_runs.Increment();
       });
   ASSERT_TRUE(late.ok()) << late.status();
 
@@ -228,16 +212,16 @@ TEST(SchedulerTraceTest, TraceHasRunsPerProcessorArrowsFromNotifiersMissesAndExc
     for (int i = 1; i <= kNotifies; ++i) {
       EXPECT_TRUE(s->NotifyTask(*alpha).ok());
       EXPECT_TRUE(s->NotifyTask(*beta).ok());
-      ASSERT_TRUE(alpha_runs.WaitFor(i));
-      ASSERT_TRUE(beta_runs.WaitFor(i));
+      ASSERT_TRUE(alpha_runs.WaitAtLeast(i));
+      ASSERT_TRUE(beta_runs.WaitAtLeast(i));
     }
     std::unique_lock<std::mutex> lock(mutex);
     written_cv.wait_for(lock, kGuard, [&] { return written; });
   });
   const pid_t notifier_id = notifier_tid.get_future().get();
-  ASSERT_TRUE(alpha_runs.WaitFor(kNotifies));
-  ASSERT_TRUE(beta_runs.WaitFor(kNotifies));
-  ASSERT_TRUE(late_runs.WaitFor(3));
+  ASSERT_TRUE(alpha_runs.WaitAtLeast(kNotifies));
+  ASSERT_TRUE(beta_runs.WaitAtLeast(kNotifies));
+  ASSERT_TRUE(late_runs.WaitAtLeast(3));
   ASSERT_TRUE(s->RemoveTask(*late).ok());
   ASSERT_TRUE(s->NotifyTask(*boom).ok());
   s->Shutdown();  // Runs boom (queued) first.
@@ -359,12 +343,12 @@ TEST(SchedulerTraceTest, SmallRingKeepsTheNewestRunsAndSaysHowManyItDropped) {
   std::vector<int64_t> began;  // Written by the runs, read after the wait for them.
   absl::StatusOr<TaskId> alpha = s->CreateTask("alpha", [&] {
     began.push_back(MonotonicNowNs());
-    runs.Add();
+    runs.Increment();
   });
   ASSERT_TRUE(alpha.ok()) << alpha.status();
   for (int i = 1; i <= kRuns; ++i) {
     ASSERT_TRUE(s->NotifyTask(*alpha).ok());
-    ASSERT_TRUE(runs.WaitFor(i));
+    ASSERT_TRUE(runs.WaitAtLeast(i));
   }
   s->Shutdown();
   const std::vector<ProcessorStats> stats = s->ProcessorStatistics();

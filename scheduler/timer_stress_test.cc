@@ -26,6 +26,7 @@
 #include "scheduler/config/validator.h"
 #include "scheduler/processor.h"
 #include "scheduler/scheduler.h"
+#include "scheduler/testing/counter.h"
 
 namespace cadence {
 namespace {
@@ -48,28 +49,6 @@ struct Record {
   bool stable = false;  // Never removed.
 };
 
-// Stable tasks whose runs saw kReleasesEach releases; a test can wait for all of them.
-class StableDone {
- public:
-  void Add() {
-    std::lock_guard<std::mutex> lock(mutex_);
-    ++count_;
-    changed_.notify_all();
-  }
-  bool WaitFor(int n) {
-    std::unique_lock<std::mutex> lock(mutex_);
-    return changed_.wait_for(lock, 60s, [&] { return count_ >= n; });
-  }
-  int count() {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return count_;
-  }
-
- private:
-  std::mutex mutex_;
-  std::condition_variable changed_;
-  int count_ = 0;
-};
 
 class Progress {
  public:
@@ -97,7 +76,8 @@ void RunStress(const std::string& conf, const std::string& prefix) {
   std::vector<std::unique_ptr<Record>> records;  // Every incarnation; outlives the scheduler.
   std::mutex records_mutex;
   Progress progress;
-  StableDone stable_done;
+  // Stable tasks whose runs saw kReleasesEach releases.
+  test_support::Counter stable_done(60s);
   absl::StatusOr<std::unique_ptr<Scheduler>> started = Scheduler::Start(validation.plan);
   ASSERT_TRUE(started.ok()) << started.status();
   Scheduler& s = **started;
@@ -121,7 +101,7 @@ void RunStress(const std::string& conf, const std::string& prefix) {
             r->last = release;
             if (r->releases_seen.fetch_add(1, std::memory_order_relaxed) + 1 == kReleasesEach &&
                 r->stable) {
-              stable_done.Add();
+              stable_done.Increment();
             }
           }
           progress.Add();
@@ -160,8 +140,8 @@ void RunStress(const std::string& conf, const std::string& prefix) {
   constexpr uint64_t kRuns = 100'000;
 #endif
   EXPECT_TRUE(progress.WaitFor(kRuns));
-  EXPECT_TRUE(stable_done.WaitFor(kStableTasks))
-      << stable_done.count() << " of the " << kStableTasks << " stable tasks ran on "
+  EXPECT_TRUE(stable_done.WaitAtLeast(kStableTasks))
+      << stable_done.value() << " of the " << kStableTasks << " stable tasks ran on "
       << kReleasesEach << " releases";
   stop.store(true);
   for (std::thread& t : threads) t.join();

@@ -14,6 +14,7 @@
 #include "scheduler/common/cpuset.h"
 #include "scheduler/common/futex.h"
 #include "scheduler/common/thread_creation.h"
+#include "scheduler/config/diagnostic.h"
 #include "scheduler/trace/notifier.h"
 
 namespace cadence {
@@ -525,7 +526,8 @@ absl::StatusOr<std::thread> Scheduler::StartThread(const std::string& name,
   auto ready = std::make_shared<std::promise<absl::Status>>();
   std::future<absl::Status> started = ready->get_future();
   auto configure_and_run = [this, name, body = std::move(body), ready]() mutable {
-    pthread_setname_np(pthread_self(), name.substr(0, 15).c_str());  // What ps/top show.
+    // What ps/top show: the kernel keeps 15 bytes; not a character cut in two.
+    pthread_setname_np(pthread_self(), Utf8Head(name, 15).c_str());
     absl::StatusOr<AppliedAttributes> applied = ApplyThreadConfig(name, CurrentTid());
     if (!applied.ok() && !absl::IsNotFound(applied.status())) {
       ready->set_value(applied.status());

@@ -1,5 +1,7 @@
 #include "scheduler/config/diagnostic.h"
 
+#include <algorithm>
+
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 
@@ -26,7 +28,15 @@ bool IsUtf8(const std::string& s, size_t* bad) {
     const int more = c < 0x80 ? 0 : (c >= 0xc2 && c <= 0xdf) ? 1 : (c >= 0xe0 && c <= 0xef) ? 2
                                   : (c >= 0xf0 && c <= 0xf4) ? 3 : -1;
     bool ok = more >= 0 && i + more < s.size();
-    for (int k = 1; ok && k <= more; ++k) {
+    // The second byte's range (RFC 3629, table 3): no overlong forms, no UTF-16 surrogates
+    // (ED A0..BF), nothing past U+10FFFF.
+    if (ok && more > 0) {
+      const unsigned char second = static_cast<unsigned char>(s[i + 1]);
+      const unsigned char low = c == 0xe0 ? 0xa0 : c == 0xf0 ? 0x90 : 0x80;
+      const unsigned char high = c == 0xed ? 0x9f : c == 0xf4 ? 0x8f : 0xbf;
+      ok = second >= low && second <= high;
+    }
+    for (int k = 2; ok && k <= more; ++k) {
       ok = (static_cast<unsigned char>(s[i + k]) & 0xc0) == 0x80;
     }
     if (!ok) {
@@ -36,6 +46,18 @@ bool IsUtf8(const std::string& s, size_t* bad) {
     i += more + 1;
   }
   return true;
+}
+
+std::string Utf8Head(const std::string& s, size_t max_bytes) {
+  size_t cut = std::min(max_bytes, s.size());
+  while (cut > 0 && cut < s.size() && (static_cast<unsigned char>(s[cut]) & 0xc0) == 0x80) --cut;
+  return s.substr(0, cut);
+}
+
+std::string Utf8Tail(const std::string& s, size_t max_bytes) {
+  size_t start = s.size() - std::min(max_bytes, s.size());
+  while (start < s.size() && (static_cast<unsigned char>(s[start]) & 0xc0) == 0x80) ++start;
+  return s.substr(start);
 }
 
 std::string Quoted(const std::string& s) {

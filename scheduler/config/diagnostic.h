@@ -18,6 +18,11 @@ namespace cadence {
 // not.
 bool IsUtf8(const std::string& s, size_t* bad = nullptr);
 
+// The longest prefix (suffix) of the UTF-8 string `s` of at most `max_bytes` bytes that does
+// not cut a character in two (for names the kernel keeps 15 bytes of).
+std::string Utf8Head(const std::string& s, size_t max_bytes);
+std::string Utf8Tail(const std::string& s, size_t max_bytes);
+
 // `s` in double quotes, escaped, so that a name with a newline or a stray byte cannot break
 // a message.
 std::string Quoted(const std::string& s);

@@ -364,90 +364,129 @@ SourceLocation LoadedConfig::FieldLocation(const TextFormat::ParseInfoTree* tree
   return LocationOf(tree, message, field, index, path);
 }
 
+namespace {
+
+// Skips whitespace and `#` comments from byte `i` of `text`; the first byte after them.
+size_t SkipSpaceAndComments(const std::string& text, size_t i) {
+  while (i < text.size()) {
+    if (absl::ascii_isspace(static_cast<unsigned char>(text[i]))) {
+      ++i;
+    } else if (text[i] == '#') {
+      while (i < text.size() && text[i] != '\n') ++i;
+    } else {
+      break;
+    }
+  }
+  return i;
+}
+
+// How many bytes the escape starting at text[i] (a backslash) stands for, and where it ends
+// (*end): \x with 1-2 hex digits and 1-3 octal digits are one byte, \u and \U a code point
+// in UTF-8, anything else one character.
+size_t Unescape(const std::string& text, size_t i, size_t* end) {
+  auto is_octal = [](char c) { return c >= '0' && c <= '7'; };
+  ++i;  // The backslash.
+  if (i < text.size() && (text[i] == 'x' || text[i] == 'X')) {
+    ++i;
+    for (int k = 0; k < 2 && i < text.size() && absl::ascii_isxdigit(text[i]); ++k) ++i;
+    *end = i;
+    return 1;
+  }
+  if (i < text.size() && is_octal(text[i])) {
+    for (int k = 0; k < 3 && i < text.size() && is_octal(text[i]); ++k) ++i;
+    *end = i;
+    return 1;
+  }
+  if (i < text.size() && (text[i] == 'u' || text[i] == 'U')) {
+    const int digits = text[i] == 'u' ? 4 : 8;
+    ++i;
+    uint32_t code = 0;
+    for (int k = 0; k < digits && i < text.size() && absl::ascii_isxdigit(text[i]); ++k, ++i) {
+      const char c = absl::ascii_tolower(text[i]);
+      code = code * 16 + static_cast<uint32_t>(c <= '9' ? c - '0' : c - 'a' + 10);
+    }
+    *end = i;
+    return code < 0x80 ? 1 : code < 0x800 ? 2 : code < 0x10000 ? 3 : 4;
+  }
+  *end = std::min(i + 1, text.size());
+  return 1;
+}
+
+}  // namespace
+
+SourceLocation LoadedConfig::LocationOfByte(size_t byte) const {
+  if (line_starts.empty() || byte > text.size()) return {path, 0, 0};
+  const size_t l = static_cast<size_t>(
+      std::upper_bound(line_starts.begin(), line_starts.end(), byte) - line_starts.begin() - 1);
+  const size_t start = line_starts[l];
+  const size_t first_tab = l < line_first_tab.size() ? line_first_tab[l] : std::string::npos;
+  // Up to the line's first tab a column is a byte offset: no scan of a long line.
+  int column = 0;
+  if (byte - start <= first_tab) {
+    column = static_cast<int>(byte - start);
+  } else {
+    const size_t end = l + 1 < line_starts.size() ? line_starts[l + 1] - 1 : text.size();
+    column = ColumnOfByte(absl::string_view(text).substr(start, end - start), byte - start);
+  }
+  return {path, static_cast<int>(l + 1), column + 1};
+}
+
+size_t LoadedConfig::ByteOfLocation(SourceLocation where) const {
+  const size_t l = static_cast<size_t>(where.line - 1);
+  if (where.line <= 0 || where.column <= 0 || l >= line_starts.size()) return std::string::npos;
+  const size_t start = line_starts[l];
+  const size_t end = l + 1 < line_starts.size() ? line_starts[l + 1] - 1 : text.size();
+  const size_t column = static_cast<size_t>(where.column - 1);
+  const size_t first_tab = l < line_first_tab.size() ? line_first_tab[l] : std::string::npos;
+  const size_t byte =
+      column <= first_tab
+          ? column
+          : ByteOfColumn(absl::string_view(text).substr(start, end - start), where.column - 1);
+  return std::min(start + byte, text.size());
+}
+
 SourceLocation LoadedConfig::ValueLocation(const TextFormat::ParseInfoTree* tree,
                                            const Message& message, const std::string& field,
                                            int index) const {
   SourceLocation where = FieldLocation(tree, message, field, index);
-  if (where.line <= 0) return where;
-  // Find the line, then the opening quote after the field name's colon. Up to the line's
-  // first tab, a column is a byte offset: no scan from the line's start (a config written
-  // on one long line has thousands of values on it).
-  absl::string_view line;
-  size_t first_tab = std::string::npos;
-  const size_t l = static_cast<size_t>(where.line - 1);
-  if (l < line_starts.size() && line_first_tab.size() == line_starts.size()) {
-    const size_t end = l + 1 < line_starts.size() ? line_starts[l + 1] - 1 : text.size();
-    line = absl::string_view(text).substr(line_starts[l], end - line_starts[l]);
-    first_tab = line_first_tab[l];
-  } else {
-    size_t start = 0;
-    line = LineOf(text, where.line - 1, &start);
-    if (start == std::string::npos) return where;
-    first_tab = line.find('\t');
-  }
-  const size_t name_column = static_cast<size_t>(where.column - 1);
-  const size_t name_byte =
-      name_column <= first_tab ? name_column : ByteOfColumn(line, where.column - 1);
-  const size_t colon = line.find(':', name_byte);
-  if (colon == absl::string_view::npos) return where;
-  const size_t quote = line.find_first_of("\"'", colon);
-  if (quote == absl::string_view::npos) return where;
-  const int quote_column = quote <= first_tab ? static_cast<int>(quote) : ColumnOfByte(line, quote);
-  return {path, where.line, quote_column + 2};
+  // The opening quote after the field name's colon, on that line or a later one (comments
+  // and blank space skipped).
+  const size_t name = ByteOfLocation(where);
+  if (name == std::string::npos) return where;
+  const size_t colon = text.find(':', name);
+  if (colon == std::string::npos) return where;
+  const size_t quote = SkipSpaceAndComments(text, colon + 1);
+  if (quote >= text.size() || (text[quote] != '"' && text[quote] != '\'')) return where;
+  return LocationOfByte(quote + 1);
 }
 
 SourceLocation LoadedConfig::ValueOffsetLocation(SourceLocation value_at, size_t offset) const {
   SourceLocation fallback = value_at;
   if (fallback.column > 0) fallback.column += static_cast<int>(offset);
-  const size_t l = static_cast<size_t>(value_at.line - 1);
-  if (value_at.line <= 0 || value_at.column <= 0 || l >= line_starts.size()) return fallback;
-  const size_t line_end = l + 1 < line_starts.size() ? line_starts[l + 1] - 1 : text.size();
-  const absl::string_view line =
-      absl::string_view(text).substr(line_starts[l], line_end - line_starts[l]);
-  size_t i = line_starts[l] + ByteOfColumn(line, value_at.column - 1);
-  if (i == 0 || i > text.size() || (text[i - 1] != '"' && text[i - 1] != '\'')) return fallback;
+  size_t i = ByteOfLocation(value_at);
+  if (i == std::string::npos || i == 0 || (text[i - 1] != '"' && text[i - 1] != '\'')) {
+    return fallback;
+  }
   char quote = text[i - 1];
-  auto is_octal = [](char c) { return c >= '0' && c <= '7'; };
-  for (size_t decoded = 0;; ++decoded) {
-    // Past the closing quote: the next adjacent literal, if any, continues the string.
+  size_t decoded = 0;  // Bytes of the value before text[i].
+  while (true) {
+    // At a closing quote: an adjacent literal, if any, continues the value; if none does,
+    // the offset is the value's end, at that quote.
     while (i < text.size() && text[i] == quote) {
-      size_t j = i + 1;
-      while (j < text.size()) {
-        if (absl::ascii_isspace(static_cast<unsigned char>(text[j]))) {
-          ++j;
-        } else if (text[j] == '#') {  // A comment, to the end of its line.
-          while (j < text.size() && text[j] != '\n') ++j;
-        } else {
-          break;
-        }
+      const size_t next = SkipSpaceAndComments(text, i + 1);
+      if (next >= text.size() || (text[next] != '"' && text[next] != '\'')) {
+        return decoded == offset ? LocationOfByte(i) : fallback;
       }
-      if (j >= text.size() || (text[j] != '"' && text[j] != '\'')) return fallback;
-      quote = text[j];
-      i = j + 1;
+      quote = text[next];
+      i = next + 1;
     }
     if (i >= text.size()) return fallback;
-    if (decoded == offset) break;
-    if (text[i] != '\\') {
-      ++i;
-      continue;
-    }
-    // An escape: \x with 1-2 hex digits, 1-3 octal digits, or one character.
-    ++i;
-    if (i < text.size() && (text[i] == 'x' || text[i] == 'X')) {
-      ++i;
-      for (int k = 0; k < 2 && i < text.size() && absl::ascii_isxdigit(text[i]); ++k) ++i;
-    } else if (i < text.size() && is_octal(text[i])) {
-      for (int k = 0; k < 3 && i < text.size() && is_octal(text[i]); ++k) ++i;
-    } else {
-      ++i;
-    }
+    size_t end = i + 1;
+    const size_t bytes = text[i] == '\\' ? Unescape(text, i, &end) : 1;
+    if (offset < decoded + bytes) return LocationOfByte(i);
+    decoded += bytes;
+    i = end;
   }
-  const size_t at_line = static_cast<size_t>(
-      std::upper_bound(line_starts.begin(), line_starts.end(), i) - line_starts.begin() - 1);
-  const size_t start = line_starts[at_line];
-  const size_t end = at_line + 1 < line_starts.size() ? line_starts[at_line + 1] - 1 : text.size();
-  return {path, static_cast<int>(at_line + 1),
-          ColumnOfByte(absl::string_view(text).substr(start, end - start), i - start) + 1};
 }
 
 const TextFormat::ParseInfoTree* NestedTreeOf(const TextFormat::ParseInfoTree* tree,

@@ -37,7 +37,7 @@ struct LoadedConfig {
   std::string text;
   // Per line of `text`: the offset where it starts and the offset of its first tab within
   // it (npos: none), so that locating a value does not rescan a long line (filled by
-  // ParseConfigText; ValueLocation rescans when they are empty).
+  // ParseConfigText; without them, values are located at their field).
   std::vector<size_t> line_starts;
   std::vector<size_t> line_first_tab;
   // The parsed message.
@@ -64,6 +64,11 @@ struct LoadedConfig {
   // they stand for, and adjacent literals ("0-1," "3-1", on one line or several) as one
   // string. `value_at` moved by `offset` columns when the text cannot be followed.
   SourceLocation ValueOffsetLocation(SourceLocation value_at, size_t offset) const;
+
+  // The location of byte `byte` of `text`, and the byte of a location (npos when it is
+  // not in the text), through the line index.
+  SourceLocation LocationOfByte(size_t byte) const;
+  size_t ByteOfLocation(SourceLocation where) const;
 
   // The parse tree of a nested message field (nullptr when unknown).
   const google::protobuf::TextFormat::ParseInfoTree* Nested(

@@ -187,7 +187,7 @@ constexpr size_t kThreadNameLength = 15;
 // to fit.
 std::string ThreadName(const std::string& group, int index) {
   const std::string suffix = absl::StrCat("/", index);
-  return group.substr(0, kThreadNameLength - suffix.size()) + suffix;
+  return Utf8Head(group, kThreadNameLength - suffix.size()) + suffix;
 }
 
 // The same, with the middle of a long group name left out ("motion~trol_b/0"), so that the
@@ -198,7 +198,7 @@ std::string ElidedThreadName(const std::string& group, int index) {
   if (group.size() <= room) return group + suffix;
   const size_t tail = (room - 1) / 2;
   const size_t head = room - 1 - tail;
-  return absl::StrCat(group.substr(0, head), "~", group.substr(group.size() - tail), suffix);
+  return absl::StrCat(Utf8Head(group, head), "~", Utf8Tail(group, tail), suffix);
 }
 
 // "CPU 3 is" / "CPUs 2-5 are".
@@ -262,7 +262,9 @@ Validation Validator::Run() {
     plan_.kind = SchedulerKind::kClassic;
     Classic(sched, tree);
   }
-  if (plan_.processors.size() > kMaxProcessors) {
+  // (Not for the default group a conf without groups gets: one processor per usable CPU.)
+  const bool default_group = !choreography && sched.classic_conf().groups_size() == 0;
+  if (plan_.processors.size() > kMaxProcessors && !default_group) {
     const char* conf = choreography ? "choreography_conf" : "classic_conf";
     diags_.Error(Where(tree, sched, conf), absl::StrCat("scheduler_conf.", conf),
                  absl::StrCat("the config asks for ", plan_.processors.size(),
@@ -314,7 +316,7 @@ void Validator::DistinctThreadNames() {
     const std::string suffix = absl::StrCat("/", p.index);
     for (int n = 2; used.count(name); ++n) {
       const std::string mark = absl::StrCat("~", n);
-      name = absl::StrCat(p.group.substr(0, kThreadNameLength - suffix.size() - mark.size()), mark,
+      name = absl::StrCat(Utf8Head(p.group, kThreadNameLength - suffix.size() - mark.size()), mark,
                           suffix);
     }
     used.insert(name);
@@ -507,7 +509,9 @@ std::optional<ThreadAttributes> Validator::ResolveAttributes(const AttributeFiel
     }
     case SchedPolicy::kIdle:
       if ((f.has_prio && f.prio != 0) || (f.has_nice && f.nice != 0)) {
-        diags_.Warning(f.has_prio && f.prio != 0 ? prio_at : nice_at, prio_path,
+        const bool at_prio = f.has_prio && f.prio != 0;
+        diags_.Warning(at_prio ? prio_at : nice_at,
+                       at_prio ? prio_path : absl::StrCat(path, ".", f.nice_field),
                        "SCHED_IDLE has no priority or nice value: the value given is ignored",
                        "remove the priority, or pick SCHED_OTHER/SCHED_BATCH with a nice value");
       }

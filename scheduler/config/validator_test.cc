@@ -148,6 +148,13 @@ TEST(ValidatorTest, NamesWithControlCharactersOrBytesThatAreNotUtf8AreErrors) {
   EXPECT_EQ(errors[2].message, "thread name \"t\\tb\" cannot be used: it holds a control "
                                "character (byte 0x09 at offset 1)");
   EXPECT_EQ(v.plan.tasks.count("ok\303\251"), 1u);
+  // A UTF-16 surrogate (U+D800 as UTF-8 bytes), an overlong "/" and a code point past
+  // U+10FFFF are not UTF-8 either.
+  for (const char* bytes : {"\\355\\240\\200", "\\300\\257", "\\364\\220\\200\\200"}) {
+    const Validation bad = Check(absl::StrReplaceAll(text, {{"ok\\303\\251", bytes}}),
+                                 Machine::ForTest(2));
+    EXPECT_EQ(bad.diagnostics.ErrorCount(), 4) << bytes << "\n" << bad.diagnostics.ToString();
+  }
 
   const Validation group = Check(absl::StrReplaceAll(text, {{"name: \"g\"", "name: \"g\\nh\""}}),
                                  Machine::ForTest(2));
@@ -198,6 +205,36 @@ TEST(ValidatorTest, CpusetErrorInAnEscapedOrSplitValuePointsAtItsText) {
   const Validation split = Check(OneGroup({"processor_num: 2", "cpuset: \"0-1,\"", "  \"3-1\""}),
                                  Machine::ForTest(4));
   ExpectAt(Single(split, Severity::kError), 8, 10, "classic_conf.groups[0].cpuset");
+}
+
+TEST(ValidatorTest, CpusetErrorAtTheValuesEndOrOnTheNextLinePointsAtItsText) {
+  // A trailing comma written as an escape: the error is at the end of the value, the
+  // closing quote (column 23 of `      cpuset: "0-1\\x2c"`).
+  const Validation end =
+      Check(OneGroup({"processor_num: 2", "cpuset: \"0-1\\x2c\""}), Machine::ForTest(4));
+  ExpectAt(Single(end, Severity::kError), 7, 23, "classic_conf.groups[0].cpuset");
+  // The value starts on the line after its field, in two literals: the reversed range is on
+  // the third line, in the second literal.
+  const Validation below = Check(
+      OneGroup({"processor_num: 2", "cpuset:", "  \"0-1,\"", "  \"3-1\""}), Machine::ForTest(4));
+  ExpectAt(Single(below, Severity::kError), 9, 10, "classic_conf.groups[0].cpuset");
+  // A \\u escape stands for one character: "\\u0030-1,3-1" is "0-1,3-1", the range at column 25.
+  const Validation unicode =
+      Check(OneGroup({"processor_num: 2", "cpuset: \"\\u0030-1,3-1\""}), Machine::ForTest(4));
+  ExpectAt(Single(unicode, Severity::kError), 7, 25, "classic_conf.groups[0].cpuset");
+}
+
+TEST(ValidatorTest, ThreadNamesAreCutBetweenCharacters) {
+  // "αβγδεζηθ" is 16 bytes; with "/0" the kernel keeps 15: six characters, not six and a
+  // half.
+  const Validation v = Check(
+      "scheduler_conf { classic_conf { groups: [ { name: \"\xce\xb1\xce\xb2\xce\xb3\xce\xb4"
+      "\xce\xb5\xce\xb6\xce\xb7\xce\xb8\" processor_num: 1 } ] } }\n",
+      Machine::ForTest(2));
+  ASSERT_TRUE(v.ok()) << v.diagnostics.ToString();
+  ASSERT_EQ(v.plan.processors.size(), 1u);
+  EXPECT_EQ(v.plan.processors[0].thread_name, "\xce\xb1\xce\xb2\xce\xb3\xce\xb4\xce\xb5\xce\xb6/0");
+  EXPECT_TRUE(IsUtf8(v.plan.processors[0].thread_name));
 }
 
 TEST(ValidatorTest, CpusetTextPointsAtTheText) {

@@ -46,9 +46,14 @@ bool WantsHelp(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--") break;
-    if (arg == "--help" || arg == "-help" || arg == "--helpfull" || arg == "-helpfull" ||
-        arg == "-h") {
-      return true;
+    if (arg.size() < 2 || arg[0] != '-') continue;
+    const std::string name = arg.substr(arg[1] == '-' ? 2 : 1, arg.find('=') - (arg[1] == '-' ? 2 : 1));
+    if (name == "help" || name == "helpfull" || name == "helpshort" || name == "h") return true;
+    // `--flag value`: the value is not a flag, even when it reads "-h".
+    gflags::CommandLineFlagInfo info;
+    if (arg.find('=') == std::string::npos && gflags::GetCommandLineFlagInfo(name.c_str(), &info) &&
+        info.type != "bool") {
+      ++i;
     }
   }
   return false;

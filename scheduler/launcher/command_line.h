@@ -16,8 +16,8 @@ namespace cadence {
 // flags. Else InvalidArgument naming the argument and what was expected. Changes no flag.
 absl::Status CheckFlags(int argc, char** argv);
 
-// Whether argv[1..argc) asks for help (`--help`, `-help`, `--helpfull`, `-h`, before any
-// `--`). gflags prints the help and exits 1, like a failed run; the programs print it
+// Whether argv[1..argc) asks for help (`--help`, `-help`, `--helpfull`, `--helpshort`, `-h`,
+// before any `--`; the value of a flag given as `--flag value` is not looked at). gflags prints the help and exits 1, like a failed run; the programs print it
 // themselves (ShowHelp) and exit 0.
 bool WantsHelp(int argc, char** argv);
 

@@ -39,6 +39,11 @@ TEST(WantsHelpTest, HelpFlagsAskForHelpOthersDoNot) {
   EXPECT_FALSE(Help({}));
   EXPECT_FALSE(Help({"--cl_on", "helpful", "--helper"}));
   EXPECT_FALSE(Help({"--", "--help"}));  // After "--", an argument.
+  // The value of a flag that takes one, given apart, is not a flag.
+  EXPECT_FALSE(Help({"--cl_name", "-h"}));
+  EXPECT_TRUE(Help({"--cl_name=x", "-h"}));
+  EXPECT_TRUE(Help({"--cl_on", "-h"}));  // A bool takes no separate value.
+  EXPECT_TRUE(Help({"--helpshort"}));
 }
 
 TEST(CheckFlagsTest, KnownFlagsAndGoodValuesPass) {

@@ -211,7 +211,8 @@ bool HaveProgram(const std::string& name) {
 }
 
 BackgroundLoad::BackgroundLoad(int cpus, double settle_s) {
-  if (HaveProgram("stress-ng")) {
+  const bool have_stress_ng = HaveProgram("stress-ng");
+  if (have_stress_ng) {
     const std::string n = absl::StrCat(cpus);
     std::vector<const char*> argv = {"stress-ng", "--cpu", n.c_str(), "--quiet", nullptr};
     const pid_t parent = getpid();
@@ -254,7 +255,9 @@ BackgroundLoad::BackgroundLoad(int cpus, double settle_s) {
         refused = thread.status();
       }
     }
-    description_ = absl::StrCat(threads_.size(), " busy threads at nice 0 (stress-ng not found)");
+    description_ = absl::StrCat(threads_.size(), " busy threads at nice 0 (",
+                                have_stress_ng ? "stress-ng could not be started" : "stress-ng not found",
+                                ")");
     if (!refused.ok()) {
       absl::StrAppend(&description_, "; only ", threads_.size(), " of ", cpus,
                       " could be started: ", refused.message());

@@ -274,9 +274,11 @@ int Template(const std::vector<std::string>& dag_files) {
   // A file name inside --out_dir: "../x" or "a/b" would write elsewhere.
   if (name == "." || name == ".." || name.find('/') != std::string::npos ||
       !cadence::NameProblem(name).empty()) {
-    std::cerr << "schedctl template: --name " << cadence::Quoted(name)
+    std::cerr << "schedctl template: "
+              << (FLAGS_name.empty() ? "the first DAG's file name " : "--name ")
+              << cadence::Quoted(name)
               << " is not a plain file name (no '/', not '.' or '..', printable UTF-8): the "
-                 "files go into --out_dir\n";
+                 "files go into --out_dir (give --name)\n";
     return 2;
   }
   std::error_code made;

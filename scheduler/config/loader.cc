@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <map>
 #include <cerrno>
 #include <cstring>
 
@@ -91,6 +92,75 @@ std::string FieldBefore(const std::string& text, size_t at) {
     --i;
   }
   return text.substr(i, end - i);
+}
+
+// The path of the message being parsed at byte `end` of `text` ("scheduler_conf.classic_conf.
+// groups[1]"), from the root message `root`: a light scan of the text before it (the parser
+// stopped at `end`, so everything before it parsed). Repeated message fields get their index.
+std::string MessagePathAt(const std::string& text, size_t end, const Descriptor* root) {
+  struct Frame {
+    const Descriptor* descriptor;
+    std::string path;
+    std::map<std::string, int> seen;  // Elements of each repeated field so far.
+    std::string list;                 // Inside `field: [ ... ]`: the field.
+  };
+  std::vector<Frame> frames = {{root, "", {}, ""}};
+  std::string ident;  // The last field name, while its value is expected.
+  end = std::min(end, text.size());
+  auto open = [&](const std::string& name) {
+    Frame& top = frames.back();
+    const FieldDescriptor* f =
+        top.descriptor != nullptr ? top.descriptor->FindFieldByName(name) : nullptr;
+    std::string path = top.path.empty() ? name : absl::StrCat(top.path, ".", name);
+    if (f != nullptr && f->is_repeated()) absl::StrAppend(&path, "[", top.seen[name]++, "]");
+    frames.push_back({f != nullptr ? f->message_type() : nullptr, path, {}, ""});
+  };
+  for (size_t i = 0; i < end;) {
+    const char c = text[i];
+    if (absl::ascii_isspace(static_cast<unsigned char>(c)) || c == ',' || c == ';') {
+      ++i;
+    } else if (c == '#') {
+      while (i < end && text[i] != '\n') ++i;
+    } else if (c == '"' || c == '\'') {
+      for (++i; i < end && text[i] != c; ++i) {
+        if (text[i] == '\\') ++i;
+      }
+      ++i;
+      ident.clear();
+    } else if (absl::ascii_isalpha(static_cast<unsigned char>(c)) || c == '_') {
+      const size_t start = i;
+      while (i < end && (absl::ascii_isalnum(static_cast<unsigned char>(text[i])) || text[i] == '_')) {
+        ++i;
+      }
+      // A field name is followed by ':' or by the message it opens; anything else (an enum
+      // value, true/false) is a value.
+      size_t next = i;
+      while (next < text.size() && absl::ascii_isspace(static_cast<unsigned char>(text[next]))) {
+        ++next;
+      }
+      const char after = next < text.size() ? text[next] : '\0';
+      if (after == ':' || after == '{' || after == '<') ident = text.substr(start, i - start);
+    } else if (c == '{' || c == '<') {
+      // An element of `field: [ {...}, ... ]` (the list stays open in the enclosing frame),
+      // or the message the last field name opens.
+      open(!frames.back().list.empty() ? frames.back().list : ident);
+      ident.clear();
+      ++i;
+    } else if (c == '}' || c == '>') {
+      if (frames.size() > 1) frames.pop_back();
+      ++i;
+    } else if (c == '[') {
+      frames.back().list = ident;
+      ident.clear();
+      ++i;
+    } else if (c == ']') {
+      frames.back().list.clear();
+      ++i;
+    } else {
+      ++i;  // ':' and the characters of numbers.
+    }
+  }
+  return frames.back().path;
 }
 
 // A field named `name` in `root` or the messages it holds (the first found, breadth first).
@@ -235,11 +305,15 @@ absl::Status ParseErrorStatus(const std::string& path, const std::string& text,
     size_t line_start = 0;
     const absl::string_view error_line = LineOf(text, line, &line_start);
     if (line_start != std::string::npos) {
-      field_name = FieldBefore(text, line_start + ByteOfColumn(error_line, column));
+      const size_t at = line_start + ByteOfColumn(error_line, column);
+      field_name = FieldBefore(text, at);
       const FieldDescriptor* f =
           field_name.empty() ? nullptr : FindFieldAnywhere(root, field_name);
       if (f != nullptr && f->cpp_type() != FieldDescriptor::CPPTYPE_MESSAGE) {
         hint = absl::StrCat("`", field_name, "` takes ", ValueKind(*f));
+        // The field's full path, as the validator's findings give it.
+        const std::string message_path = MessagePathAt(text, at, root);
+        if (!message_path.empty()) field_name = absl::StrCat(message_path, ".", field_name);
       } else {
         field_name.clear();
       }

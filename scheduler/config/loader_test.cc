@@ -134,7 +134,8 @@ TEST(LoaderTest, WrongTypeIsReportedAtTheValue) {
                        "    }\n"
                        "  }\n"
                        "}\n"),
-            "test.conf:5:22: error: Expected integer, got: \"two\" [processor_num]\n"
+            "test.conf:5:22: error: Expected integer, got: \"two\" "
+            "[scheduler_conf.classic_conf.groups[0].processor_num]\n"
             "  hint: `processor_num` takes a whole number, 0 or more, without quotes");
 }
 
@@ -279,14 +280,28 @@ TEST(LoaderTest, ValueLocationsOnOneLongLineAndAfterATabInIt) {
 
 TEST(LoaderTest, ValueOfTheWrongTypeNamesTheFieldAndWhatItTakes) {
   EXPECT_EQ(ParseError("scheduler_conf {\n  classic_conf { groups { processor_num: \"1\" } }\n}\n"),
-            "test.conf:2:42: error: Expected integer, got: \"1\" [processor_num]\n"
+            "test.conf:2:42: error: Expected integer, got: \"1\" "
+            "[scheduler_conf.classic_conf.groups[0].processor_num]\n"
             "  hint: `processor_num` takes a whole number, 0 or more, without quotes");
   EXPECT_EQ(ParseError("scheduler_conf {\n  classic_conf { groups { busy_spin: 3 } }\n}\n"),
-            "test.conf:2:38: error: Integer out of range (3) [busy_spin]\n"
+            "test.conf:2:38: error: Integer out of range (3) "
+            "[scheduler_conf.classic_conf.groups[0].busy_spin]\n"
             "  hint: `busy_spin` takes true or false");
   EXPECT_EQ(ParseError("scheduler_conf {\n  policy: classic\n}\n"),
-            "test.conf:2:11: error: Expected string, got: classic [policy]\n"
+            "test.conf:2:11: error: Expected string, got: classic [scheduler_conf.policy]\n"
             "  hint: `policy` takes a string in double quotes, e.g. \"SCHED_FIFO\"");
+}
+
+TEST(LoaderTest, ValueOfTheWrongTypeGivesTheFieldsPathWithIndexes) {
+  // The second group, given as a block of its own; the second thread, in a list.
+  EXPECT_THAT(ParseError("scheduler_conf {\n  classic_conf {\n    groups { name: \"a\" }\n"
+                         "    groups { name: \"b\" processor_num: x }\n  }\n}\n"),
+              StartsWith("test.conf:4:39: error: Expected integer, got: x "
+                         "[scheduler_conf.classic_conf.groups[1].processor_num]"));
+  EXPECT_THAT(ParseError("scheduler_conf {\n  threads: [ { name: \"t\" }, { name: \"u\" prio: "
+                         "\"x\" } ]\n}\n"),
+              StartsWith("test.conf:2:47: error: Expected integer, got: \"x\" "
+                         "[scheduler_conf.threads[1].prio]"));
 }
 
 TEST(LoaderTest, SchedulerFieldAtTopLevelGetsTheWrapperHint) {

@@ -299,6 +299,31 @@ absl::Status ParseErrorStatus(const std::string& path, const std::string& text,
         hint = absl::StrCat(short_type, " has: ", absl::StrJoin(names, ", "));
       }
     }
+  } else if (absl::StartsWith(message, "Expected identifier, got: ") &&
+             (message.size() == strlen("Expected identifier, got: ") ||
+              absl::EndsWith(message, "got: }"))) {
+    // The end of the file inside a message, or a `}` that closes nothing.
+    int depth = 0;
+    for (size_t i = 0; i < text.size(); ++i) {  // Braces outside strings and comments.
+      const char c = text[i];
+      if (c == '#') {
+        while (i < text.size() && text[i] != '\n') ++i;
+      } else if (c == '"' || c == '\'') {
+        for (++i; i < text.size() && text[i] != c; ++i) {
+          if (text[i] == '\\') ++i;
+        }
+      } else if (c == '{' || c == '<') {
+        ++depth;
+      } else if (c == '}' || c == '>') {
+        --depth;
+      }
+    }
+    hint = absl::EndsWith(message, "got: }")
+               ? "this `}` closes no message: remove it, or add the `{` it belongs to"
+               : absl::StrCat("the file ends inside a message: ",
+                              depth > 1 ? absl::StrCat(depth, " closing `}` are") :
+                                          std::string("a closing `}` is"),
+                              " missing (or the file was cut short)");
   } else {
     // A value the field's type does not take ("Expected integer, got: \"1\"", "Integer
     // out of range (3)" for a bool, ...): name the field and what it takes.

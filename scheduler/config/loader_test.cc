@@ -304,6 +304,20 @@ TEST(LoaderTest, ValueOfTheWrongTypeGivesTheFieldsPathWithIndexes) {
                          "[scheduler_conf.threads[1].prio]"));
 }
 
+TEST(LoaderTest, FileCutShortOrAStrayBraceGetsAHint) {
+  EXPECT_EQ(ParseError("scheduler_conf {\n  classic_conf {\n    groups { name: \"a\""),
+            "test.conf:3:23: error: Expected identifier, got: \n"
+            "  hint: the file ends inside a message: 3 closing `}` are missing (or the file was "
+            "cut short)");
+  EXPECT_EQ(ParseError("scheduler_conf {\n  policy: \"classic\" # {\n"),
+            "test.conf:3:1: error: Expected identifier, got: \n"
+            "  hint: the file ends inside a message: a closing `}` is missing (or the file was "
+            "cut short)");
+  EXPECT_EQ(ParseError("scheduler_conf {\n}\n}\n"),
+            "test.conf:3:1: error: Expected identifier, got: }\n"
+            "  hint: this `}` closes no message: remove it, or add the `{` it belongs to");
+}
+
 TEST(LoaderTest, SchedulerFieldAtTopLevelGetsTheWrapperHint) {
   EXPECT_EQ(ParseError("policy: \"classic\"\n"),
             "test.conf:1:1: error: unknown field 'policy' in CyberConfig\n"

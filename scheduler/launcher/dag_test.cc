@@ -214,20 +214,27 @@ TEST(DagTest, EmptyOrMissingChannelIsAnError) {
                           StartsWith("x.dag:8:7: error: this reader has no channel")));
 }
 
+// One component with one reader whose pending_queue_size line (line 9, column 9) is
+// `pending_queue_size: <size>`.
+std::string DagWithPendingQueueSize(const std::string& size) {
+  return absl::StrCat(
+      "module_config {\n"
+      "  module_library: \"liba.so\"\n"
+      "  components {\n"
+      "    class_name: \"A\"\n"
+      "    config {\n"
+      "      name: \"a\"\n"
+      "      readers {\n"
+      "        channel: \"/a\"\n"
+      "        pending_queue_size: ", size, "\n"
+      "      }\n"
+      "    }\n"
+      "  }\n"
+      "}\n");
+}
+
 TEST(DagTest, PendingQueueSizeZeroIsAnErrorAtTheField) {
-  EXPECT_THAT(LoadError("module_config {\n"
-                        "  module_library: \"liba.so\"\n"
-                        "  components {\n"
-                        "    class_name: \"A\"\n"
-                        "    config {\n"
-                        "      name: \"a\"\n"
-                        "      readers {\n"
-                        "        channel: \"/a\"\n"
-                        "        pending_queue_size: 0\n"
-                        "      }\n"
-                        "    }\n"
-                        "  }\n"
-                        "}\n"),
+  EXPECT_THAT(LoadError(DagWithPendingQueueSize("0")),
               StartsWith("x.dag:9:9: error: pending_queue_size must be at least 1"));
 }
 
@@ -237,29 +244,14 @@ TEST(DagTest, DagWithoutComponentsIsAnError) {
 }
 
 TEST(DagTest, PendingQueueSizeAboveTheLimitIsAnErrorAtTheField) {
-  const std::string dag = absl::StrCat(
-      "module_config {\n"
-      "  module_library: \"liba.so\"\n"
-      "  components {\n"
-      "    class_name: \"A\"\n"
-      "    config {\n"
-      "      name: \"a\"\n"
-      "      readers {\n"
-      "        channel: \"/a\"\n"
-      "        pending_queue_size: ", kMaxPendingQueueSize + 1, "\n"
-      "      }\n"
-      "    }\n"
-      "  }\n"
-      "}\n");
-  EXPECT_THAT(LoadError(dag), StartsWith(absl::StrCat("x.dag:9:9: error: pending_queue_size ",
-                                                      kMaxPendingQueueSize + 1,
-                                                      " is too large: at most ",
-                                                      kMaxPendingQueueSize)));
+  EXPECT_THAT(LoadError(DagWithPendingQueueSize(absl::StrCat(kMaxPendingQueueSize + 1))),
+              StartsWith(absl::StrCat("x.dag:9:9: error: pending_queue_size ",
+                                      kMaxPendingQueueSize + 1, " is too large: at most ",
+                                      kMaxPendingQueueSize)));
   // The limit itself is accepted.
-  const std::string at_limit = absl::StrReplaceAll(
-      dag, {{absl::StrCat(kMaxPendingQueueSize + 1), absl::StrCat(kMaxPendingQueueSize)}});
   std::string path;
-  absl::StatusOr<Dag> accepted = LoadText(at_limit, &path);
+  absl::StatusOr<Dag> accepted =
+      LoadText(DagWithPendingQueueSize(absl::StrCat(kMaxPendingQueueSize)), &path);
   ASSERT_TRUE(accepted.ok()) << accepted.status();
   EXPECT_EQ(accepted->components[0].readers[0].pending_queue_size, kMaxPendingQueueSize);
 }

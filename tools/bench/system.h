@@ -87,7 +87,9 @@ class DmaLatencyHold {
 };
 
 // Background CPU load: `stress-ng --cpu N` at nice 0 (its own process group, stopped with
-// SIGTERM), or, when stress-ng is missing, N busy threads at nice 0.
+// SIGTERM), or, when stress-ng is missing or cannot be started, N busy threads at nice 0.
+// stress-ng gets SIGTERM when the thread that constructed this exits (PR_SET_PDEATHSIG, so
+// that a killed bench leaves no load behind): construct it on a thread that outlives it.
 class BackgroundLoad {
  public:
   // Starts the load and waits `settle_s` seconds.

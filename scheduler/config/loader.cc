@@ -264,6 +264,171 @@ void FindFieldName(const std::string& text, const std::string& field, int* line,
       ColumnOfByte(absl::string_view(text).substr(name_line_start), name_at - name_line_start);
 }
 
+// The last character before byte `at` of `text` that is not white space ('\0' if none).
+char CharBefore(const std::string& text, size_t at) {
+  size_t i = std::min(at, text.size());
+  while (i > 0 && absl::ascii_isspace(static_cast<unsigned char>(text[i - 1]))) --i;
+  return i > 0 ? text[i - 1] : '\0';
+}
+
+// The identifier that ends right before byte `at` (white space and, if `colon`, one ':'
+// between them allowed), or "".
+std::string IdentifierBefore(const std::string& text, size_t at, bool colon) {
+  size_t i = std::min(at, text.size());
+  auto skip_space = [&] {
+    while (i > 0 && absl::ascii_isspace(static_cast<unsigned char>(text[i - 1]))) --i;
+  };
+  skip_space();
+  if (colon && i > 0 && text[i - 1] == ':') {
+    --i;
+    skip_space();
+  }
+  const size_t end = i;
+  while (i > 0 && (absl::ascii_isalnum(static_cast<unsigned char>(text[i - 1])) || text[i - 1] == '_')) {
+    --i;
+  }
+  return text.substr(i, end - i);
+}
+
+// Whether only white space and comments come before byte `at`.
+bool OnlyCommentsBefore(const std::string& text, size_t at) {
+  for (size_t i = 0; i < at && i < text.size(); ++i) {
+    if (text[i] == '#') {
+      while (i < at && text[i] != '\n') ++i;
+    } else if (!absl::ascii_isspace(static_cast<unsigned char>(text[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// The 1-based line of the innermost `[` still open at byte `at` (outside strings and
+// comments), or 0.
+int OpenListLine(const std::string& text, size_t at) {
+  std::vector<size_t> open;
+  for (size_t i = 0; i < at && i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '#') {
+      while (i < at && text[i] != '\n') ++i;
+    } else if (c == '"' || c == '\'') {
+      for (++i; i < at && text[i] != c && text[i] != '\n'; ++i) {
+        if (text[i] == '\\') ++i;
+      }
+    } else if (c == '[') {
+      open.push_back(i);
+    } else if (c == ']' && !open.empty()) {
+      open.pop_back();
+    }
+  }
+  if (open.empty()) return 0;
+  return 1 + static_cast<int>(std::count(text.begin(), text.begin() + open.back(), '\n'));
+}
+
+// A hint for the parser's syntax errors (what was written, what the format wants there), or
+// "" for errors it does not know. `at` is the byte where the parser stopped; `field` gets
+// the field the error is about, when there is one.
+std::string SyntaxHint(const std::string& message, const std::string& text, size_t at,
+                       const Descriptor* root, std::string* field) {
+  const absl::string_view rest = absl::string_view(text).substr(std::min(at, text.size()));
+  const FieldDescriptor* f = nullptr;
+  auto field_named = [&](const std::string& name) {
+    f = name.empty() ? nullptr : FindFieldAnywhere(root, name);
+    if (f == nullptr) return;
+    const std::string path = MessagePathAt(text, at, root);
+    *field = path.empty() ? name : absl::StrCat(path, ".", name);
+  };
+  if (absl::StartsWith(message, "Expected \":\", found ")) {
+    const std::string name = IdentifierBefore(text, at, false);
+    if (name.empty()) return "";
+    field_named(name);
+    if (absl::StartsWith(rest, "=")) {
+      return absl::StrCat("a field and its value are separated by `:`, not `=`: `", name,
+                          ": ...`");
+    }
+    if (f != nullptr && f->cpp_type() != FieldDescriptor::CPPTYPE_MESSAGE) {
+      return absl::StrCat("write a `:` between `", name, "` and its value (`", name,
+                          ": ...`); `", name, "` takes ", ValueKind(*f));
+    }
+    return absl::StrCat("write a `:` between `", name, "` and its value, or `", name,
+                        " { ... }` for a message");
+  }
+  if (absl::StartsWith(message, "Expected \",\", found ")) {
+    return "the items of a `[ ... ]` list are separated by commas: `[ { ... }, { ... } ]`";
+  }
+  if (absl::StartsWith(message, "Expected \"{\", found ")) {
+    const char before = CharBefore(text, at);
+    if (before == ',' && absl::StartsWith(rest, "]")) {
+      return "a `[ ... ]` list takes no comma after its last item: remove the `,` before `]`";
+    }
+    if (before == ',' && absl::StartsWith(rest, "}")) {
+      const int list_line = OpenListLine(text, at);
+      return absl::StrCat("the `[` list",
+                          list_line > 0 ? absl::StrCat(" opened at line ", list_line) : "",
+                          " is not closed: end it with `]` after its last item (and no comma "
+                          "after that item)");
+    }
+    if (before == '[' || before == ',') {
+      return "each item of a list of messages is a message in braces: `[ { ... }, { ... } ]`";
+    }
+    const std::string name = IdentifierBefore(text, at, true);
+    field_named(name);
+    if (f != nullptr && f->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
+      return absl::StrCat("`", name, "` is a message: its fields go in braces, `", name,
+                          " { ... }`");
+    }
+    field->clear();
+    return "";
+  }
+  if (absl::StartsWith(message, "Expected identifier, got: ")) {
+    if (absl::StartsWith(rest, "//") || absl::StartsWith(rest, "/*")) {
+      return "comments start with `#` in protobuf text format (`//` and `/* */` are not "
+             "comments)";
+    }
+    if (absl::StartsWith(rest, "\"") || absl::StartsWith(rest, "'")) {
+      return "field names are written without quotes: `policy: \"classic\"`, not "
+             "`\"policy\": \"classic\"`";
+    }
+    if (absl::StartsWith(rest, "{")) {
+      if (OnlyCommentsBefore(text, at)) {
+        return "a config is a list of fields, e.g. `scheduler_conf { ... }`, without braces "
+               "around the whole file (protobuf text format, not JSON)";
+      }
+      return "a `{` opens a message right after its field's name, e.g. `classic_conf {`; "
+             "this one follows no field name";
+    }
+    return "a field name is expected here: letters, digits and `_`, e.g. `processor_num`";
+  }
+  if (message == "String literals cannot cross line boundaries.") {
+    const size_t line_start = text.rfind('\n', at == 0 ? 0 : at - 1);
+    const size_t from = line_start == std::string::npos ? 0 : line_start + 1;
+    const size_t quote = text.find_last_of("\"'", at == 0 ? 0 : at - 1);
+    if (quote != std::string::npos && quote >= from) field_named(FieldBefore(text, quote));
+    return "a string ends on the line it starts on: add its closing quote";
+  }
+  if (absl::StartsWith(message, "Non-repeated field \"")) {
+    const size_t start = strlen("Non-repeated field \"");
+    const size_t end = message.find('"', start);
+    if (end != std::string::npos) {
+      const std::string name = message.substr(start, end - start);
+      field_named(name);
+      return absl::StrCat("`", name,
+                          "` takes one value in each message: remove all but one of them");
+    }
+    return "";
+  }
+  if (absl::StartsWith(message, "Interpreting non ascii codepoint")) {
+    field_named(FieldBefore(text, at));
+    // U+2018, U+2019, U+201C, U+201D: what word processors turn quotes into.
+    if (rest.size() >= 3 && rest[0] == '\xe2' && rest[1] == '\x80' &&
+        (rest[2] == '\x98' || rest[2] == '\x99' || rest[2] == '\x9c' || rest[2] == '\x9d')) {
+      return "typographic quotes (“ ” ‘ ’) are not quotes in protobuf text format: use "
+             "plain \" (an editor or word processor may have changed them)";
+    }
+    return "outside strings a config is ASCII: put this text in double quotes, or remove it";
+  }
+  return "";
+}
+
 // Turns the parser's message into a clearer one, with a "did you mean" for unknown fields.
 absl::Status ParseErrorStatus(const std::string& path, const std::string& text,
                               const FirstErrorCollector& errors, const Descriptor* root) {
@@ -272,6 +437,13 @@ absl::Status ParseErrorStatus(const std::string& path, const std::string& text,
   std::string field_name;
   int line = errors.line_;
   int column = errors.column_;
+  // The byte where the parser stopped (npos when its line is past the text).
+  size_t error_at = std::string::npos;
+  {
+    size_t line_start = 0;
+    const absl::string_view error_line = LineOf(text, line, &line_start);
+    if (line_start != std::string::npos) error_at = line_start + ByteOfColumn(error_line, column);
+  }
   std::string type, field;
   if (ParseUnknownField(errors.message_, &type, &field)) {
     FindFieldName(text, field, &line, &column);
@@ -324,13 +496,15 @@ absl::Status ParseErrorStatus(const std::string& path, const std::string& text,
                               depth > 1 ? absl::StrCat(depth, " closing `}` are") :
                                           std::string("a closing `}` is"),
                               " missing (or the file was cut short)");
+  } else if (error_at != std::string::npos &&
+             !(hint = SyntaxHint(message, text, error_at, root, &field_name)).empty()) {
+    // A syntax error the hint explains.
   } else {
     // A value the field's type does not take ("Expected integer, got: \"1\"", "Integer
     // out of range (3)" for a bool, ...): name the field and what it takes.
-    size_t line_start = 0;
-    const absl::string_view error_line = LineOf(text, line, &line_start);
-    if (line_start != std::string::npos) {
-      const size_t at = line_start + ByteOfColumn(error_line, column);
+    field_name.clear();
+    if (error_at != std::string::npos) {
+      const size_t at = error_at;
       field_name = FieldBefore(text, at);
       const FieldDescriptor* f =
           field_name.empty() ? nullptr : FindFieldAnywhere(root, field_name);

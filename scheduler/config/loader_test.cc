@@ -74,7 +74,78 @@ TEST(LoaderTest, SyntaxErrorHasLineAndColumn) {
                        "    }\n"
                        "  }\n"
                        "}\n"),
-            "test.conf:5:21: error: Expected \":\", found \"2\".");
+            "test.conf:5:21: error: Expected \":\", found \"2\". "
+            "[scheduler_conf.classic_conf.groups[0].processor_num]\n"
+            "  hint: write a `:` between `processor_num` and its value (`processor_num: ...`); "
+            "`processor_num` takes a whole number, 0 or more, without quotes");
+}
+
+// The hint (and field) a syntax error gets: the last line of the message, and its first.
+std::string HintOf(const std::string& text) {
+  const std::string error = ParseError(text);
+  const size_t hint = error.find("\n  hint: ");
+  return hint == std::string::npos ? "(no hint) " + error : error.substr(hint + 9);
+}
+
+TEST(LoaderTest, CommonSyntaxMistakesGetAHint) {
+  EXPECT_EQ(ParseError("scheduler_conf {\n  policy = \"classic\"\n}\n"),
+            "test.conf:2:10: error: Expected \":\", found \"=\". [scheduler_conf.policy]\n"
+            "  hint: a field and its value are separated by `:`, not `=`: `policy: ...`");
+  EXPECT_EQ(ParseError("scheduler_conf {\n  // the policy\n  policy: \"classic\"\n}\n"),
+            "test.conf:2:3: error: Expected identifier, got: /\n"
+            "  hint: comments start with `#` in protobuf text format (`//` and `/* */` are not "
+            "comments)");
+  EXPECT_EQ(HintOf("scheduler_conf {\n  \"policy\": \"classic\"\n}\n"),
+            "field names are written without quotes: `policy: \"classic\"`, not "
+            "`\"policy\": \"classic\"`");
+  EXPECT_EQ(HintOf("# JSON\n{\n  \"scheduler_conf\": { \"policy\": \"classic\" }\n}\n"),
+            "a config is a list of fields, e.g. `scheduler_conf { ... }`, without braces around "
+            "the whole file (protobuf text format, not JSON)");
+  EXPECT_EQ(HintOf("scheduler_conf {\n  policy: \"classic\" {\n}\n"),
+            "a `{` opens a message right after its field's name, e.g. `classic_conf {`; this "
+            "one follows no field name");
+  EXPECT_EQ(HintOf("scheduler_conf {\n  policy: \"classic\" 7\n}\n"),
+            "a field name is expected here: letters, digits and `_`, e.g. `processor_num`");
+  // YAML-like, and a message opened with the wrong bracket.
+  EXPECT_EQ(ParseError("scheduler_conf:\n  policy: \"classic\"\n"),
+            "test.conf:2:3: error: Expected \"{\", found \"policy\". [scheduler_conf]\n"
+            "  hint: `scheduler_conf` is a message: its fields go in braces, "
+            "`scheduler_conf { ... }`");
+  EXPECT_EQ(HintOf("scheduler_conf { classic_conf (\n  groups { name: \"a\" }\n) }\n"),
+            "`classic_conf` is a message: its fields go in braces, `classic_conf { ... }`");
+}
+
+TEST(LoaderTest, ListSyntaxMistakesGetAHint) {
+  const std::string head = "scheduler_conf {\n  classic_conf {\n    groups: [\n";
+  EXPECT_EQ(ParseError(head + "      { name: \"a\" }\n      { name: \"b\" }\n    ]\n  }\n}\n"),
+            "test.conf:5:7: error: Expected \",\", found \"{\".\n"
+            "  hint: the items of a `[ ... ]` list are separated by commas: "
+            "`[ { ... }, { ... } ]`");
+  EXPECT_EQ(HintOf(head + "      { name: \"a\" },\n      { name: \"b\" },\n    ]\n  }\n}\n"),
+            "a `[ ... ]` list takes no comma after its last item: remove the `,` before `]`");
+  EXPECT_EQ(HintOf(head + "      { name: \"a\" },\n  }\n}\n"),
+            "the `[` list opened at line 3 is not closed: end it with `]` after its last item "
+            "(and no comma after that item)");
+  EXPECT_EQ(HintOf(head + "      name: \"a\"\n    ]\n  }\n}\n"),
+            "each item of a list of messages is a message in braces: `[ { ... }, { ... } ]`");
+}
+
+TEST(LoaderTest, StringAndValueMistakesNameTheirField) {
+  EXPECT_EQ(ParseError("scheduler_conf {\n  policy: \"classic\n  process_level_cpuset: \"0\"\n}\n"),
+            "test.conf:2:19: error: String literals cannot cross line boundaries. "
+            "[scheduler_conf.policy]\n"
+            "  hint: a string ends on the line it starts on: add its closing quote");
+  EXPECT_EQ(ParseError("scheduler_conf {\n  classic_conf { groups { name: \"a\" name: \"b\" } }\n}\n"),
+            "test.conf:2:41: error: Non-repeated field \"name\" is specified multiple times. "
+            "[scheduler_conf.classic_conf.groups[0].name]\n"
+            "  hint: `name` takes one value in each message: remove all but one of them");
+  EXPECT_EQ(ParseError("scheduler_conf {\n  policy: \u201cclassic\u201d\n}\n"),
+            "test.conf:2:11: error: Interpreting non ascii codepoint 226. "
+            "[scheduler_conf.policy]\n"
+            "  hint: typographic quotes (\u201c \u201d \u2018 \u2019) are not quotes in protobuf "
+            "text format: use plain \" (an editor or word processor may have changed them)");
+  EXPECT_EQ(HintOf("scheduler_conf {\n  policy: \"classic\" \xc3\xa9\n}\n"),
+            "outside strings a config is ASCII: put this text in double quotes, or remove it");
 }
 
 TEST(LoaderTest, UnterminatedBlockPointsAtTheEnd) {

@@ -692,14 +692,12 @@ SourceLocation LoadedConfig::LocationOfByte(size_t byte) const {
   const size_t l = static_cast<size_t>(
       std::upper_bound(line_starts.begin(), line_starts.end(), byte) - line_starts.begin() - 1);
   const size_t start = line_starts[l];
-  const size_t first_tab = l < line_first_tab.size() ? line_first_tab[l] : std::string::npos;
-  // Up to the line's first tab a column is a byte offset: no scan of a long line.
-  int column = 0;
-  if (byte - start <= first_tab) {
-    column = static_cast<int>(byte - start);
-  } else {
-    const size_t end = l + 1 < line_starts.size() ? line_starts[l + 1] - 1 : text.size();
-    column = ColumnOfByte(absl::string_view(text).substr(start, end - start), byte - start);
+  // The last tab of the line before `byte`: the column runs on from the one after it.
+  const size_t k = static_cast<size_t>(std::lower_bound(tabs.begin(), tabs.end(), byte) -
+                                       tabs.begin());
+  int column = static_cast<int>(byte - start);
+  if (k > 0 && tabs[k - 1] >= start) {
+    column = tab_columns[k - 1] + static_cast<int>(byte - tabs[k - 1] - 1);
   }
   return {path, static_cast<int>(l + 1), column + 1};
 }
@@ -709,13 +707,26 @@ size_t LoadedConfig::ByteOfLocation(SourceLocation where) const {
   if (where.line <= 0 || where.column <= 0 || l >= line_starts.size()) return std::string::npos;
   const size_t start = line_starts[l];
   const size_t end = l + 1 < line_starts.size() ? line_starts[l + 1] - 1 : text.size();
-  const size_t column = static_cast<size_t>(where.column - 1);
-  const size_t first_tab = l < line_first_tab.size() ? line_first_tab[l] : std::string::npos;
-  const size_t byte =
-      column <= first_tab
-          ? column
-          : ByteOfColumn(absl::string_view(text).substr(start, end - start), where.column - 1);
-  return std::min(start + byte, text.size());
+  const int column = where.column - 1;
+  // The line's tabs are tabs[first, last); the first byte at or past `column` (a column
+  // inside a tab's span is the byte after it, as the parser counts).
+  const size_t first = static_cast<size_t>(std::lower_bound(tabs.begin(), tabs.end(), start) -
+                                           tabs.begin());
+  const size_t last = static_cast<size_t>(std::lower_bound(tabs.begin(), tabs.end(), end) -
+                                          tabs.begin());
+  // The last tab of the line whose following column is at most `column`.
+  const size_t k = static_cast<size_t>(
+      std::upper_bound(tab_columns.begin() + first, tab_columns.begin() + last, column) -
+      tab_columns.begin());
+  size_t segment = start;  // Where the run of non-tab bytes holding `column` starts...
+  int segment_column = 0;  // ...and its column.
+  if (k > first) {
+    segment = tabs[k - 1] + 1;
+    segment_column = tab_columns[k - 1];
+  }
+  size_t byte = segment + static_cast<size_t>(column - segment_column);
+  if (k < last && byte > tabs[k]) byte = tabs[k] + 1;  // Inside the next tab's span.
+  return std::min(std::min(byte, end), text.size());
 }
 
 SourceLocation LoadedConfig::ValueLocation(const TextFormat::ParseInfoTree* tree,
@@ -817,13 +828,17 @@ absl::StatusOr<LoadedConfig> ParseConfigText(std::string text, const std::string
   loaded.real_path = path;
   loaded.text = std::move(text);
   loaded.line_starts.push_back(0);
-  loaded.line_first_tab.push_back(std::string::npos);
+  int column = 0;  // Of text[i], as the parser counts.
   for (size_t i = 0; i < loaded.text.size(); ++i) {
     if (loaded.text[i] == '\n') {
       loaded.line_starts.push_back(i + 1);
-      loaded.line_first_tab.push_back(std::string::npos);
-    } else if (loaded.text[i] == '\t' && loaded.line_first_tab.back() == std::string::npos) {
-      loaded.line_first_tab.back() = i - loaded.line_starts.back();
+      column = 0;
+    } else if (loaded.text[i] == '\t') {
+      column += 8 - column % 8;
+      loaded.tabs.push_back(i);
+      loaded.tab_columns.push_back(column);
+    } else {
+      ++column;
     }
   }
   loaded.locations = std::make_shared<TextFormat::ParseInfoTree>();

@@ -35,11 +35,13 @@ struct LoadedConfig {
   std::vector<std::string> link_chain;
   // The file's text.
   std::string text;
-  // Per line of `text`: the offset where it starts and the offset of its first tab within
-  // it (npos: none), so that locating a value does not rescan a long line (filled by
-  // ParseConfigText; without them, values are located at their field).
+  // The line index (filled by ParseConfigText; without it, values are located at their
+  // field): the offset where each line of `text` starts, and every tab's offset with the
+  // column right after it (the parser advances a tab to the next multiple of 8 columns), so
+  // that locating a byte or a column takes two binary searches, never a scan of its line.
   std::vector<size_t> line_starts;
-  std::vector<size_t> line_first_tab;
+  std::vector<size_t> tabs;
+  std::vector<int> tab_columns;
   // The parsed message.
   proto::CyberConfig config;
   // Where each parsed field stands in `text`.

@@ -349,6 +349,43 @@ TEST(LoaderTest, ValueLocationsOnOneLongLineAndAfterATabInIt) {
             absl::StrCat("test.conf:1:", tab_column + text.find("name: \"t") - tab - 1 + 1));
 }
 
+TEST(LoaderTest, LineIndexAgreesWithTheParsersCountAtEveryByte) {
+  // Tabs at every position mod 8, runs of tabs, tabs at line starts and ends, and lines
+  // without any (in comments): every byte's location, and back, as the parser counts columns (a tab
+  // advances to the next multiple of 8), counted here byte by byte.
+  std::string text = "# a\tb\t\tc\n\n";
+  for (int i = 0; i < 40; ++i) {
+    absl::StrAppend(&text, i % 4 == 0 ? "\t" : "", "#", std::string(i % 9, 'x'), "\t",
+                    std::string(i % 5, 'y'),
+                    i % 3 == 0 ? "\t\t" : "", "z\t\n");
+  }
+  absl::StrAppend(&text, "\tscheduler_conf {\t}");  // No newline at the end.
+  LoadedConfig loaded = ParseOk(text);
+  int line = 1, column = 0;
+  for (size_t byte = 0; byte <= text.size(); ++byte) {
+    const SourceLocation where = loaded.LocationOfByte(byte);
+    ASSERT_EQ(where.line, line) << "byte " << byte;
+    ASSERT_EQ(where.column, column + 1) << "byte " << byte;
+    ASSERT_EQ(loaded.ByteOfLocation(where), byte) << where.ToString();
+    if (byte == text.size()) break;
+    if (text[byte] == '\n') {
+      ++line;
+      column = 0;
+    } else if (text[byte] == '\t') {
+      // The columns inside the tab's span are the byte after it.
+      for (int c = column + 1; c < column + 8 - column % 8; ++c) {
+        ASSERT_EQ(loaded.ByteOfLocation({"test.conf", line, c + 1}), byte + 1)
+            << "line " << line << " column " << c + 1;
+      }
+      column += 8 - column % 8;
+    } else {
+      ++column;
+    }
+  }
+  // A column past a line's end is that line's end.
+  EXPECT_EQ(loaded.ByteOfLocation({"test.conf", 1, 200}), text.find('\n'));
+}
+
 TEST(LoaderTest, ValueOfTheWrongTypeNamesTheFieldAndWhatItTakes) {
   EXPECT_EQ(ParseError("scheduler_conf {\n  classic_conf { groups { processor_num: \"1\" } }\n}\n"),
             "test.conf:2:42: error: Expected integer, got: \"1\" "

@@ -66,7 +66,7 @@ int main(int argc, char** argv) {
       "robot_demo [--conf FILE] [--duration_s N] [--strict] [--trace_out FILE] ...: the robot "
       "demo (motion and LED paths in real time, preview and parse work in the background)");
   if (cadence::WantsHelp(argc, argv)) {
-    cadence::ShowHelp(argv[0]);
+    cadence::ShowHelp(argc, argv);
     return 0;
   }
   if (absl::Status flags = cadence::CheckFlags(argc, argv); !flags.ok()) {

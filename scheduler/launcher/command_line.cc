@@ -42,16 +42,37 @@ bool ValueParses(const std::string& type, const std::string& value) {
 
 }  // namespace
 
-bool WantsHelp(int argc, char** argv) {
+namespace {
+
+// The help asked for in argv[1..argc): `restrict` gets the file filter of `--helpon` or
+// `--helpmatch` ("" for all flags). False when there is none.
+bool FindHelp(int argc, char** argv, std::string* restrict) {
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--") break;
     if (arg.size() < 2 || arg[0] != '-') continue;
-    const std::string name = arg.substr(arg[1] == '-' ? 2 : 1, arg.find('=') - (arg[1] == '-' ? 2 : 1));
-    if (name == "help" || name == "helpfull" || name == "helpshort" || name == "h") return true;
+    const size_t equals = arg.find('=');
+    const size_t start = arg[1] == '-' ? 2 : 1;
+    const std::string name =
+        arg.substr(start, equals == std::string::npos ? std::string::npos : equals - start);
+    if (name == "help" || name == "helpfull" || name == "helpshort" || name == "h") {
+      restrict->clear();
+      return true;
+    }
+    if (name == "helpon" || name == "helpmatch") {
+      std::string value;
+      if (equals != std::string::npos) {
+        value = arg.substr(equals + 1);
+      } else if (i + 1 < argc) {
+        value = argv[i + 1];
+      }
+      // As gflags: --helpon=FILE is the flags of FILE.cc, --helpmatch a part of the path.
+      *restrict = name == "helpon" ? absl::StrCat("/", value, ".") : value;
+      return true;
+    }
     // `--flag value`: the value is not a flag, even when it reads "-h".
     gflags::CommandLineFlagInfo info;
-    if (arg.find('=') == std::string::npos && gflags::GetCommandLineFlagInfo(name.c_str(), &info) &&
+    if (equals == std::string::npos && gflags::GetCommandLineFlagInfo(name.c_str(), &info) &&
         info.type != "bool") {
       ++i;
     }
@@ -59,7 +80,22 @@ bool WantsHelp(int argc, char** argv) {
   return false;
 }
 
-void ShowHelp(const char* argv0) { gflags::ShowUsageWithFlags(argv0); }
+}  // namespace
+
+bool WantsHelp(int argc, char** argv) {
+  std::string restrict;
+  return FindHelp(argc, argv, &restrict);
+}
+
+void ShowHelp(int argc, char** argv) {
+  std::string restrict;
+  FindHelp(argc, argv, &restrict);
+  if (restrict.empty()) {
+    gflags::ShowUsageWithFlags(argv[0]);
+  } else {
+    gflags::ShowUsageWithFlagsRestrict(argv[0], restrict.c_str());
+  }
+}
 
 absl::Status CheckFlags(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {

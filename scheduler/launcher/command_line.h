@@ -17,12 +17,15 @@ namespace cadence {
 absl::Status CheckFlags(int argc, char** argv);
 
 // Whether argv[1..argc) asks for help (`--help`, `-help`, `--helpfull`, `--helpshort`, `-h`,
-// before any `--`; the value of a flag given as `--flag value` is not looked at). gflags prints the help and exits 1, like a failed run; the programs print it
-// themselves (ShowHelp) and exit 0.
+// `--helpon=FILE`, `--helpmatch=TEXT`, before any `--`; the value of a flag given as
+// `--flag value` is not looked at). gflags prints the help and exits 1, like a failed run;
+// the programs print it themselves (ShowHelp) and exit 0.
 bool WantsHelp(int argc, char** argv);
 
-// Prints the program's usage and every flag with its description to stdout.
-void ShowHelp(const char* argv0);
+// Prints the program's usage and its flags with their descriptions to stdout: every flag,
+// or as gflags would for `--helpon=FILE` (the flags defined in FILE.cc) and
+// `--helpmatch=TEXT` (those whose defining file's path contains TEXT).
+void ShowHelp(int argc, char** argv);
 
 }  // namespace cadence
 

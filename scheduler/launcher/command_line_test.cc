@@ -17,6 +17,7 @@ namespace cadence {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 absl::Status Check(std::vector<std::string> args) {
   args.insert(args.begin(), "program");
@@ -44,6 +45,36 @@ TEST(WantsHelpTest, HelpFlagsAskForHelpOthersDoNot) {
   EXPECT_TRUE(Help({"--cl_name=x", "-h"}));
   EXPECT_TRUE(Help({"--cl_on", "-h"}));  // A bool takes no separate value.
   EXPECT_TRUE(Help({"--helpshort"}));
+  EXPECT_TRUE(Help({"--helpon=command_line_test"}));
+  EXPECT_TRUE(Help({"-helpmatch", "launcher"}));
+}
+
+// What ShowHelp prints for `args`.
+std::string HelpText(std::vector<std::string> args) {
+  args.insert(args.begin(), "program");
+  std::vector<char*> argv;
+  for (std::string& arg : args) argv.push_back(arg.data());
+  testing::internal::CaptureStdout();
+  ShowHelp(static_cast<int>(argv.size()), argv.data());
+  return testing::internal::GetCapturedStdout();
+}
+
+TEST(ShowHelpTest, HelponAndHelpmatchShowOnlyTheFlagsOfTheFilesTheyName) {
+  // All flags: this test's and gflags' own.
+  const std::string all = HelpText({"--help"});
+  EXPECT_THAT(all, HasSubstr("-cl_count (An int32 flag of this test.)"));
+  EXPECT_THAT(all, HasSubstr("-flagfile"));
+  for (const std::vector<std::string>& args :
+       std::vector<std::vector<std::string>>{{"--helpon=command_line_test"},
+                                             {"-helpon", "command_line_test"},
+                                             {"--helpmatch=launcher/command_line_t"}}) {
+    const std::string some = HelpText(args);
+    EXPECT_THAT(some, HasSubstr("-cl_count (An int32 flag of this test.)")) << args[0];
+    EXPECT_THAT(some, HasSubstr("-cl_name (A string flag of this test.)")) << args[0];
+    EXPECT_THAT(some, Not(HasSubstr("-flagfile"))) << args[0];
+  }
+  // A file that defines no flag: none.
+  EXPECT_THAT(HelpText({"--helpon=no_such_file"}), Not(HasSubstr("-cl_count")));
 }
 
 TEST(CheckFlagsTest, KnownFlagsAndGoodValuesPass) {

@@ -104,7 +104,7 @@ int main(int argc, char** argv) {
   gflags::SetUsageMessage(
       "mainboard -d DAG [-d DAG ...] [-p PROCESS_GROUP] [-s SCHED_NAME] [--conf_dir DIR]");
   if (cadence::WantsHelp(n, p)) {
-    cadence::ShowHelp(p[0]);
+    cadence::ShowHelp(n, p);
     return 0;
   }
   if (absl::Status flags = cadence::CheckFlags(n, p); !flags.ok()) {

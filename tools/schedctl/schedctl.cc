@@ -439,7 +439,7 @@ int main(int argc, char** argv) {
   gflags::SetUsageMessage(kUsage);
   const std::vector<std::string> dags = TakeDags(&argc, argv);
   if (WantsHelp(argc, argv)) {
-    ShowHelp(argv[0]);
+    ShowHelp(argc, argv);
     return 0;
   }
   if (absl::Status flags = CheckFlags(argc, argv); !flags.ok()) {

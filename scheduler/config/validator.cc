@@ -399,7 +399,9 @@ std::optional<CpuSet> Validator::ResolveCpus(const std::string& text, bool given
       diags_.Warning(value_at, field,
                      absl::StrCat(CpusAre(outside), " outside the process's CPUs (",
                                   plan_.process_cpus.ToString(), "): using ", usable.ToString()),
-                     "name only CPUs of process_level_cpuset");
+                     "name only CPUs of process_level_cpuset (in cadence it holds every CPU "
+                     "the process may use; Cyber RT let a group's processors and named threads "
+                     "leave it)");
     }
   } else {
     const CpuSet unusable = usable.Minus(machine_.Usable());
@@ -418,7 +420,9 @@ std::optional<CpuSet> Validator::ResolveCpus(const std::string& text, bool given
                    absl::StrCat("none of the CPUs ", requested.ToString(),
                                 " is inside process_level_cpuset (", plan_.process_cpus.ToString(),
                                 " usable here)"),
-                   "name CPUs of process_level_cpuset, or widen process_level_cpuset");
+                   "name CPUs of process_level_cpuset, or widen process_level_cpuset (in "
+                   "cadence it holds every CPU the process may use; Cyber RT let a group's "
+                   "processors and named threads leave it)");
     } else {
       diags_.Error(
           value_at, field,

@@ -1632,6 +1632,10 @@ TEST(CyberCompatTest, ExampleSchedClassicGroup2IsOutsideTheProcessCpus) {
   EXPECT_EQ(error.field, "classic_conf.groups[1].cpuset");
   EXPECT_EQ(error.message,
             "none of the CPUs 8-15,24-31 is inside process_level_cpuset (0-7,16-23 usable here)");
+  EXPECT_EQ(error.hint,
+            "name CPUs of process_level_cpuset, or widen process_level_cpuset (in cadence it "
+            "holds every CPU the process may use; Cyber RT let a group's processors and named "
+            "threads leave it)");
 
   CompatRun small = RunCompat(dir, "example_sched_classic.conf", 2);
   ExpectCounts(small.v, 2, 2);

@@ -89,7 +89,9 @@ proto::RuntimeState CaptureState(const Scheduler& scheduler, const StateInfo& in
   state.set_histogram_buckets(LatencyHistogram::kBuckets);
   state.set_histogram_sub_bits(LatencyHistogram::kSubBits);
 
-  // Statistics first, then the clocks: the snapshot time is never before what it shows.
+  // The statistics between two clock reads: the snapshot time is never before what it
+  // shows, and statistics_from_ns never after what it leaves out.
+  state.set_statistics_from_ns(ClockNs(CLOCK_MONOTONIC));
   const std::vector<ThreadRecord> threads = scheduler.Threads();
   const std::vector<ProcessorStats> processor_stats = scheduler.ProcessorStatistics();
   const std::vector<TaskStats> tasks = scheduler.TaskStatistics();

@@ -47,7 +47,11 @@ LatencySummary IntervalWake(const proto::TaskState* before, const proto::TaskSta
 }  // namespace
 
 std::string FormatTop(const proto::RuntimeState& before, const proto::RuntimeState& after) {
-  const int64_t interval_ns = after.monotonic_ns() - before.monotonic_ns();
+  // From when `before` began to read the statistics (older writers: when it was taken) to
+  // when `after` had read them: every run counted in `after` and not in `before` is inside.
+  const int64_t from_ns =
+      before.statistics_from_ns() != 0 ? before.statistics_from_ns() : before.monotonic_ns();
+  const int64_t interval_ns = after.monotonic_ns() - from_ns;
   const bool histograms = HistogramCompatible(before) && HistogramCompatible(after);
   std::string out = absl::StrFormat("pid %d (%s), conf %s: over the last %.1f ms\n", after.pid(),
                                     after.program(), DescribeConf(after), interval_ns / 1e6);

@@ -142,6 +142,18 @@ TEST_F(TopTest, HeaderNamesProcessConfAndInterval) {
                                 "500.0 ms"));
 }
 
+TEST_F(TopTest, IntervalRunsFromWhenTheFirstSnapshotBeganToReadTheStatistics) {
+  // The first snapshot's reader was preempted for 125 ms between reading the statistics
+  // and its clock: the 501 runs may have happened over 625 ms, not 500.
+  before_.set_statistics_from_ns(before_.monotonic_ns() - 125'000'000);
+  const std::string screen = FormatTop(before_, after_);
+  EXPECT_THAT(screen, HasSubstr("over the last 625.0 ms"));
+  EXPECT_EQ(Row(screen, "TASK", "motion_sensor").at("RUNS/s"), "802");  // 501 / 0.625 s.
+  // The second snapshot's own start does not matter.
+  after_.set_statistics_from_ns(after_.monotonic_ns() - 300'000'000);
+  EXPECT_EQ(Row(FormatTop(before_, after_), "TASK", "motion_sensor").at("RUNS/s"), "802");
+}
+
 TEST_F(TopTest, TaskFiguresAreThoseOfTheInterval) {
   const std::map<std::string, std::string> row =
       Row(FormatTop(before_, after_), "TASK", "motion_sensor");

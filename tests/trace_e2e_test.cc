@@ -198,12 +198,13 @@ int64_t MonotonicNs() {
 
 TEST_F(TraceE2eTest, SmallTraceBufferKeepsTheNewestRunsAndSaysItWrapped) {
   const std::string path = dir_ + "/small.json";
-  // The demo runs for 1 s from when it has started, which is after this: its newest runs
-  // come well after `half_way` however slow start-up is (its oldest, unless start-up took
-  // half a second, before).
+  // The demo runs for 2 s from when it has started, which is after this: its newest 64
+  // runs come after `half_way` however slow start-up is, unless the 1 kHz motion path (and
+  // the LED) ran fewer than 64 times in the last second, i.e. the VM stalled it for 0.94 s
+  // (its oldest runs, unless start-up took a second, come before).
   const int64_t before_start = MonotonicNs();
-  const int64_t half_way = before_start + 500'000'000;
-  const Outcome outcome = RunToEnd(kRobotDemo, {"--conf", kClassicConf, "--duration_s", "1",
+  const int64_t half_way = before_start + 1'000'000'000;
+  const Outcome outcome = RunToEnd(kRobotDemo, {"--conf", kClassicConf, "--duration_s", "2",
                                                 "--trace_out", path, "--trace_events", "64"});
   const int64_t after_end = MonotonicNs();
   ASSERT_TRUE(outcome.exited && outcome.exit_code == 0) << outcome.Describe();

@@ -76,28 +76,63 @@ absl::Status ErrorAt(const std::string& path, int line, int column, const std::s
   return absl::InvalidArgumentError(d.ToString());
 }
 
-// The name of the field whose value starts at byte `at` of `text` ("name: <value>"), or ""
-// when what precedes it is not "identifier :".
-std::string FieldBefore(const std::string& text, size_t at) {
-  size_t i = std::min(at, text.size());
-  auto skip_space = [&] {
-    while (i > 0 && absl::ascii_isspace(static_cast<unsigned char>(text[i - 1]))) --i;
-  };
-  skip_space();
-  if (i == 0 || text[i - 1] != ':') return "";
-  --i;
-  skip_space();
-  const size_t end = i;
+// Where the comment of the line [start, end) of `text` begins (a '#' outside a string), or
+// `end` when it has none.
+size_t CommentStart(const std::string& text, size_t start, size_t end) {
+  for (size_t i = start; i < end; ++i) {
+    if (text[i] == '#') return i;
+    if (text[i] == '"' || text[i] == '\'') {
+      const char quote = text[i];
+      for (++i; i < end && text[i] != quote; ++i) {
+        if (text[i] == '\\') ++i;
+      }
+    }
+  }
+  return end;
+}
+
+// Byte `i` of `text` moved back over white space and `#` comments: the end of the last
+// token before it. `i` itself must not be inside a comment (the parser stops at tokens).
+size_t SkipBackSpaceAndComments(const std::string& text, size_t i) {
+  i = std::min(i, text.size());
+  while (i > 0) {
+    const char c = text[i - 1];
+    if (c == '\n') {
+      const size_t line_end = i - 1;
+      const size_t newline = line_end == 0 ? std::string::npos : text.rfind('\n', line_end - 1);
+      i = CommentStart(text, newline == std::string::npos ? 0 : newline + 1, line_end);
+    } else if (absl::ascii_isspace(static_cast<unsigned char>(c))) {
+      --i;
+    } else {
+      break;
+    }
+  }
+  return i;
+}
+
+// The identifier that ends at byte `end` of `text` (where it starts is `*start`).
+std::string IdentifierEndingAt(const std::string& text, size_t end, size_t* start = nullptr) {
+  size_t i = end;
   while (i > 0 && (absl::ascii_isalnum(static_cast<unsigned char>(text[i - 1])) || text[i - 1] == '_')) {
     --i;
   }
+  if (start != nullptr) *start = i;
   return text.substr(i, end - i);
+}
+
+// The name of the field whose value starts at byte `at` of `text` ("name: <value>", white
+// space and comments between them), or "" when what precedes it is not "identifier :".
+std::string FieldBefore(const std::string& text, size_t at) {
+  size_t i = SkipBackSpaceAndComments(text, at);
+  if (i == 0 || text[i - 1] != ':') return "";
+  return IdentifierEndingAt(text, SkipBackSpaceAndComments(text, i - 1));
 }
 
 // The path of the message being parsed at byte `end` of `text` ("scheduler_conf.classic_conf.
 // groups[1]"), from the root message `root`: a light scan of the text before it (the parser
 // stopped at `end`, so everything before it parsed). Repeated message fields get their index.
-std::string MessagePathAt(const std::string& text, size_t end, const Descriptor* root) {
+std::string MessagePathAt(const std::string& text, size_t end, const Descriptor* root,
+                          const Descriptor** innermost = nullptr) {
   struct Frame {
     const Descriptor* descriptor;
     std::string path;
@@ -160,22 +195,20 @@ std::string MessagePathAt(const std::string& text, size_t end, const Descriptor*
       ++i;  // ':' and the characters of numbers.
     }
   }
+  if (innermost != nullptr) *innermost = frames.back().descriptor;
   return frames.back().path;
 }
 
-// A field named `name` in `root` or the messages it holds (the first found, breadth first).
-const FieldDescriptor* FindFieldAnywhere(const Descriptor* root, const std::string& name) {
-  std::vector<const Descriptor*> queue = {root};
-  for (size_t q = 0; q < queue.size() && q < 256; ++q) {
-    if (const FieldDescriptor* f = queue[q]->FindFieldByName(name)) return f;
-    for (int i = 0; i < queue[q]->field_count(); ++i) {
-      const Descriptor* nested = queue[q]->field(i)->message_type();
-      if (nested != nullptr && std::find(queue.begin(), queue.end(), nested) == queue.end()) {
-        queue.push_back(nested);
-      }
-    }
-  }
-  return nullptr;
+// The field `name` of the message being parsed at byte `at` (nullptr when there is no such
+// field), and its path ("scheduler_conf.classic_conf.groups[1].name") in `*path`.
+const FieldDescriptor* FieldAt(const std::string& text, size_t at, const Descriptor* root,
+                               const std::string& name, std::string* path) {
+  if (name.empty()) return nullptr;
+  const Descriptor* message = nullptr;
+  const std::string message_path = MessagePathAt(text, at, root, &message);
+  const FieldDescriptor* f = message != nullptr ? message->FindFieldByName(name) : nullptr;
+  if (f != nullptr) *path = message_path.empty() ? name : absl::StrCat(message_path, ".", name);
+  return f;
 }
 
 // What a field of this type takes, for a hint.
@@ -264,42 +297,17 @@ void FindFieldName(const std::string& text, const std::string& field, int* line,
       ColumnOfByte(absl::string_view(text).substr(name_line_start), name_at - name_line_start);
 }
 
-// The last character before byte `at` of `text` that is not white space ('\0' if none).
+// The last character of the token before byte `at` of `text` ('\0' if none).
 char CharBefore(const std::string& text, size_t at) {
-  size_t i = std::min(at, text.size());
-  while (i > 0 && absl::ascii_isspace(static_cast<unsigned char>(text[i - 1]))) --i;
+  const size_t i = SkipBackSpaceAndComments(text, at);
   return i > 0 ? text[i - 1] : '\0';
 }
 
-// The identifier that ends right before byte `at` (white space and, if `colon`, one ':'
-// between them allowed), or "".
+// The identifier of the token before byte `at` (if `colon`, also before a ':' there), or "".
 std::string IdentifierBefore(const std::string& text, size_t at, bool colon) {
-  size_t i = std::min(at, text.size());
-  auto skip_space = [&] {
-    while (i > 0 && absl::ascii_isspace(static_cast<unsigned char>(text[i - 1]))) --i;
-  };
-  skip_space();
-  if (colon && i > 0 && text[i - 1] == ':') {
-    --i;
-    skip_space();
-  }
-  const size_t end = i;
-  while (i > 0 && (absl::ascii_isalnum(static_cast<unsigned char>(text[i - 1])) || text[i - 1] == '_')) {
-    --i;
-  }
-  return text.substr(i, end - i);
-}
-
-// Whether only white space and comments come before byte `at`.
-bool OnlyCommentsBefore(const std::string& text, size_t at) {
-  for (size_t i = 0; i < at && i < text.size(); ++i) {
-    if (text[i] == '#') {
-      while (i < at && text[i] != '\n') ++i;
-    } else if (!absl::ascii_isspace(static_cast<unsigned char>(text[i]))) {
-      return false;
-    }
-  }
-  return true;
+  size_t i = SkipBackSpaceAndComments(text, at);
+  if (colon && i > 0 && text[i - 1] == ':') i = SkipBackSpaceAndComments(text, i - 1);
+  return IdentifierEndingAt(text, i);
 }
 
 // The 1-based line of the innermost `[` still open at byte `at` (outside strings and
@@ -324,23 +332,65 @@ int OpenListLine(const std::string& text, size_t at) {
   return 1 + static_cast<int>(std::count(text.begin(), text.begin() + open.back(), '\n'));
 }
 
+// Where the string still open at byte `at` begins on its line (its opening quote), or npos.
+size_t OpenStringStart(const std::string& text, size_t at) {
+  at = std::min(at, text.size());
+  const size_t newline = at == 0 ? std::string::npos : text.rfind('\n', at - 1);
+  for (size_t i = newline == std::string::npos ? 0 : newline + 1; i < at; ++i) {
+    if (text[i] == '#') return std::string::npos;
+    if (text[i] != '"' && text[i] != '\'') continue;
+    const size_t open = i;
+    for (++i; i < at && text[i] != text[open]; ++i) {
+      if (text[i] == '\\') ++i;
+    }
+    if (i >= at) return open;
+  }
+  return std::string::npos;
+}
+
+// The name of a message field of `message` for an example (`scheduler_conf`), or "".
+std::string MessageFieldExample(const Descriptor* message) {
+  for (int i = 0; message != nullptr && i < message->field_count(); ++i) {
+    if (message->field(i)->message_type() != nullptr) return message->field(i)->name();
+  }
+  return "";
+}
+
+// Whether `text` holds a quote that word processors put in place of ' and ".
+bool HasTypographicQuote(absl::string_view text) {
+  for (const char* quote : {"\u2018", "\u2019", "\u201c", "\u201d"}) {
+    if (absl::StrContains(text, quote)) return true;
+  }
+  return false;
+}
+
+constexpr char kTypographicQuotes[] =
+    "typographic quotes (\u201c \u201d \u2018 \u2019) are not quotes in protobuf text format: use "
+    "plain \" (an editor or word processor may have changed them)";
+
 // A hint for the parser's syntax errors (what was written, what the format wants there), or
 // "" for errors it does not know. `at` is the byte where the parser stopped; `field` gets
-// the field the error is about, when there is one.
+// the path of the field the error is about, when there is one.
 std::string SyntaxHint(const std::string& message, const std::string& text, size_t at,
                        const Descriptor* root, std::string* field) {
   const absl::string_view rest = absl::string_view(text).substr(std::min(at, text.size()));
-  const FieldDescriptor* f = nullptr;
   auto field_named = [&](const std::string& name) {
-    f = name.empty() ? nullptr : FindFieldAnywhere(root, name);
-    if (f == nullptr) return;
-    const std::string path = MessagePathAt(text, at, root);
-    *field = path.empty() ? name : absl::StrCat(path, ".", name);
+    return FieldAt(text, at, root, name, field);
   };
+  const bool at_end = absl::EndsWith(message, "found \"\".");
+  // C-style comments, wherever the parser met them.
+  if (absl::StartsWith(rest, "//") || absl::StartsWith(rest, "/*")) {
+    field_named(FieldBefore(text, at));
+    return "comments start with `#` in protobuf text format (`//` and `/* */` are not "
+           "comments)";
+  }
+  if (at == 0 && absl::StartsWith(rest, "\xef\xbb\xbf")) {
+    return "the file starts with a UTF-8 byte-order mark (bytes EF BB BF): save it without one";
+  }
   if (absl::StartsWith(message, "Expected \":\", found ")) {
     const std::string name = IdentifierBefore(text, at, false);
     if (name.empty()) return "";
-    field_named(name);
+    const FieldDescriptor* f = field_named(name);
     if (absl::StartsWith(rest, "=")) {
       return absl::StrCat("a field and its value are separated by `:`, not `=`: `", name,
                           ": ...`");
@@ -352,27 +402,39 @@ std::string SyntaxHint(const std::string& message, const std::string& text, size
     return absl::StrCat("write a `:` between `", name, "` and its value, or `", name,
                         " { ... }` for a message");
   }
-  if (absl::StartsWith(message, "Expected \",\", found ")) {
-    return "the items of a `[ ... ]` list are separated by commas: `[ { ... }, { ... } ]`";
-  }
-  if (absl::StartsWith(message, "Expected \"{\", found ")) {
+  const bool expected_comma = absl::StartsWith(message, "Expected \",\", found ");
+  if (expected_comma || absl::StartsWith(message, "Expected \"{\", found ")) {
     const char before = CharBefore(text, at);
+    const int list_line = OpenListLine(text, at);
+    const std::string opened =
+        list_line > 0 ? absl::StrCat("the `[` list opened at line ", list_line) : "a `[` list";
+    if (at_end && (expected_comma || before == '[' || before == ',')) {
+      return absl::StrCat("the file ends inside ", opened,
+                          ": its `]` is missing (or the file was cut short)");
+    }
+    if (expected_comma) {
+      if (absl::StartsWith(rest, "}") || absl::StartsWith(rest, ">")) {
+        return absl::StrCat(opened, " is not closed: end it with `]` after its last item");
+      }
+      return "the items of a `[ ... ]` list are separated by commas: `[ { ... }, { ... } ]`";
+    }
     if (before == ',' && absl::StartsWith(rest, "]")) {
       return "a `[ ... ]` list takes no comma after its last item: remove the `,` before `]`";
     }
-    if (before == ',' && absl::StartsWith(rest, "}")) {
-      const int list_line = OpenListLine(text, at);
-      return absl::StrCat("the `[` list",
-                          list_line > 0 ? absl::StrCat(" opened at line ", list_line) : "",
-                          " is not closed: end it with `]` after its last item (and no comma "
-                          "after that item)");
+    if (before == ',' && (absl::StartsWith(rest, "}") || absl::StartsWith(rest, ">"))) {
+      return absl::StrCat(opened, " is not closed: end it with `]` after its last item (and "
+                                  "no comma after that item)");
     }
     if (before == '[' || before == ',') {
       return "each item of a list of messages is a message in braces: `[ { ... }, { ... } ]`";
     }
     const std::string name = IdentifierBefore(text, at, true);
-    field_named(name);
+    const FieldDescriptor* f = field_named(name);
     if (f != nullptr && f->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
+      if (absl::StartsWith(rest, "=")) {
+        return absl::StrCat("a message follows its field's name without `=`: `", name,
+                            " { ... }` (or `", name, ": { ... }`)");
+      }
       return absl::StrCat("`", name, "` is a message: its fields go in braces, `", name,
                           " { ... }`");
     }
@@ -380,51 +442,77 @@ std::string SyntaxHint(const std::string& message, const std::string& text, size
     return "";
   }
   if (absl::StartsWith(message, "Expected identifier, got: ")) {
-    if (absl::StartsWith(rest, "//") || absl::StartsWith(rest, "/*")) {
-      return "comments start with `#` in protobuf text format (`//` and `/* */` are not "
-             "comments)";
+    // The parser reads a bool's value (true/false) as an identifier: a wrong value there is
+    // the value's error, which the caller explains.
+    std::string unused;
+    const FieldDescriptor* value_of = FieldAt(text, at, root, FieldBefore(text, at), &unused);
+    if (value_of != nullptr && value_of->cpp_type() != FieldDescriptor::CPPTYPE_MESSAGE) {
+      return "";
     }
+    const Descriptor* message_type = nullptr;
+    MessagePathAt(text, at, root, &message_type);
+    std::string example = MessageFieldExample(message_type);
+    if (example.empty()) example = MessageFieldExample(root);
     if (absl::StartsWith(rest, "\"") || absl::StartsWith(rest, "'")) {
-      return "field names are written without quotes: `policy: \"classic\"`, not "
-             "`\"policy\": \"classic\"`";
+      const size_t close = rest.find(rest[0], 1);
+      const std::string quoted(rest.substr(1, close == absl::string_view::npos ? 0 : close - 1));
+      size_t name_start = 0;
+      if (!quoted.empty() && IdentifierEndingAt(quoted, quoted.size(), &name_start) == quoted &&
+          name_start == 0) {
+        return absl::StrCat("field names are written without quotes: `", quoted, ": ...`, not `",
+                            rest.substr(0, close + 1), ": ...`");
+      }
+      return "a field name is expected here, without quotes";
     }
     if (absl::StartsWith(rest, "{")) {
-      if (OnlyCommentsBefore(text, at)) {
-        return "a config is a list of fields, e.g. `scheduler_conf { ... }`, without braces "
-               "around the whole file (protobuf text format, not JSON)";
+      if (SkipBackSpaceAndComments(text, at) == 0) {
+        return absl::StrCat("a file is a list of fields, e.g. `",
+                            MessageFieldExample(root), " { ... }`, without braces around the "
+                            "whole file (protobuf text format, not JSON)");
       }
-      return "a `{` opens a message right after its field's name, e.g. `classic_conf {`; "
-             "this one follows no field name";
+      return absl::StrCat("a `{` opens a message right after its field's name, e.g. `",
+                          example, " {`; this one follows no field name");
     }
-    return "a field name is expected here: letters, digits and `_`, e.g. `processor_num`";
+    return "a field name is expected here: letters, digits and `_`";
   }
-  if (message == "String literals cannot cross line boundaries.") {
-    const size_t line_start = text.rfind('\n', at == 0 ? 0 : at - 1);
-    const size_t from = line_start == std::string::npos ? 0 : line_start + 1;
-    const size_t quote = text.find_last_of("\"'", at == 0 ? 0 : at - 1);
-    if (quote != std::string::npos && quote >= from) field_named(FieldBefore(text, quote));
+  if (message == "String literals cannot cross line boundaries." ||
+      message == "Unexpected end of string.") {
+    const size_t open = OpenStringStart(text, at);
+    if (open != std::string::npos) {
+      field_named(FieldBefore(text, open));
+      if (HasTypographicQuote(absl::string_view(text).substr(open, at - open))) {
+        return absl::StrCat("this string ends with a typographic quote: ", kTypographicQuotes);
+      }
+    }
+    if (message == "Unexpected end of string.") {
+      return "the file ends inside this string: add its closing quote (or the file was cut "
+             "short)";
+    }
     return "a string ends on the line it starts on: add its closing quote";
   }
   if (absl::StartsWith(message, "Non-repeated field \"")) {
     const size_t start = strlen("Non-repeated field \"");
     const size_t end = message.find('"', start);
-    if (end != std::string::npos) {
-      const std::string name = message.substr(start, end - start);
-      field_named(name);
-      return absl::StrCat("`", name,
-                          "` takes one value in each message: remove all but one of them");
-    }
-    return "";
+    if (end == std::string::npos) return "";
+    const std::string name = message.substr(start, end - start);
+    field_named(name);
+    return absl::StrCat("`", name,
+                        "` takes one value in each message: remove all but one of them");
   }
   if (absl::StartsWith(message, "Interpreting non ascii codepoint")) {
     field_named(FieldBefore(text, at));
-    // U+2018, U+2019, U+201C, U+201D: what word processors turn quotes into.
-    if (rest.size() >= 3 && rest[0] == '\xe2' && rest[1] == '\x80' &&
-        (rest[2] == '\x98' || rest[2] == '\x99' || rest[2] == '\x9c' || rest[2] == '\x9d')) {
-      return "typographic quotes (“ ” ‘ ’) are not quotes in protobuf text format: use "
-             "plain \" (an editor or word processor may have changed them)";
+    if (HasTypographicQuote(rest.substr(0, 3))) return kTypographicQuotes;
+    if (absl::StartsWith(rest, "\u00a0")) {
+      return "a no-break space (U+00A0) stands where the format wants a plain space: replace it";
     }
-    return "outside strings a config is ASCII: put this text in double quotes, or remove it";
+    if (absl::StartsWith(rest, "\u200b") || absl::StartsWith(rest, "\u200c") ||
+        absl::StartsWith(rest, "\u200d") || absl::StartsWith(rest, "\u2060") ||
+        absl::StartsWith(rest, "\xef\xbb\xbf")) {
+      return "an invisible character (a zero-width space or joiner, or a byte-order mark) "
+             "stands here: remove it";
+    }
+    return "outside strings the format takes ASCII only: remove this character, or quote the "
+           "text if it is a value";
   }
   return "";
 }
@@ -504,17 +592,12 @@ absl::Status ParseErrorStatus(const std::string& path, const std::string& text,
     // out of range (3)" for a bool, ...): name the field and what it takes.
     field_name.clear();
     if (error_at != std::string::npos) {
-      const size_t at = error_at;
-      field_name = FieldBefore(text, at);
-      const FieldDescriptor* f =
-          field_name.empty() ? nullptr : FindFieldAnywhere(root, field_name);
+      const std::string name = FieldBefore(text, error_at);
+      std::string path;  // The field's full path, as the validator's findings give it.
+      const FieldDescriptor* f = FieldAt(text, error_at, root, name, &path);
       if (f != nullptr && f->cpp_type() != FieldDescriptor::CPPTYPE_MESSAGE) {
-        hint = absl::StrCat("`", field_name, "` takes ", ValueKind(*f));
-        // The field's full path, as the validator's findings give it.
-        const std::string message_path = MessagePathAt(text, at, root);
-        if (!message_path.empty()) field_name = absl::StrCat(message_path, ".", field_name);
-      } else {
-        field_name.clear();
+        hint = absl::StrCat("`", name, "` takes ", ValueKind(*f));
+        field_name = path;
       }
     }
   }

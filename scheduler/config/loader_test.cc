@@ -96,16 +96,15 @@ TEST(LoaderTest, CommonSyntaxMistakesGetAHint) {
             "  hint: comments start with `#` in protobuf text format (`//` and `/* */` are not "
             "comments)");
   EXPECT_EQ(HintOf("scheduler_conf {\n  \"policy\": \"classic\"\n}\n"),
-            "field names are written without quotes: `policy: \"classic\"`, not "
-            "`\"policy\": \"classic\"`");
+            "field names are written without quotes: `policy: ...`, not `\"policy\": ...`");
   EXPECT_EQ(HintOf("# JSON\n{\n  \"scheduler_conf\": { \"policy\": \"classic\" }\n}\n"),
-            "a config is a list of fields, e.g. `scheduler_conf { ... }`, without braces around "
+            "a file is a list of fields, e.g. `scheduler_conf { ... }`, without braces around "
             "the whole file (protobuf text format, not JSON)");
   EXPECT_EQ(HintOf("scheduler_conf {\n  policy: \"classic\" {\n}\n"),
-            "a `{` opens a message right after its field's name, e.g. `classic_conf {`; this "
-            "one follows no field name");
+            "a `{` opens a message right after its field's name, e.g. `threads {`; this one "
+            "follows no field name");
   EXPECT_EQ(HintOf("scheduler_conf {\n  policy: \"classic\" 7\n}\n"),
-            "a field name is expected here: letters, digits and `_`, e.g. `processor_num`");
+            "a field name is expected here: letters, digits and `_`");
   // YAML-like, and a message opened with the wrong bracket.
   EXPECT_EQ(ParseError("scheduler_conf:\n  policy: \"classic\"\n"),
             "test.conf:2:3: error: Expected \"{\", found \"policy\". [scheduler_conf]\n"
@@ -145,7 +144,81 @@ TEST(LoaderTest, StringAndValueMistakesNameTheirField) {
             "  hint: typographic quotes (\u201c \u201d \u2018 \u2019) are not quotes in protobuf "
             "text format: use plain \" (an editor or word processor may have changed them)");
   EXPECT_EQ(HintOf("scheduler_conf {\n  policy: \"classic\" \xc3\xa9\n}\n"),
-            "outside strings a config is ASCII: put this text in double quotes, or remove it");
+            "outside strings the format takes ASCII only: remove this character, or quote the "
+            "text if it is a value");
+  EXPECT_EQ(HintOf("\xef\xbb\xbfscheduler_conf {\n  policy: \"classic\"\n}\n"),
+            "the file starts with a UTF-8 byte-order mark (bytes EF BB BF): save it without one");
+  EXPECT_EQ(ParseError("scheduler_conf {\n  policy:\u00a0\"classic\"\n}\n"),
+            "test.conf:2:10: error: Interpreting non ascii codepoint 194. [scheduler_conf.policy]\n"
+            "  hint: a no-break space (U+00A0) stands where the format wants a plain space: "
+            "replace it");
+  // A string closed with a typographic quote, one with a ' in it, one cut short.
+  EXPECT_EQ(HintOf("scheduler_conf {\n  policy: \"classic\u201d\n}\n"),
+            "this string ends with a typographic quote: typographic quotes (\u201c \u201d \u2018 "
+            "\u2019) are not quotes in protobuf text format: use plain \" (an editor or word "
+            "processor may have changed them)");
+  EXPECT_THAT(ParseError("scheduler_conf {\n  threads { name: \"it's\n }\n}\n"),
+              StartsWith("test.conf:2:24: error: String literals cannot cross line boundaries. "
+                         "[scheduler_conf.threads[0].name]"));
+  EXPECT_EQ(ParseError("scheduler_conf { policy: \"abc"),
+            "test.conf:1:30: error: Unexpected end of string. [scheduler_conf.policy]\n"
+            "  hint: the file ends inside this string: add its closing quote (or the file was "
+            "cut short)");
+}
+
+TEST(LoaderTest, ABoolsWrongValueIsExplainedAsAValueNotAsAFieldName) {
+  // The parser reads a bool's value as an identifier, so its errors say "Expected
+  // identifier"; they are the value's.
+  for (const char* value : {"\"true\"", "-1", "{ }"}) {
+    EXPECT_EQ(ParseError(absl::StrCat("scheduler_conf {\n  classic_conf { groups { busy_spin: ",
+                                      value, " } }\n}\n")),
+              absl::StrCat("test.conf:2:38: error: Expected identifier, got: ",
+                           std::string(value).substr(0, 1) == "{" ? "{" :
+                           std::string(value).substr(0, 1) == "-" ? "-" : value,
+                           " [scheduler_conf.classic_conf.groups[0].busy_spin]\n"
+                           "  hint: `busy_spin` takes true or false"));
+  }
+}
+
+TEST(LoaderTest, CommentsBetweenTokensDoNotMisleadTheHint) {
+  // The field before a comment, not a word in the comment; its path in its own message.
+  EXPECT_EQ(ParseError("scheduler_conf {\n  policy  # which one\n    \"classic\"\n}\n"),
+            "test.conf:3:5: error: Expected \":\", found \"\"classic\"\". [scheduler_conf.policy]\n"
+            "  hint: write a `:` between `policy` and its value (`policy: ...`); `policy` takes a "
+            "string in double quotes, e.g. \"SCHED_FIFO\"");
+  EXPECT_EQ(ParseError("scheduler_conf {\n  classic_conf # the groups\n   \"x\"\n}\n"),
+            "test.conf:3:4: error: Expected \"{\", found \"\"x\"\". [scheduler_conf.classic_conf]\n"
+            "  hint: `classic_conf` is a message: its fields go in braces, `classic_conf { ... }`");
+  EXPECT_EQ(HintOf("scheduler_conf {\n  threads: [ { name: \"a\" }, # see classic_conf\n  ]\n}\n"),
+            "a `[ ... ]` list takes no comma after its last item: remove the `,` before `]`");
+  // C-style comments, wherever the parser meets them.
+  const std::string comments =
+      "comments start with `#` in protobuf text format (`//` and `/* */` are not comments)";
+  EXPECT_EQ(HintOf("scheduler_conf {\n  threads: [ // the logger\n    { name: \"a\" }\n  ]\n}\n"),
+            comments);
+  EXPECT_EQ(HintOf("scheduler_conf {\n  threads: [ { name: \"a\" } // first\n  , { name: \"b\" } ]\n}\n"),
+            comments);
+  EXPECT_EQ(HintOf("scheduler_conf {\n  classic_conf // groups below\n  {\n  }\n}\n"), comments);
+  EXPECT_EQ(HintOf("scheduler_conf {\n  policy /* which */ : \"classic\"\n}\n"), comments);
+  EXPECT_EQ(ParseError("scheduler_conf {\n  threads { prio: // rt\n 3 }\n}\n"),
+            "test.conf:2:19: error: Expected integer, got: / [scheduler_conf.threads[0].prio]\n"
+            "  hint: " + comments);
+}
+
+TEST(LoaderTest, MessageFieldWithEqualsAndListsLeftOpenGetTheirOwnHints) {
+  EXPECT_EQ(ParseError("scheduler_conf {\n  classic_conf = {\n  }\n}\n"),
+            "test.conf:2:16: error: Expected \"{\", found \"=\". [scheduler_conf.classic_conf]\n"
+            "  hint: a message follows its field's name without `=`: `classic_conf { ... }` (or "
+            "`classic_conf: { ... }`)");
+  // A list without its `]` and no trailing comma; files that end inside a list.
+  EXPECT_EQ(HintOf("scheduler_conf {\n  threads: [ { name: \"a\" }, { name: \"b\" }\n}\n"),
+            "the `[` list opened at line 2 is not closed: end it with `]` after its last item");
+  for (const char* cut : {"scheduler_conf {\n threads: [ {} ", "scheduler_conf {\n threads: [ {},",
+                          "scheduler_conf {\n threads: ["}) {
+    EXPECT_EQ(HintOf(cut), "the file ends inside the `[` list opened at line 2: its `]` is "
+                           "missing (or the file was cut short)")
+        << cut;
+  }
 }
 
 TEST(LoaderTest, UnterminatedBlockPointsAtTheEnd) {

@@ -539,6 +539,10 @@ absl::Status ParseErrorStatus(const std::string& path, const std::string& text,
         google::protobuf::DescriptorPool::generated_pool()->FindMessageTypeByName(type);
     const std::string short_type = descriptor != nullptr ? descriptor->name() : type;
     message = absl::StrCat("unknown field '", field, "' in ", short_type);
+    if (error_at != std::string::npos) {
+      const std::string message_path = MessagePathAt(text, error_at, root);
+      field_name = message_path.empty() ? field : absl::StrCat(message_path, ".", field);
+    }
     if (descriptor != nullptr) {
       std::vector<std::string> closest = ClosestFieldNames(*descriptor, field);
       if (!closest.empty()) {
@@ -561,8 +565,10 @@ absl::Status ParseErrorStatus(const std::string& path, const std::string& text,
     }
   } else if (absl::StartsWith(message, "Expected identifier, got: ") &&
              (message.size() == strlen("Expected identifier, got: ") ||
-              absl::EndsWith(message, "got: }"))) {
-    // The end of the file inside a message, or a `}` that closes nothing.
+              (absl::EndsWith(message, "got: }") &&
+               (error_at == std::string::npos || FieldBefore(text, error_at).empty())))) {
+    // The end of the file inside a message, or a `}` that closes nothing (not one that
+    // follows `busy_spin:`, whose value is missing).
     int depth = 0;
     for (size_t i = 0; i < text.size(); ++i) {  // Braces outside strings and comments.
       const char c = text[i];

@@ -169,6 +169,10 @@ TEST(LoaderTest, StringAndValueMistakesNameTheirField) {
 TEST(LoaderTest, ABoolsWrongValueIsExplainedAsAValueNotAsAFieldName) {
   // The parser reads a bool's value as an identifier, so its errors say "Expected
   // identifier"; they are the value's.
+  EXPECT_EQ(ParseError("scheduler_conf {\n  classic_conf { groups { busy_spin: } }\n}\n"),
+            "test.conf:2:38: error: Expected identifier, got: } "
+            "[scheduler_conf.classic_conf.groups[0].busy_spin]\n"
+            "  hint: `busy_spin` takes true or false");  // Missing, not a stray `}`.
   for (const char* value : {"\"true\"", "-1", "{ }"}) {
     EXPECT_EQ(ParseError(absl::StrCat("scheduler_conf {\n  classic_conf { groups { busy_spin: ",
                                       value, " } }\n}\n")),
@@ -235,7 +239,8 @@ TEST(LoaderTest, UnknownFieldSuggestsTheClosestName) {
                        "    }\n"
                        "  }\n"
                        "}\n"),
-            "test.conf:5:7: error: unknown field 'processr_num' in SchedGroup\n"
+            "test.conf:5:7: error: unknown field 'processr_num' in SchedGroup "
+            "[scheduler_conf.classic_conf.groups[0].processr_num]\n"
             "  hint: did you mean 'processor_num'?");
 }
 
@@ -246,20 +251,23 @@ TEST(LoaderTest, UnknownFieldInChoreographyConfSuggestsBothProcessorCounts) {
                        "    processor_num: 2\n"
                        "  }\n"
                        "}\n"),
-            "test.conf:4:5: error: unknown field 'processor_num' in ChoreographyConf\n"
+            "test.conf:4:5: error: unknown field 'processor_num' in ChoreographyConf "
+            "[scheduler_conf.choreography_conf.processor_num]\n"
             "  hint: did you mean 'choreography_processor_num' or 'pool_processor_num'?");
 }
 
 TEST(LoaderTest, UnknownFieldWithNothingCloseListsTheFields) {
   const std::string error = ParseError("scheduler_conf {\n  zzzzzzzzzzzz: 1\n}\n");
   EXPECT_THAT(error, StartsWith("test.conf:2:3: error: unknown field 'zzzzzzzzzzzz' in "
-                                "SchedulerConf\n  hint: SchedulerConf has: policy, routine_num"));
+                                "SchedulerConf [scheduler_conf.zzzzzzzzzzzz]\n"
+                                "  hint: SchedulerConf has: policy, routine_num"));
 }
 
 TEST(LoaderTest, UnknownMessageFieldPointsAtItsName) {
   // A block field (no ':') that does not exist.
   EXPECT_THAT(ParseError("scheduler_conf {\n  classic_conf {\n    group {\n    }\n  }\n}\n"),
-              StartsWith("test.conf:3:5: error: unknown field 'group' in ClassicConf\n"
+              StartsWith("test.conf:3:5: error: unknown field 'group' in ClassicConf "
+                         "[scheduler_conf.classic_conf.group]\n"
                          "  hint: did you mean 'groups'?"));
 }
 
@@ -501,7 +509,7 @@ TEST(LoaderTest, FileCutShortOrAStrayBraceGetsAHint) {
 
 TEST(LoaderTest, SchedulerFieldAtTopLevelGetsTheWrapperHint) {
   EXPECT_EQ(ParseError("policy: \"classic\"\n"),
-            "test.conf:1:1: error: unknown field 'policy' in CyberConfig\n"
+            "test.conf:1:1: error: unknown field 'policy' in CyberConfig [policy]\n"
             "  hint: 'policy' belongs inside `scheduler_conf { ... }`, as in Cyber RT's files");
 }
 
@@ -678,7 +686,8 @@ TEST(LoaderTest, ParseErrorInAFileNamesThePathAsGiven) {
   ASSERT_FALSE(loaded.ok());
   EXPECT_EQ(loaded.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(std::string(loaded.status().message()),
-              StartsWith(dir + "/bad.conf:2:3: error: unknown field 'polcy' in SchedulerConf\n"
+              StartsWith(dir + "/bad.conf:2:3: error: unknown field 'polcy' in SchedulerConf "
+                         "[scheduler_conf.polcy]\n"
                                "  hint: did you mean 'policy'?"));
 }
 

@@ -1521,7 +1521,7 @@ TEST(CyberCompatTest, ControlSchedChoreographyHasAnUnknownField) {
   EXPECT_EQ(std::string(loaded.status().message()),
             dir +
                 "/control_sched_choreography.conf:5:5: error: unknown field 'processor_num' in "
-                "ChoreographyConf\n"
+                "ChoreographyConf [scheduler_conf.choreography_conf.processor_num]\n"
                 "  hint: did you mean 'choreography_processor_num' or 'pool_processor_num'?");
 }
 

@@ -104,7 +104,7 @@ class Validator {
       : config_(config), machine_(machine), options_(options) {}
 
   Validation Run();
-  Validation RunDefault(const std::string& reason);
+  Validation RunDefault(const std::string& reason, const std::string& path);
 
  private:
   SourceLocation Where(const Tree* tree, const Message& m, const std::string& field,
@@ -278,10 +278,10 @@ Validation Validator::Run() {
   return Finish();
 }
 
-Validation Validator::RunDefault(const std::string& reason) {
+Validation Validator::RunDefault(const std::string& reason, const std::string& path) {
   plan_.kind = SchedulerKind::kClassic;
   plan_.process_cpus = machine_.Usable();
-  diags_.Warning({}, "", reason,
+  diags_.Warning({path, 0, 0}, "", reason,
                  "write a config (see conf/ and `schedctl template`) to choose CPUs and policies");
   ThreadAttributes attributes;
   attributes.cpus = plan_.process_cpus;
@@ -1155,8 +1155,8 @@ Validation Validate(const LoadedConfig& config, const Machine& machine,
 }
 
 Validation DefaultPlan(const Machine& machine, const std::string& reason,
-                       const ValidateOptions& options) {
-  return Validator(nullptr, machine, options).RunDefault(reason);
+                       const ValidateOptions& options, const std::string& path) {
+  return Validator(nullptr, machine, options).RunDefault(reason, path);
 }
 
 absl::StatusOr<Validation> LoadAndValidate(const std::string& path, const Machine& machine,
@@ -1168,7 +1168,7 @@ absl::StatusOr<Validation> LoadAndValidate(const std::string& path, const Machin
         absl::StrCat("no config file at ", path, ": using the default plan (classic, one group of ",
                      machine.Usable().Count(), " processors on CPUs ", machine.Usable().ToString(),
                      ", SCHED_OTHER)"),
-        options);
+        options, path);
     return v;
   }
   absl::StatusOr<LoadedConfig> loaded = LoadConfigFile(path);

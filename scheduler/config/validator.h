@@ -40,9 +40,10 @@ Validation Validate(const LoadedConfig& config, const Machine& machine,
                     const ValidateOptions& options = {});
 
 // The plan used when there is no config file: classic, one group "default_grp" with one
-// processor per usable CPU, and a warning that says why (`reason`).
+// processor per usable CPU, and a warning that says why (`reason`), at `path` (the file
+// that was looked for) when one is given.
 Validation DefaultPlan(const Machine& machine, const std::string& reason,
-                       const ValidateOptions& options = {});
+                       const ValidateOptions& options = {}, const std::string& path = "");
 
 // How a conf file came to be named, which decides what its absence means.
 enum class ConfNaming {

@@ -1131,6 +1131,8 @@ TEST(ValidatorTest, NoConfigFileLookedUpByNameGivesTheDefaultPlanWithAWarning) {
   ASSERT_TRUE(v.ok()) << v.status();
   EXPECT_TRUE(v->ok());
   ExpectCounts(*v, 0, 1);
+  // At the file that was looked for (not "<config>").
+  EXPECT_EQ(Single(*v, Severity::kWarning).where.ToString(), "/nonexistent-cadence-dir/none.conf");
   EXPECT_THAT(Single(*v, Severity::kWarning).message,
               AllOf(HasSubstr("no config file at /nonexistent-cadence-dir/none.conf"),
                     HasSubstr("classic, one group of 4 processors on CPUs 0-3")));

@@ -44,6 +44,24 @@ LatencySummary IntervalWake(const proto::TaskState* before, const proto::TaskSta
   return LatencyHistogram::SummaryOf(counts, max_ns);
 }
 
+// A name as one word of a table row: a blank is written `\x20` and a backslash `\\` (and,
+// in a comma-separated list, a comma `\x2c`), so that scripts can split rows on blanks.
+std::string Word(const std::string& name, bool in_list = false) {
+  std::string out;
+  for (const char c : name) {
+    if (c == ' ') {
+      out += "\\x20";
+    } else if (c == '\\') {
+      out += "\\\\";
+    } else if (c == ',' && in_list) {
+      out += "\\x2c";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string FormatTop(const proto::RuntimeState& before, const proto::RuntimeState& after) {
@@ -60,8 +78,8 @@ std::string FormatTop(const proto::RuntimeState& before, const proto::RuntimeSta
   for (const proto::TaskState& t : before.tasks()) tasks_before[t.name()] = &t;
   size_t name_width = 4, queue_width = 5;
   for (const proto::TaskState& t : after.tasks()) {
-    name_width = std::max(name_width, t.name().size());
-    queue_width = std::max(queue_width, t.queue().size());
+    name_width = std::max(name_width, Word(t.name()).size());
+    queue_width = std::max(queue_width, Word(t.queue()).size());
   }
   absl::StrAppend(&out,
                   "tasks (times in us; WAKE = release jitter for periodic tasks; MISSES, "
@@ -93,7 +111,8 @@ std::string FormatTop(const proto::RuntimeState& before, const proto::RuntimeSta
         }
       }
     }
-    absl::StrAppendFormat(&out, kRow, pad(t.name(), name_width), pad(t.queue(), queue_width),
+    absl::StrAppendFormat(&out, kRow, pad(Word(t.name()), name_width),
+                          pad(Word(t.queue()), queue_width),
                           PerSecond(runs, interval_ns), p50, p99, max, avg,
                           t.activations() > 0 ? Micros(t.run_ns_max()) : std::string("-"),
                           absl::StrCat(Delta(t.deadline_misses(), base.deadline_misses())),
@@ -125,11 +144,12 @@ std::string FormatTop(const proto::RuntimeState& before, const proto::RuntimeSta
         alive > 0 ? absl::StrFormat(
                         "%.1f", std::min(100.0, 100.0 * Delta(p.busy_ns(), base.busy_ns()) / alive))
                   : std::string("-");
-    absl::StrAppendFormat(
-        &out, kProcessorRow, p.name(), absl::StrCat(p.tid()), busy,
-        PerSecond(Delta(p.activations(), base.activations()), interval_ns),
-        PerSecond(Delta(p.sleeps(), base.sleeps()), interval_ns),
-        p.live_tasks().empty() ? std::string("-") : absl::StrJoin(p.live_tasks(), ","));
+    std::vector<std::string> tasks;
+    for (const std::string& task : p.live_tasks()) tasks.push_back(Word(task, true));
+    absl::StrAppendFormat(&out, kProcessorRow, Word(p.name()), absl::StrCat(p.tid()), busy,
+                          PerSecond(Delta(p.activations(), base.activations()), interval_ns),
+                          PerSecond(Delta(p.sleeps(), base.sleeps()), interval_ns),
+                          tasks.empty() ? std::string("-") : absl::StrJoin(tasks, ","));
   }
   return out;
 }

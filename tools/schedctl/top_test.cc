@@ -218,6 +218,32 @@ TEST_F(TopTest, ProcessorBusyShareOfTheInterval) {
   EXPECT_EQ(row.at("TASKS"), "motion_sensor,motion_control");
 }
 
+TEST_F(TopTest, NamesWithBlanksStayOneCell) {
+  // Names may hold blanks (any printable UTF-8): each row still splits into one cell per
+  // column, a blank written \x20, a backslash \\, a comma in the TASKS list \x2c.
+  for (proto::RuntimeState* s : {&before_, &after_}) {
+    proto::TaskState* t = s->add_tasks();
+    t->set_name("my task");
+    t->set_queue("my group");
+    t->set_activations(s == &before_ ? 1 : 6);
+    proto::ProcessorState* p = s->add_processors();
+    p->set_name("my group/0");
+    p->set_alive_ns(s == &before_ ? 0 : 500'000'000);
+    p->add_live_tasks("my task");
+    p->add_live_tasks("a,b\\c");
+  }
+  const std::string screen = FormatTop(before_, after_);
+  const std::map<std::string, std::string> task = Row(screen, "TASK", "my\\x20task");
+  EXPECT_EQ(task.at("QUEUE"), "my\\x20group");
+  EXPECT_EQ(task.at("RUNS/s"), "10");
+  EXPECT_EQ(task.at("RUNS"), "6");
+  const std::map<std::string, std::string> processor =
+      Row(screen, "PROCESSOR", "my\\x20group/0");
+  EXPECT_EQ(processor.at("TASKS"), "my\\x20task,a\\x2cb\\\\c");
+  // The other rows are as before.
+  EXPECT_EQ(Row(screen, "TASK", "motion_sensor").at("RUNS/s"), "1002");
+}
+
 TEST_F(TopTest, BusyShareIsCappedAt100) {
   // A run that began before the interval and ended in it counts whole.
   after_.mutable_processors(0)->set_busy_ns(100'000'000 + 600'000'000);

@@ -107,7 +107,7 @@ int main(int argc, char** argv) {
   std::vector<ThreadRecord> threads = s.Threads();
   s.Shutdown();  // Runs what is queued, then joins.
 
-  std::cout << "\nthreads (requested vs effective):\n";
+  std::cout << "\nthreads (requested vs effective, as the runtime recorded them at start-up):\n";
   std::cout << absl::StrFormat("  %-10s %-14s %-7s %-32s %-32s %s\n", "KIND", "NAME", "TID",
                                "REQUESTED", "EFFECTIVE", "NOTE");
   for (const ThreadRecord& t : threads) {

@@ -140,7 +140,8 @@ int main(int argc, char** argv) {
   }
   stop_logger.notify_all();
   logger->join();
-  const std::vector<cadence::ThreadRecord> threads = s.Threads();
+  // Read while the threads still run: the kernel's view at the end.
+  const std::string thread_table = cadence::FormatThreadTable(s.Threads());
   const absl::Status stopped = l.Shutdown();
 
   std::cout << "\nrobot_demo: stopped (" << (signal > 0 ? strsignal(signal) : "time is up")
@@ -148,7 +149,7 @@ int main(int argc, char** argv) {
             << cadence::FormatTaskTable(s.TaskStatistics()) << "\nprocessors:\n"
             << cadence::FormatProcessorTable(s.ProcessorStatistics())
             << "\nthreads (requested vs effective):\n"
-            << cadence::FormatThreadTable(threads);
+            << thread_table;
   const uint64_t failures = l.FailedRuns();
   std::cout << l.FailureReport();
   if (!l.trace_report().empty()) std::cout << "\nrobot_demo: " << l.trace_report() << "\n";

@@ -292,4 +292,32 @@ std::string DescribeApplied(const AppliedAttributes& applied) {
                       ", effective: ", Describe(applied.effective));
 }
 
+bool Granted(const ThreadAttributes& requested, const ThreadAttributes& effective) {
+  if (requested.policy != effective.policy) return false;
+  switch (requested.policy) {
+    case SchedPolicy::kFifo:
+    case SchedPolicy::kRr:
+      if (requested.rt_priority != effective.rt_priority) return false;
+      break;
+    case SchedPolicy::kOther:
+    case SchedPolicy::kBatch:
+      if (requested.nice != effective.nice) return false;
+      break;
+    case SchedPolicy::kDeadline:
+      if (requested.runtime_ns != effective.runtime_ns ||
+          requested.deadline_ns != effective.deadline_ns ||
+          requested.period_ns != effective.period_ns) {
+        return false;
+      }
+      break;
+    case SchedPolicy::kIdle:
+      break;
+  }
+  return requested.cpus.Empty() || requested.cpus == effective.cpus;
+}
+
+bool SameScheduling(const ThreadAttributes& a, const ThreadAttributes& b) {
+  return Granted(a, b) && a.cpus == b.cpus;
+}
+
 }  // namespace cadence

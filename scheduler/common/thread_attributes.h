@@ -33,6 +33,14 @@ pid_t CurrentTid();
 // when there is no such thread.
 absl::StatusOr<ThreadAttributes> ReadThreadAttributes(pid_t tid);
 
+// Whether `effective` gives what `requested` asks: the same policy, the same priority, nice
+// or SCHED_DEADLINE parameters (whichever the policy uses), and the requested CPUs (any,
+// when none were requested). reset_on_fork is not compared.
+bool Granted(const ThreadAttributes& requested, const ThreadAttributes& effective);
+
+// Whether two views of a thread schedule it the same way (Granted, and the same CPUs).
+bool SameScheduling(const ThreadAttributes& a, const ThreadAttributes& b);
+
 // What ApplyThreadAttributes did: what was asked, what the kernel reports afterwards, and,
 // when the two differ because of a fallback, why.
 struct AppliedAttributes {

@@ -2,18 +2,34 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "scheduler/common/thread_attributes.h"
 #include "scheduler/common/sched_policy.h"
 
 namespace cadence {
 
 std::string FormatThreadTable(const std::vector<ThreadRecord>& threads) {
   std::string out = absl::StrFormat("  %-10s %-15s %-7s %-34s %-34s %s\n", "KIND", "NAME", "TID",
-                                    "REQUESTED", "EFFECTIVE", "NOTE");
+                                    "REQUESTED", "EFFECTIVE (now)", "NOTE");
   for (const ThreadRecord& t : threads) {
-    absl::StrAppend(
-        &out, absl::StrFormat("  %-10s %-15s %-7d %-34s %-34s %s\n", t.kind, t.name, t.tid,
-                              Describe(t.applied.requested), Describe(t.applied.effective),
-                              t.applied.fell_back ? "FELL BACK: " + t.applied.why : "as asked"));
+    // What the kernel reports now: someone may have changed the thread (chrt, taskset)
+    // since the runtime applied its attributes.
+    ThreadAttributes effective = t.applied.effective;
+    std::vector<std::string> notes;
+    if (t.applied.fell_back) notes.push_back("FELL BACK: " + t.applied.why);
+    absl::StatusOr<ThreadAttributes> now = ReadThreadAttributes(t.tid);
+    if (!now.ok()) {
+      notes.push_back(absl::StrCat("not readable now (", now.status().message(),
+                                   "): as recorded at start-up"));
+    } else if (!SameScheduling(*now, t.applied.effective)) {
+      notes.push_back(
+          absl::StrCat("changed since start-up (it got ", Describe(t.applied.effective), ")"));
+      effective = *now;
+    }
+    if (notes.empty()) notes.push_back("as asked");
+    absl::StrAppend(&out, absl::StrFormat("  %-10s %-15s %-7d %-34s %-34s %s\n", t.kind, t.name,
+                                          t.tid, Describe(t.applied.requested),
+                                          Describe(effective), absl::StrJoin(notes, "; ")));
   }
   return out;
 }

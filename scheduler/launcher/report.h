@@ -12,8 +12,10 @@
 
 namespace cadence {
 
-// The requested-vs-effective table of threads, with a "FELL BACK" note where the kernel
-// refused the request.
+// The requested-vs-effective table of threads: EFFECTIVE is what the kernel reports when it
+// is called (read again, so the threads must still run), with a "FELL BACK" note where the
+// kernel refused the request at start-up and a "changed since start-up" note where someone
+// changed the thread later (chrt, taskset).
 std::string FormatThreadTable(const std::vector<ThreadRecord>& threads);
 
 // The per-task table: queue, priority, period, runs, wake latency (release jitter for

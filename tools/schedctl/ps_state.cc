@@ -12,40 +12,11 @@
 namespace cadence {
 namespace {
 
-// Whether two views of a thread schedule it the same way (reset_on_fork aside).
-bool SameScheduling(const ThreadAttributes& a, const ThreadAttributes& b) {
-  return Granted(a, b) && a.cpus == b.cpus;
-}
-
 std::string Names(const google::protobuf::RepeatedPtrField<std::string>& names) {
   return names.empty() ? std::string("-") : absl::StrJoin(names, ", ");
 }
 
 }  // namespace
-
-bool Granted(const ThreadAttributes& requested, const ThreadAttributes& effective) {
-  if (requested.policy != effective.policy) return false;
-  switch (requested.policy) {
-    case SchedPolicy::kFifo:
-    case SchedPolicy::kRr:
-      if (requested.rt_priority != effective.rt_priority) return false;
-      break;
-    case SchedPolicy::kOther:
-    case SchedPolicy::kBatch:
-      if (requested.nice != effective.nice) return false;
-      break;
-    case SchedPolicy::kDeadline:
-      if (requested.runtime_ns != effective.runtime_ns ||
-          requested.deadline_ns != effective.deadline_ns ||
-          requested.period_ns != effective.period_ns) {
-        return false;
-      }
-      break;
-    case SchedPolicy::kIdle:
-      break;
-  }
-  return requested.cpus.Empty() || requested.cpus == effective.cpus;
-}
 
 ThreadAttributes KernelAttributes(const ThreadSample& sample) {
   if (sample.attributes.has_value()) return *sample.attributes;

@@ -14,14 +14,10 @@
 
 #include "proto/state.pb.h"
 #include "scheduler/common/sched_policy.h"
+#include "scheduler/common/thread_attributes.h"
 #include "tools/schedctl/ps.h"
 
 namespace cadence {
-
-// Whether `effective` gives what `requested` asks: the same policy, the same priority, nice
-// or SCHED_DEADLINE parameters (whichever the policy uses), and the requested CPUs (any,
-// when none were requested). reset_on_fork is not compared.
-bool Granted(const ThreadAttributes& requested, const ThreadAttributes& effective);
 
 // A thread's attributes as the kernel reports them in a sample.
 ThreadAttributes KernelAttributes(const ThreadSample& sample);

@@ -1,0 +1,79 @@
+// Tests of the report tables: the thread table shows what the kernel reports when it is
+// printed, says when a thread was changed after start-up, and says when it cannot read one.
+#include "scheduler/launcher/report.h"
+
+#include <sys/resource.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_split.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "scheduler/common/thread_attributes.h"
+#include "scheduler/testing/test_plans.h"
+
+namespace cadence {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+// The row of thread `name` in a thread table.
+std::string RowOf(const std::string& table, const std::string& name) {
+  for (absl::string_view line : absl::StrSplit(table, '\n')) {
+    std::vector<absl::string_view> cells = absl::StrSplit(line, ' ', absl::SkipEmpty());
+    if (cells.size() > 1 && cells[1] == name) return std::string(line);
+  }
+  ADD_FAILURE() << "no row " << name << " in:\n" << table;
+  return "";
+}
+
+TEST(ReportTest, ThreadTableShowsTheKernelsViewNowAndWhatChangedSinceStartUp) {
+  const Plan plan = test_support::PlanFromText(R"(
+scheduler_conf {
+  classic_conf {
+    groups: [ { name: "bg" processor_num: 2 processor_policy: "SCHED_BATCH" processor_nice: 5 } ]
+  }
+}
+)");
+  std::unique_ptr<Scheduler> scheduler = test_support::StartOrNull(plan);
+  ASSERT_NE(scheduler, nullptr);
+  const std::vector<ThreadRecord> threads = scheduler->Threads();
+  ASSERT_EQ(threads.size(), 2u);
+  const std::string asked = Describe(threads[0].applied.requested);
+  ASSERT_THAT(asked, HasSubstr("SCHED_BATCH nice 5"));
+
+  std::string table = FormatThreadTable(threads);
+  for (const char* name : {"bg/0", "bg/1"}) {
+    EXPECT_THAT(RowOf(table, name), HasSubstr("as asked")) << table;
+  }
+
+  // Someone renices bg/1 (as `renice` or `chrt` would): the table says so and shows it.
+  ASSERT_EQ(setpriority(PRIO_PROCESS, threads[1].tid, 3), 0);
+  absl::StatusOr<ThreadAttributes> now = ReadThreadAttributes(threads[1].tid);
+  ASSERT_TRUE(now.ok()) << now.status();
+  table = FormatThreadTable(threads);
+  const std::string changed = RowOf(table, "bg/1");
+  EXPECT_THAT(changed, HasSubstr(Describe(*now))) << table;
+  EXPECT_THAT(changed, HasSubstr("SCHED_BATCH nice 3")) << table;
+  EXPECT_THAT(changed, HasSubstr(absl::StrCat("changed since start-up (it got ",
+                                              Describe(threads[1].applied.effective), ")")))
+      << table;
+  EXPECT_THAT(changed, Not(HasSubstr("as asked"))) << table;
+  EXPECT_THAT(RowOf(table, "bg/0"), HasSubstr("as asked")) << table;
+
+  // Once the threads are gone, the table says it shows what was recorded.
+  scheduler->Shutdown();
+  table = FormatThreadTable(threads);
+  for (const char* name : {"bg/0", "bg/1"}) {
+    const std::string row = RowOf(table, name);
+    EXPECT_THAT(row, HasSubstr("not readable now")) << table;
+    EXPECT_THAT(row, HasSubstr("as recorded at start-up")) << table;
+    EXPECT_THAT(row, HasSubstr(asked)) << table;
+  }
+}
+
+}  // namespace
+}  // namespace cadence

@@ -134,14 +134,14 @@ int main(int argc, char** argv) {
                                      : std::string("no fixed time, until SIGINT or SIGTERM"))
             << " (pid " << getpid() << ")" << std::endl;
   const int signal = l.WaitForStop(*limit);
+  // Read while every thread still runs (the logger too): the kernel's view at the end.
+  const std::string thread_table = cadence::FormatThreadTable(s.Threads());
   {
     std::lock_guard<std::mutex> lock(mutex);
     stopping = true;
   }
   stop_logger.notify_all();
   logger->join();
-  // Read while the threads still run: the kernel's view at the end.
-  const std::string thread_table = cadence::FormatThreadTable(s.Threads());
   const absl::Status stopped = l.Shutdown();
 
   std::cout << "\nrobot_demo: stopped (" << (signal > 0 ? strsignal(signal) : "time is up")

@@ -1,12 +1,14 @@
 #include "scheduler/introspection/state_client.h"
 
 #include <errno.h>
+#include <dirent.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -32,6 +34,41 @@ struct Fd {
 };
 
 }  // namespace
+
+std::string HeldStateSocket(pid_t pid) {
+  // The inodes of the sockets the process holds (/proc/PID/fd links read "socket:[123]").
+  std::vector<std::string> inodes;
+  const std::string fd_dir = absl::StrCat("/proc/", pid, "/fd");
+  if (DIR* dir = opendir(fd_dir.c_str())) {
+    while (const struct dirent* entry = readdir(dir)) {
+      char target[64];
+      const ssize_t n = readlink(absl::StrCat(fd_dir, "/", entry->d_name).c_str(), target,
+                                 sizeof(target) - 1);
+      if (n <= 0) continue;
+      absl::string_view link(target, static_cast<size_t>(n));
+      if (absl::ConsumePrefix(&link, "socket:[") && absl::ConsumeSuffix(&link, "]")) {
+        inodes.emplace_back(link);
+      }
+    }
+    closedir(dir);
+  }
+  if (inodes.empty()) return "";
+  // Its network namespace's Unix sockets: "Num RefCount Protocol Flags Type St Inode Path".
+  // The path is the one bound, the temporary name the server renames to <pid>.sock once it
+  // listens (see StateServer::Listen).
+  std::ifstream in(absl::StrCat("/proc/", pid, "/net/unix"));
+  const std::string temporary = absl::StrCat("/.", pid, ".sock.new");
+  std::string line;
+  while (std::getline(in, line)) {
+    std::vector<absl::string_view> fields = absl::StrSplit(line, ' ', absl::SkipEmpty());
+    if (fields.size() < 8 || !absl::EndsWith(fields[7], temporary)) continue;
+    if (std::find(inodes.begin(), inodes.end(), fields[6]) != inodes.end()) {
+      const absl::string_view path = fields[7];
+      return StateSocketPath(std::string(path.substr(0, path.size() - temporary.size())), pid);
+    }
+  }
+  return "";
+}
 
 absl::StatusOr<uid_t> ProcessUid(pid_t pid) {
   std::ifstream in(absl::StrCat("/proc/", pid, "/status"));
@@ -141,6 +178,15 @@ absl::StatusOr<proto::RuntimeState> FetchState(pid_t pid, const std::string& dir
     }
     if (socket_path != nullptr) *socket_path = path;
     return FetchStateFrom(path, pid);
+  }
+  // A process started with its own --state_dir holds its socket elsewhere.
+  const std::string held = HeldStateSocket(pid);
+  if (!held.empty()) {
+    const std::string held_dir = held.substr(0, held.rfind('/'));
+    return absl::NotFoundError(absl::StrCat(
+        "process ", pid, " publishes its cadence state in another directory: it holds ", held,
+        ", not ", absl::StrJoin(tried, ", "), "; give the same --state_dir: --state_dir=",
+        held_dir.empty() ? "/" : held_dir));
   }
   return absl::NotFoundError(
       absl::StrCat("process ", pid,

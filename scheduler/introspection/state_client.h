@@ -20,10 +20,16 @@ namespace cadence {
 // process's main thread.
 absl::StatusOr<uid_t> ProcessUid(pid_t pid);
 
+// The state socket process `pid` listens on, wherever its --state_dir put it ("" when it
+// holds none): found through its descriptors (/proc/PID/fd) and its Unix sockets
+// (/proc/PID/net/unix), which needs the right to read them (its user, or root).
+std::string HeldStateSocket(pid_t pid);
+
 // The state of process `pid`, looked up in `dir` ("" : kDefaultStateDir, then
 // FallbackStateDir of the process's uid). Refuses, before connecting, a process of another
 // user unless the caller is root (PermissionDenied, RefusalMessage). Errors: NotFound for no
-// such process and for a process that publishes nothing; FailedPrecondition for a stale
+// such process and for a process that publishes nothing (or, with the --state_dir to give,
+// one that publishes in another directory, HeldStateSocket); FailedPrecondition for a stale
 // socket (nothing listens); PermissionDenied when the socket or the process refuses;
 // DeadlineExceeded when it accepts but does not answer within 5 s; DataLoss for an answer
 // that is not a state, or the state of another pid. `socket_path`, when given, is set to

@@ -99,15 +99,17 @@ absl::StatusOr<std::unique_ptr<StateServer>> StateServer::Start(const Scheduler*
     if (status.ok()) status = server->Listen(kDefaultStateDir);
     if (!status.ok() && !absl::IsAlreadyExists(status)) {
       const std::string fallback = FallbackStateDir(geteuid());
-      LOG(INFO) << "cannot publish the state in " << kDefaultStateDir << " (" << status.message()
-                << "): publishing it in " << fallback << " instead";
+      const std::string why = std::string(status.message());
       status = PrepareDir(fallback, 0700, /*private_dir=*/true);
       if (status.ok()) status = server->Listen(fallback);
       if (!status.ok()) {
         return absl::Status(status.code(),
-                            absl::StrCat("cannot publish the state in ", kDefaultStateDir,
-                                         " nor in ", fallback, ": ", status.message()));
+                            absl::StrCat("cannot publish the state in ", kDefaultStateDir, " (",
+                                         why, ") nor in ", fallback, ": ", status.message()));
       }
+      // Said once it is so (when the fallback fails too, the error above says both).
+      LOG(INFO) << "cannot publish the state in " << kDefaultStateDir << " (" << why
+                << "): published it in " << fallback << " instead";
     }
     if (!status.ok()) return status;
   }

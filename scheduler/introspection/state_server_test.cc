@@ -270,10 +270,9 @@ TEST_F(StateServerTest, ProcessPublishingInAnotherDirectoryIsFoundAndTheFlagName
   ASSERT_NO_FATAL_FAILURE(StartScheduler(1));
   OpenTempDir dir;
   EXPECT_EQ(HeldStateSocket(getpid()), "");  // Before the server: no state socket held.
-  absl::StatusOr<std::unique_ptr<StateServer>> server =
-      StateServer::Start(scheduler_.get(), {.conf_path = "conf/test.conf"}, dir.path());
-  ASSERT_TRUE(server.ok()) << server.status();
-  EXPECT_EQ(HeldStateSocket(getpid()), (*server)->socket_path());
+  std::unique_ptr<StateServer> server = StartServer(dir.path());
+  ASSERT_NE(server, nullptr);
+  EXPECT_EQ(HeldStateSocket(getpid()), server->socket_path());
   // Looked up in a directory where it is not (the defaults, for a reader without the flag).
   OpenTempDir elsewhere;
   absl::StatusOr<proto::RuntimeState> state = FetchState(getpid(), elsewhere.path());
@@ -283,11 +282,11 @@ TEST_F(StateServerTest, ProcessPublishingInAnotherDirectoryIsFoundAndTheFlagName
               HasSubstr(absl::StrCat("process ", getpid(),
                                      " publishes its cadence state in another directory: it "
                                      "holds ",
-                                     (*server)->socket_path())));
+                                     server->socket_path())));
   EXPECT_THAT(state.status().message(),
               HasSubstr(absl::StrCat("give the same --state_dir: --state_dir=", dir.path())));
   // Once it stops, it holds none.
-  (*server)->Stop();
+  server->Stop();
   EXPECT_EQ(HeldStateSocket(getpid()), "");
 }
 

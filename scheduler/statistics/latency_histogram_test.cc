@@ -10,7 +10,9 @@ TEST(LatencyHistogramTest, BucketBoundsContainTheirValues) {
                       1000000ull, 987654321ull}) {
     const int b = LatencyHistogram::Bucket(ns);
     EXPECT_LE(ns, LatencyHistogram::BucketUpperBound(b)) << ns;
-    if (b > 0) EXPECT_GT(ns, LatencyHistogram::BucketUpperBound(b - 1)) << ns;
+    if (b > 0) {
+      EXPECT_GT(ns, LatencyHistogram::BucketUpperBound(b - 1)) << ns;
+    }
   }
 }
 

@@ -13,6 +13,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 
 namespace cadence {
@@ -1094,6 +1095,12 @@ void Validator::RtBudget() {
   CpuSet rt_cpus;
   std::vector<std::string> over;
   double deadline_share = 0;
+  std::vector<std::string> deadline_users;  // "bg/0 0.60", each SCHED_DEADLINE thread's share.
+  auto add_deadline = [&](const std::string& who, const ThreadAttributes& a) {
+    const double share = static_cast<double>(a.runtime_ns) / static_cast<double>(a.period_ns);
+    deadline_share += share;
+    deadline_users.push_back(absl::StrFormat("%s %.2f", who, share));
+  };
   for (size_t q = 0; q < plan_.queues.size(); ++q) {
     CpuSet cpus;
     bool rt = false, spin = false;
@@ -1101,7 +1108,7 @@ void Validator::RtBudget() {
       const ProcessorPlan& p = plan_.processors[index];
       if (!IsRealTime(p.attributes.policy) || !machine_.MayUse(p.attributes)) continue;
       if (p.attributes.policy == SchedPolicy::kDeadline) {
-        deadline_share += static_cast<double>(p.attributes.runtime_ns) / p.attributes.period_ns;
+        add_deadline(p.name, p.attributes);
         continue;
       }
       rt = true;
@@ -1137,13 +1144,22 @@ void Validator::RtBudget() {
                                 "RT throttling leaves (", throttle, ")"),
                    "leave at least one CPU without real-time processors");
   }
+  for (const InnerThreadPlan& t : plan_.inner_threads) {
+    if (t.attributes.policy == SchedPolicy::kDeadline && machine_.MayUse(t.attributes)) {
+      add_deadline(absl::StrCat("thread ", Quote(t.name)), t.attributes);
+    }
+  }
   const int cpus = std::max(1, plan_.process_cpus.Count());
-  if (deadline_share > budget * cpus) {
-    diags_.Warning(FileOnly(), "",
-                   absl::StrCat("SCHED_DEADLINE processors ask for ", deadline_share,
-                                " CPUs of bandwidth, more than the ", budget * cpus,
-                                " the kernel admits: some will be refused and fall back"),
-                   "lower runtime/period, or use fewer SCHED_DEADLINE processors");
+  if (deadline_share > budget * cpus + 1e-9) {
+    diags_.Warning(
+        FileOnly(), "",
+        absl::StrFormat("SCHED_DEADLINE processors and threads ask for %.2f CPUs of bandwidth "
+                        "(%s), more than the %.2f the kernel admits on %d CPU(s) (%s): some "
+                        "will be refused and fall back",
+                        deadline_share, absl::StrJoin(deadline_users, ", "), budget * cpus, cpus,
+                        throttle),
+        "lower runtime/period, or use fewer SCHED_DEADLINE processors and threads; `schedctl "
+        "budget` also counts the deadline servers and other processes' SCHED_DEADLINE threads");
   }
 }
 

@@ -1015,6 +1015,34 @@ TEST(ValidatorTest, RealTimeProcessorsOnEveryCpuWarnAboutThrottling) {
                0, 0);
 }
 
+TEST(ValidatorTest, DeadlineBandwidthOfProcessorsAndThreadsTogetherOverWhatTheKernelAdmitsWarns) {
+  // On 2 CPUs RT throttling leaves SCHED_DEADLINE 2 x 0.95 = 1.90 CPUs.
+  const auto conf = [](int group_runtime_us, const std::string& threads) {
+    return absl::StrCat(
+        "scheduler_conf {\n", threads,
+        "  classic_conf { groups { name: \"dl\" processor_num: 2 cpuset: \"0-1\" "
+        "processor_policy: \"SCHED_DEADLINE\" processor_runtime_us: ",
+        group_runtime_us,
+        " processor_deadline_us: 1000 processor_period_us: 1000 } }\n}\n");
+  };
+  const std::string thread =
+      "  threads { name: \"t\" cpuset: \"0-1\" policy: \"SCHED_DEADLINE\" runtime_us: 300 "
+      "deadline_us: 1000 period_us: 1000 }\n";
+  // The processors alone fit (1.60)...
+  ExpectCounts(Check(conf(800, ""), Machine::ForTest(2)), 0, 0);
+  // ...with the thread they do not (1.90 is still admitted, 1.92 is not).
+  ExpectCounts(Check(conf(800, absl::StrCat(thread)), Machine::ForTest(2)), 0, 0);
+  const Validation over = Check(conf(810, thread), Machine::ForTest(2));
+  ExpectCounts(over, 0, 1);
+  EXPECT_EQ(Single(over, Severity::kWarning).message,
+            "SCHED_DEADLINE processors and threads ask for 1.92 CPUs of bandwidth (dl/0 0.81, "
+            "dl/1 0.81, thread \"t\" 0.30), more than the 1.90 the kernel admits on 2 CPU(s) (RT "
+            "throttling allows real-time threads 950000 us of every 1000000 us on each CPU): "
+            "some will be refused and fall back");
+  // Strict: an error.
+  ExpectCounts(Check(conf(810, thread), Machine::ForTest(2), /*strict=*/true), 1, 0);
+}
+
 TEST(ValidatorTest, RealTimeWorkOverTheBudgetWarns) {
   // A busy-spinning real-time processor uses all of its CPU.
   const Validation spin =

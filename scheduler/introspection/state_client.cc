@@ -14,6 +14,7 @@
 #include <sstream>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -56,18 +57,34 @@ std::string HeldStateSocket(pid_t pid) {
   // Its network namespace's Unix sockets: "Num RefCount Protocol Flags Type St Inode Path".
   // The path is the one bound, the temporary name the server renames to <pid>.sock once it
   // listens (see StateServer::Listen).
+  // The path is everything after the inode (it may hold blanks). A path with a newline in
+  // it (another process's socket name, say) could pose as a line of its own: an inode that
+  // two lines claim is not trusted.
   std::ifstream in(absl::StrCat("/proc/", pid, "/net/unix"));
   const std::string temporary = absl::StrCat("/.", pid, ".sock.new");
-  std::string line;
+  std::string line, found;
+  int matches = 0;
   while (std::getline(in, line)) {
-    std::vector<absl::string_view> fields = absl::StrSplit(line, ' ', absl::SkipEmpty());
-    if (fields.size() < 8 || !absl::EndsWith(fields[7], temporary)) continue;
-    if (std::find(inodes.begin(), inodes.end(), fields[6]) != inodes.end()) {
-      const absl::string_view path = fields[7];
-      return StateSocketPath(std::string(path.substr(0, path.size() - temporary.size())), pid);
+    absl::string_view rest = line;
+    absl::string_view inode;
+    for (int field = 0; field < 7; ++field) {  // Num RefCount Protocol Flags Type St Inode.
+      rest = absl::StripLeadingAsciiWhitespace(rest);
+      const size_t end = rest.find(' ');
+      if (end == absl::string_view::npos) {
+        rest = {};
+        break;
+      }
+      if (field == 6) inode = rest.substr(0, end);
+      rest.remove_prefix(end);
     }
+    if (inode.empty() || rest.empty() || rest[0] != ' ') continue;
+    if (std::find(inodes.begin(), inodes.end(), inode) == inodes.end()) continue;
+    const absl::string_view path = rest.substr(1);
+    if (!absl::EndsWith(path, temporary)) continue;
+    ++matches;
+    found = StateSocketPath(std::string(path.substr(0, path.size() - temporary.size())), pid);
   }
-  return "";
+  return matches == 1 ? found : "";
 }
 
 absl::StatusOr<uid_t> ProcessUid(pid_t pid) {
@@ -181,6 +198,14 @@ absl::StatusOr<proto::RuntimeState> FetchState(pid_t pid, const std::string& dir
   }
   // A process started with its own --state_dir holds its socket elsewhere.
   const std::string held = HeldStateSocket(pid);
+  for (const std::string& d : dirs) {
+    if (!held.empty() && held == StateSocketPath(d, pid)) {
+      return absl::NotFoundError(absl::StrCat(
+          "process ", pid, " listens on ", held,
+          " but that file was removed while it runs: nothing can connect to it; restart the "
+          "process to publish its state again"));
+    }
+  }
   if (!held.empty()) {
     const std::string held_dir = held.substr(0, held.rfind('/'));
     return absl::NotFoundError(absl::StrCat(

@@ -22,7 +22,8 @@ absl::StatusOr<uid_t> ProcessUid(pid_t pid);
 
 // The state socket process `pid` listens on, wherever its --state_dir put it ("" when it
 // holds none): found through its descriptors (/proc/PID/fd) and its Unix sockets
-// (/proc/PID/net/unix), which needs the right to read them (its user, or root).
+// (/proc/PID/net/unix), which needs the right to read them: root, or its user when the
+// process is dumpable (one started from a binary with file capabilities is not).
 std::string HeldStateSocket(pid_t pid);
 
 // The state of process `pid`, looked up in `dir` ("" : kDefaultStateDir, then

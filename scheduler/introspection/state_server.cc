@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
@@ -88,11 +89,23 @@ absl::StatusOr<std::unique_ptr<StateServer>> StateServer::Start(const Scheduler*
   std::unique_ptr<StateServer> server(new StateServer(scheduler, info));
   absl::Status status;
   if (!dir.empty()) {
-    status = PrepareDir(dir, 0700, /*private_dir=*/false);
-    if (status.ok()) status = server->Listen(dir);
+    // An absolute path, so that the socket's path (in the log, in /proc/PID/net/unix) means
+    // the same from any directory.
+    std::string absolute = dir;
+    if (dir[0] != '/') {
+      char cwd[PATH_MAX];
+      if (getcwd(cwd, sizeof(cwd)) == nullptr) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "cannot publish the state in ", dir, ": the working directory is unknown (",
+            std::strerror(errno), "): give an absolute --state_dir"));
+      }
+      absolute = absl::StrCat(cwd, "/", dir);
+    }
+    status = PrepareDir(absolute, 0700, /*private_dir=*/false);
+    if (status.ok()) status = server->Listen(absolute);
     if (!status.ok()) {
-      return absl::Status(
-          status.code(), absl::StrCat("cannot publish the state in ", dir, ": ", status.message()));
+      return absl::Status(status.code(), absl::StrCat("cannot publish the state in ", absolute,
+                                                      ": ", status.message()));
     }
   } else {
     status = PrepareDir(kDefaultStateDir, 0755, /*private_dir=*/false);

@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <limits.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -288,6 +289,37 @@ TEST_F(StateServerTest, ProcessPublishingInAnotherDirectoryIsFoundAndTheFlagName
   // Once it stops, it holds none.
   server->Stop();
   EXPECT_EQ(HeldStateSocket(getpid()), "");
+}
+
+TEST_F(StateServerTest, HeldSocketInADirectoryWithBlanksOrRemovedOrRelativeIsFound) {
+  ASSERT_NO_FATAL_FAILURE(StartScheduler(1));
+  OpenTempDir dir;
+  // A --state_dir with blanks in its path.
+  const std::string spaced = dir.path() + "/a dir with blanks";
+  std::unique_ptr<StateServer> server = StartServer(spaced);
+  ASSERT_NE(server, nullptr);
+  EXPECT_EQ(server->socket_path(), StateSocketPath(spaced, getpid()));
+  EXPECT_EQ(HeldStateSocket(getpid()), server->socket_path());
+  // The socket file removed while the server runs: said so, not "another directory".
+  ASSERT_EQ(unlink(server->socket_path().c_str()), 0);
+  absl::StatusOr<proto::RuntimeState> state = FetchState(getpid(), spaced);
+  ASSERT_FALSE(state.ok());
+  EXPECT_THAT(state.status().message(),
+              HasSubstr(absl::StrCat("process ", getpid(), " listens on ", server->socket_path(),
+                                     " but that file was removed while it runs")));
+  server->Stop();
+
+  // A relative --state_dir: the socket's path is made absolute, so it means the same from
+  // any directory.
+  char cwd[PATH_MAX];
+  ASSERT_NE(getcwd(cwd, sizeof(cwd)), nullptr);
+  ASSERT_EQ(chdir(dir.path().c_str()), 0);
+  server = StartServer("relative");
+  ASSERT_EQ(chdir(cwd), 0);
+  ASSERT_NE(server, nullptr);
+  EXPECT_EQ(server->socket_path(), StateSocketPath(dir.path() + "/relative", getpid()));
+  EXPECT_EQ(HeldStateSocket(getpid()), server->socket_path());
+  EXPECT_TRUE(FetchState(getpid(), dir.path() + "/relative").ok());
 }
 
 TEST_F(StateServerTest, StaleSocketIsReportedThenReplacedOnStart) {

@@ -66,8 +66,9 @@ bool FindHelp(int argc, char** argv, std::string* restrict) {
       } else if (i + 1 < argc) {
         value = argv[i + 1];
       }
-      // As gflags: --helpon=FILE is the flags of FILE.cc, --helpmatch a part of the path.
-      *restrict = name == "helpon" ? absl::StrCat("/", value, ".") : value;
+      // As gflags: --helpon=FILE is the flags of FILE.cc, --helpmatch a part of the path;
+      // with no value, every flag.
+      *restrict = name == "helpon" && !value.empty() ? absl::StrCat("/", value, ".") : value;
       return true;
     }
     // `--flag value`: the value is not a flag, even when it reads "-h".

@@ -73,6 +73,9 @@ TEST(ShowHelpTest, HelponAndHelpmatchShowOnlyTheFlagsOfTheFilesTheyName) {
     EXPECT_THAT(some, HasSubstr("-cl_name (A string flag of this test.)")) << args[0];
     EXPECT_THAT(some, Not(HasSubstr("-flagfile"))) << args[0];
   }
+  // --helpon with no value: every flag (gflags' own ignores it).
+  EXPECT_THAT(HelpText({"--helpon="}), HasSubstr("-flagfile"));
+  EXPECT_THAT(HelpText({"--helpon="}), HasSubstr("-cl_count"));
   // A file that defines no flag: none.
   EXPECT_THAT(HelpText({"--helpon=no_such_file"}), Not(HasSubstr("-cl_count")));
 }

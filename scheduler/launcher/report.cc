@@ -1,5 +1,7 @@
 #include "scheduler/launcher/report.h"
 
+#include <unistd.h>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -17,7 +19,12 @@ std::string FormatThreadTable(const std::vector<ThreadRecord>& threads) {
     ThreadAttributes effective = t.applied.effective;
     std::vector<std::string> notes;
     if (t.applied.fell_back) notes.push_back("FELL BACK: " + t.applied.why);
-    absl::StatusOr<ThreadAttributes> now = ReadThreadAttributes(t.tid);
+    // Only a thread of this process: a tid that exited may belong to another process by now
+    // (sched_getattr takes any tid).
+    absl::StatusOr<ThreadAttributes> now =
+        access(absl::StrCat("/proc/self/task/", t.tid).c_str(), F_OK) == 0
+            ? ReadThreadAttributes(t.tid)
+            : absl::NotFoundError(absl::StrCat("thread ", t.tid, " is gone"));
     if (!now.ok()) {
       notes.push_back(absl::StrCat("not readable now (", now.status().message(),
                                    "): as recorded at start-up"));

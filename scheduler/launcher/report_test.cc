@@ -3,6 +3,7 @@
 #include "scheduler/launcher/report.h"
 
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <memory>
 #include <string>
@@ -63,6 +64,14 @@ scheduler_conf {
       << table;
   EXPECT_THAT(changed, Not(HasSubstr("as asked"))) << table;
   EXPECT_THAT(RowOf(table, "bg/0"), HasSubstr("as asked")) << table;
+
+  // A tid that is not a thread of this process (here our parent's) is not read: a thread
+  // that exited may have left its tid to another process.
+  std::vector<ThreadRecord> foreign = {threads[0]};
+  foreign[0].tid = getppid();
+  const std::string foreign_row = RowOf(FormatThreadTable(foreign), "bg/0");
+  EXPECT_THAT(foreign_row, HasSubstr(absl::StrCat("thread ", getppid(), " is gone")));
+  EXPECT_THAT(foreign_row, HasSubstr(asked));
 
   // Once the threads are gone, the table says it shows what was recorded.
   scheduler->Shutdown();

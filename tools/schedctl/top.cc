@@ -44,17 +44,18 @@ LatencySummary IntervalWake(const proto::TaskState* before, const proto::TaskSta
   return LatencyHistogram::SummaryOf(counts, max_ns);
 }
 
-// A name as one word of a table row: a blank is written `\x20` and a backslash `\\` (and,
-// in a comma-separated list, a comma `\x2c`), so that scripts can split rows on blanks.
+// A name as one word of a table row: a blank, a control character or DEL is written `\xHH`
+// and a backslash `\\` (and, in a comma-separated list, a comma `\x2c`), an empty name `""`,
+// so that scripts can split rows on blanks.
 std::string Word(const std::string& name, bool in_list = false) {
+  if (name.empty()) return "\"\"";
   std::string out;
   for (const char c : name) {
-    if (c == ' ') {
-      out += "\\x20";
+    const unsigned char u = static_cast<unsigned char>(c);
+    if (u <= 0x20 || u == 0x7f || (c == ',' && in_list)) {
+      absl::StrAppendFormat(&out, "\\x%02x", u);
     } else if (c == '\\') {
       out += "\\\\";
-    } else if (c == ',' && in_list) {
-      out += "\\x2c";
     } else {
       out += c;
     }

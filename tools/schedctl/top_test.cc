@@ -231,6 +231,13 @@ TEST_F(TopTest, NamesWithBlanksStayOneCell) {
     p->set_alive_ns(s == &before_ ? 0 : 500'000'000);
     p->add_live_tasks("my task");
     p->add_live_tasks("a,b\\c");
+    // Tasks the conf does not name are not checked for their names: control characters
+    // and an empty name.
+    for (const char* name : {"tab\there", "new\nline", ""}) {
+      proto::TaskState* odd = s->add_tasks();
+      odd->set_name(name);
+      odd->set_queue("q");
+    }
   }
   const std::string screen = FormatTop(before_, after_);
   const std::map<std::string, std::string> task = Row(screen, "TASK", "my\\x20task");
@@ -240,6 +247,9 @@ TEST_F(TopTest, NamesWithBlanksStayOneCell) {
   const std::map<std::string, std::string> processor =
       Row(screen, "PROCESSOR", "my\\x20group/0");
   EXPECT_EQ(processor.at("TASKS"), "my\\x20task,a\\x2cb\\\\c");
+  for (const char* name : {"tab\\x09here", "new\\x0aline", "\"\""}) {
+    EXPECT_EQ(Row(screen, "TASK", name).at("QUEUE"), "q") << name;
+  }
   // The other rows are as before.
   EXPECT_EQ(Row(screen, "TASK", "motion_sensor").at("RUNS/s"), "1002");
 }

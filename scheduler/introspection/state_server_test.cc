@@ -6,11 +6,11 @@
 #include "scheduler/introspection/state_server.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <limits.h>
 #include <unistd.h>
 
 #include <algorithm>

@@ -63,6 +63,14 @@ std::string Word(const std::string& name, bool in_list = false) {
   return out;
 }
 
+// How many columns `text` takes on a terminal: its UTF-8 characters (wide ones counted as
+// one), not its bytes.
+size_t Width(const std::string& text) {
+  size_t width = 0;
+  for (const char c : text) width += (static_cast<unsigned char>(c) & 0xc0) != 0x80;
+  return width;
+}
+
 }  // namespace
 
 std::string FormatTop(const proto::RuntimeState& before, const proto::RuntimeState& after) {
@@ -79,8 +87,8 @@ std::string FormatTop(const proto::RuntimeState& before, const proto::RuntimeSta
   for (const proto::TaskState& t : before.tasks()) tasks_before[t.name()] = &t;
   size_t name_width = 4, queue_width = 5;
   for (const proto::TaskState& t : after.tasks()) {
-    name_width = std::max(name_width, Word(t.name()).size());
-    queue_width = std::max(queue_width, Word(t.queue()).size());
+    name_width = std::max(name_width, Width(Word(t.name())));
+    queue_width = std::max(queue_width, Width(Word(t.queue())));
   }
   absl::StrAppend(&out,
                   "tasks (times in us; WAKE = release jitter for periodic tasks; MISSES, "
@@ -88,7 +96,7 @@ std::string FormatTop(const proto::RuntimeState& before, const proto::RuntimeSta
                   "created):\n");
   // TASK and QUEUE padded to their longest entry.
   const auto pad = [](const std::string& text, size_t width) {
-    return text + std::string(width > text.size() ? width - text.size() : 0, ' ');
+    return text + std::string(width > Width(text) ? width - Width(text) : 0, ' ');
   };
   constexpr char kRow[] = "  %s  %s  %7s  %9s  %9s  %9s  %8s  %8s  %6s  %8s  %9s  %7s  %9s\n";
   absl::StrAppendFormat(&out, kRow, pad("TASK", name_width), pad("QUEUE", queue_width), "RUNS/s",

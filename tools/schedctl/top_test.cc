@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
@@ -252,6 +253,27 @@ TEST_F(TopTest, NamesWithBlanksStayOneCell) {
   }
   // The other rows are as before.
   EXPECT_EQ(Row(screen, "TASK", "motion_sensor").at("RUNS/s"), "1002");
+}
+
+TEST_F(TopTest, ColumnsLineUpWithNamesInUtf8) {
+  // "bewegungssteuerung/\u00fc" is 20 characters in 21 bytes: the QUEUE column starts at
+  // the same column in every row (counted in characters, as a terminal shows them).
+  for (proto::RuntimeState* s : {&before_, &after_}) {
+    proto::TaskState* t = s->add_tasks();
+    t->set_name("bewegungssteuerung/\u00fc");
+    t->set_queue("realtime");
+  }
+  const std::string screen = FormatTop(before_, after_);
+  std::vector<size_t> queue_columns;
+  for (absl::string_view line : absl::StrSplit(screen, '\n')) {
+    const size_t at = line.find("realtime");
+    if (at == absl::string_view::npos || absl::StartsWith(line, "  realtime/0")) continue;
+    size_t column = 0;  // Characters before it.
+    for (const char c : line.substr(0, at)) column += (static_cast<unsigned char>(c) & 0xc0) != 0x80;
+    queue_columns.push_back(column);
+  }
+  ASSERT_EQ(queue_columns.size(), 2u) << screen;  // motion_sensor's row and the new one.
+  EXPECT_EQ(queue_columns[0], queue_columns[1]) << screen;
 }
 
 TEST_F(TopTest, BusyShareIsCappedAt100) {

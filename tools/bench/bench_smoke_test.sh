@@ -21,7 +21,9 @@ failures = []
 for needle in ["## Machine", "nproc:", "kernel:", "PREEMPT_RT:", "warm-up",
                "## W1 wake latency", "## Floors", "## W2 throughput", "## W3 chain",
                "## W4 isolation", "same-time floor: timer on CPU 1", "## Idle", "## Memory",
-               "cadence classic, removed and created again", "# done in"]:
+               "cadence classic, removed and created again",
+               "cadence choreography, removed and created again",
+               "cadence classic motion", "cadence choreography motion", "# done in"]:
     if needle not in text:
         failures.append("missing: " + needle)
 number = re.compile(r"^-?\d+(\.\d+)?x?$")
@@ -44,6 +46,14 @@ for block in text.split("\n## ")[1:]:
                             % (title, len(cells), len(header), row))
         if not any(number.match(c) for c in cells[1:]):
             failures.append("table %r: no numeric cell in %r" % (title, row))
+# Each of W1, W2, W3, W4, idle and memory has classic and choreography rows (issue 6: every
+# workload for both).
+for block in text.split("\n## ")[1:]:
+    title = block.split("\n")[0]
+    if title.split(" ")[0] in ("W1", "W2", "W3", "W4", "Idle:", "Memory:"):
+        for kind in ("cadence classic", "cadence choreography"):
+            if kind not in block:
+                failures.append("table %r has no %s row" % (title, kind))
 for f in failures:
     print("FAIL:", f)
 sys.exit(1 if failures else 0)

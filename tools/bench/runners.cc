@@ -241,23 +241,6 @@ std::string PolicyText(const WorkerSetup& setup) {
   }
 }
 
-std::string ChoreographyConf(const WorkerSetup& setup, int tasks) {
-  std::string entries;
-  for (int i = 0; i < tasks; ++i) {
-    absl::StrAppend(&entries, i == 0 ? "" : ",\n", "{ name: \"t", i,
-                    "\" processor: 0 prio: 10 }");
-  }
-  return absl::StrCat(
-      "scheduler_conf {\n policy: \"choreography\"\n choreography_conf {\n"
-      "  choreography_processor_num: 1\n  choreography_affinity: \"1to1\"\n"
-      "  choreography_cpuset: \"",
-      CpuList(setup.cpus), "\"\n  choreography_processor_policy: \"", PolicyText(setup),
-      "\"\n  choreography_processor_prio: ", setup.policy == SCHED_FIFO ? setup.rt_priority : 0,
-      "\n  pool_processor_num: 1\n  pool_affinity: \"range\"\n  pool_cpuset: \"0\"\n"
-      "  pool_processor_policy: \"SCHED_OTHER\"\n  tasks: [\n",
-      entries, "\n  ]\n }\n}\n");
-}
-
 // The cadence runtime, from conf text.
 class CadenceRunner : public Runner {
  public:
@@ -299,6 +282,11 @@ class CadenceRunner : public Runner {
       if (kind_ == RunnerKind::kChoreography && p.name.rfind("pool", 0) == 0) continue;
       tids.push_back(p.tid);
     }
+    return tids;
+  }
+  std::vector<pid_t> AllTids() const override {
+    std::vector<pid_t> tids;
+    for (const ProcessorStats& p : scheduler_->ProcessorStatistics()) tids.push_back(p.tid);
     return tids;
   }
   uint64_t Coalesced() const override {
@@ -367,6 +355,25 @@ std::string ClassicConf(const WorkerSetup& setup, const std::vector<std::string>
                       setup.nice != 0 ? absl::StrCat("\n   processor_nice: ", setup.nice) : "",
                       "\n   tasks: [",
                       entries, "]\n  }]\n }\n}\n");
+}
+
+std::string ChoreographyConf(const WorkerSetup& setup, int tasks) {
+  std::string entries;
+  for (int i = 0; i < tasks; ++i) {
+    absl::StrAppend(&entries, i == 0 ? "" : ",\n", "{ name: \"t", i, "\" processor: ",
+                    i % std::max(1, setup.workers), " prio: 10 }");
+  }
+  return absl::StrCat(
+      "scheduler_conf {\n policy: \"choreography\"\n choreography_conf {\n"
+      "  choreography_processor_num: ",
+      setup.workers, "\n  choreography_affinity: \"", setup.workers == 1 ? "1to1" : "range",
+      "\"\n  choreography_cpuset: \"",
+      CpuList(setup.cpus), "\"\n  choreography_processor_policy: \"", PolicyText(setup),
+      "\"\n  choreography_processor_prio: ", setup.policy == SCHED_FIFO ? setup.rt_priority : 0,
+      setup.nice != 0 ? absl::StrCat("\n  choreography_processor_nice: ", setup.nice) : "",
+      "\n  pool_processor_num: 1\n  pool_affinity: \"range\"\n  pool_cpuset: \"0\"\n"
+      "  pool_processor_policy: \"SCHED_OTHER\"\n  tasks: [\n",
+      entries, "\n  ]\n }\n}\n");
 }
 
 absl::StatusOr<Plan> PlanFromText(const std::string& text) {

@@ -64,6 +64,10 @@ class Runner {
   // The worker threads' kernel ids (after Start).
   virtual std::vector<pid_t> WorkerTids() const = 0;
 
+  // Every thread the runner started (after Start): the workers and any that get no work
+  // here (cadence choreography's pool processor).
+  virtual std::vector<pid_t> AllTids() const { return WorkerTids(); }
+
   // Notifies coalesced so far (the task was already pending).
   virtual uint64_t Coalesced() const = 0;
 
@@ -80,6 +84,11 @@ std::unique_ptr<Runner> MakeRunner(RunnerKind kind, const WorkerSetup& setup);
 // The conf text of a classic group `name` with `setup`'s processors (policy, priority,
 // CPUs; 1to1 for one worker, range otherwise), with `task_names` placed at priority 10.
 std::string ClassicConf(const WorkerSetup& setup, const std::vector<std::string>& task_names);
+
+// The conf text of setup.workers choreography processors on setup.cpus (1to1 for one
+// worker, range otherwise, as ClassicConf), with tasks "t0".."t<tasks-1>" placed on processor i % workers, and a 1-processor
+// SCHED_OTHER pool on CPU 0 that gets no work (tasks the conf does not name go there).
+std::string ChoreographyConf(const WorkerSetup& setup, int tasks);
 
 // Builds a Plan from conf text (ParseConfigText + Validate against this machine). Errors
 // carry the diagnostics.

@@ -666,12 +666,16 @@ std::string RunW2(const BenchOptions& options) {
   };
   const Config configs[] = {{RunnerKind::kNaive, 1},
                             {RunnerKind::kClassic, 1},
+                            {RunnerKind::kChoreography, 1},
                             {RunnerKind::kNaive, 2},
                             {RunnerKind::kClassic, 2},
+                            {RunnerKind::kChoreography, 2},
                             {RunnerKind::kNaive, 2, SCHED_BATCH},
                             {RunnerKind::kClassic, 2, SCHED_BATCH},
+                            {RunnerKind::kChoreography, 2, SCHED_BATCH},
                             {RunnerKind::kNaive, 2, SCHED_BATCH, 10},
-                            {RunnerKind::kClassic, 2, SCHED_BATCH, 10}};
+                            {RunnerKind::kClassic, 2, SCHED_BATCH, 10},
+                            {RunnerKind::kChoreography, 2, SCHED_BATCH, 10}};
   double naive_rate[3] = {0, 0, 0};
   for (const Config& config : configs) {
     const std::string name =
@@ -774,8 +778,9 @@ std::string RunW2(const BenchOptions& options) {
   }
   table.AddNote("workers SCHED_OTHER unless the row says otherwise (SCHED_BATCH nice 10 is "
                 "what the shipped robot confs give background groups); 1 worker: CPU 1; 2 "
-                "workers: CPUs 0-1 (cadence: classic group, range; naive: task i on worker "
-                "i % 2); the producer is SCHED_OTHER nice 0 on CPU 0, so the worker that runs "
+                "workers: CPUs 0-1, range (cadence classic: one group; cadence choreography: "
+                "two processors, task i placed on processor i % 2, and a pool processor on CPU "
+                "0 that gets no work; naive: task i on worker i % 2); the producer is SCHED_OTHER nice 0 on CPU 0, so the worker that runs "
                 "on CPU 0 takes CPU time from it");
   table.AddNote("activations/s counts bodies completed while the producer ran; a notify of a "
                 "pending task is coalesced (naive pool: a per-task pending flag, same "
@@ -814,7 +819,11 @@ std::string RunW4(const BenchOptions& options) {
               {"row", "n", "p50 us", "p99 us", "p99.9 us", "max us", "late > 1 period",
                "missed releases",
                "p99 vs cyclictest", "p99 vs cyclictest --laptop", "p99 vs same-time floor"});
-  const std::string conf =
+  // The same process in both layouts: motion and led on a SCHED_FIFO 50 processor on CPU 0
+  // (classic: a group of its own; choreography: placed on choreography processor 0),
+  // preview and parse on two SCHED_BATCH nice 10 processors on CPUs 0-1 (classic: a group;
+  // choreography: the pool).
+  const std::string classic_conf =
       "scheduler_conf {\n policy: \"classic\"\n classic_conf {\n  groups: [\n"
       "   { name: \"rt\" processor_num: 1 affinity: \"1to1\" cpuset: \"0\"\n"
       "     processor_policy: \"SCHED_FIFO\" processor_prio: 50\n"
@@ -824,29 +833,43 @@ std::string RunW4(const BenchOptions& options) {
       "     processor_policy: \"SCHED_BATCH\" processor_nice: 10\n"
       "     tasks: [ { name: \"preview\" prio: 5 }, { name: \"parse\" prio: 3 } ] }\n"
       "  ]\n }\n}\n";
-  absl::StatusOr<Plan> plan = PlanFromText(conf);
-  absl::StatusOr<std::unique_ptr<Scheduler>> started =
-      plan.ok() ? Scheduler::Start(*plan) : absl::StatusOr<std::unique_ptr<Scheduler>>(plan.status());
-  if (!started.ok()) {
-    table.AddNote(absl::StrCat("skipped: ", started.status().message()));
-    return table.ToString();
-  }
-  Scheduler& scheduler = **started;
+  const std::string choreography_conf =
+      "scheduler_conf {\n policy: \"choreography\"\n choreography_conf {\n"
+      "  choreography_processor_num: 1 choreography_affinity: \"1to1\"\n"
+      "  choreography_cpuset: \"0\" choreography_processor_policy: \"SCHED_FIFO\"\n"
+      "  choreography_processor_prio: 50\n"
+      "  pool_processor_num: 2 pool_affinity: \"range\" pool_cpuset: \"0-1\"\n"
+      "  pool_processor_policy: \"SCHED_BATCH\" pool_processor_nice: 10\n"
+      "  tasks: [ { name: \"motion\" processor: 0 prio: 19 }, { name: \"led\" processor: 0 "
+      "prio: 10 },\n"
+      "           { name: \"motion_dma\" processor: 0 prio: 19 },\n"
+      "           { name: \"led_dma\" processor: 0 prio: 10 },\n"
+      "           { name: \"preview\" prio: 5 }, { name: \"parse\" prio: 3 } ]\n"
+      " }\n}\n";
   // Background: preview and parse each spin ~5 ms and notify themselves again.
   std::atomic<bool> stop_background{false};
-  TaskId background[2];
-  const char* names[2] = {"preview", "parse"};
-  for (int i = 0; i < 2; ++i) {
-    TaskId* self = &background[i];
-    background[i] = *scheduler.CreateTask(names[i], [&scheduler, &stop_background, self] {
-      Spin(5 * kMs);
-      if (!stop_background.load(std::memory_order_relaxed)) {
-        scheduler.NotifyTask(*self).IgnoreError();
-      }
-    });
-  }
-  for (TaskId id : background) scheduler.NotifyTask(id).IgnoreError();
-  SleepUntil(NowNs() + static_cast<int64_t>(options.load_settle_seconds * 1e9));
+  auto start = [&](const std::string& conf) -> absl::StatusOr<std::unique_ptr<Scheduler>> {
+    absl::StatusOr<Plan> plan = PlanFromText(conf);
+    if (!plan.ok()) return plan.status();
+    absl::StatusOr<std::unique_ptr<Scheduler>> started = Scheduler::Start(*plan);
+    if (!started.ok()) return started.status();
+    Scheduler* scheduler = started->get();
+    for (const char* name : {"preview", "parse"}) {
+      auto self = std::make_shared<TaskId>();
+      absl::StatusOr<TaskId> id =
+          scheduler->CreateTask(name, [scheduler, &stop_background, self] {
+            Spin(5 * kMs);
+            if (!stop_background.load(std::memory_order_relaxed)) {
+              scheduler->NotifyTask(*self).IgnoreError();
+            }
+          });
+      if (!id.ok()) return id.status();
+      *self = *id;
+      scheduler->NotifyTask(*id).IgnoreError();
+    }
+    SleepUntil(NowNs() + static_cast<int64_t>(options.load_settle_seconds * 1e9));
+    return started;
+  };
 
   const int total = options.samples + options.warmup;
   struct Motion {
@@ -865,7 +888,7 @@ std::string RunW4(const BenchOptions& options) {
     row->ok = true;
     row->latency = NearestRank(std::move(kept));
   };
-  auto run_motion = [&](const std::string& suffix) -> Motion {
+  auto run_motion = [&](Scheduler& scheduler, const std::string& suffix) -> Motion {
     std::vector<int64_t> jitter(total, -1);
     std::atomic<int> count{0};
     // The motion's first release, from which the twin timer takes its release times.
@@ -928,24 +951,55 @@ std::string RunW4(const BenchOptions& options) {
     }
     return m;
   };
-  std::cerr << "[bench] W4 cadence motion\n";
-  Motion plain = run_motion("");
-  Motion with_dma;
-  std::string dma_error;
-  {
+  // Each layout's two motion rows; the classic one's scheduler keeps running for cyclictest.
+  struct Layout {
+    std::string name;
+    std::string error;  // Did not start.
+    Motion plain, with_dma;
+    std::string dma_error;
+  };
+  auto run_layout = [&](const std::string& name, Scheduler& scheduler) {
+    Layout layout;
+    layout.name = name;
+    std::cerr << "[bench] W4 " << name << " motion\n";
+    layout.plain = run_motion(scheduler, "");
     DmaLatencyHold dma;
     if (dma.held()) {
-      std::cerr << "[bench] W4 cadence motion, cpu_dma_latency=0\n";
-      with_dma = run_motion("_dma");
+      std::cerr << "[bench] W4 " << name << " motion, cpu_dma_latency=0\n";
+      layout.with_dma = run_motion(scheduler, "_dma");
     } else {
-      dma_error = dma.error();
+      layout.dma_error = dma.error();
+    }
+    return layout;
+  };
+  std::vector<Layout> layouts;
+  {
+    absl::StatusOr<std::unique_ptr<Scheduler>> choreography = start(choreography_conf);
+    if (choreography.ok()) {
+      layouts.push_back(run_layout("cadence choreography", **choreography));
+      stop_background.store(true);
+      (*choreography)->Shutdown();
+      stop_background.store(false);
+    } else {
+      Layout failed;
+      failed.name = "cadence choreography";
+      failed.error = std::string(choreography.status().message());
+      layouts.push_back(failed);
     }
   }
+  absl::StatusOr<std::unique_ptr<Scheduler>> classic = start(classic_conf);
+  if (!classic.ok()) {
+    table.AddNote(absl::StrCat("cadence classic skipped, and cyclictest with it: ",
+                               classic.status().message()));
+    stop_background.store(true);
+    return table.ToString();
+  }
+  layouts.insert(layouts.begin(), run_layout("cadence classic", **classic));
   std::cerr << "[bench] W4 cyclictest -a 0 under the same background\n";
   CyclictestResult cyc = RunCyclictest(kFifoPriority, 0, options.samples);
   CyclictestResult laptop = RunCyclictest(kFifoPriority, 0, options.samples, {"--laptop"});
   stop_background.store(true);
-  scheduler.Shutdown();
+  (*classic)->Shutdown();
 
   // `misses` < 0: not counted for this row. `twin`: the row's same-time floor, if any.
   auto add = [&](const std::string& name, const LatencyRow& row, uint64_t late, int64_t misses,
@@ -966,15 +1020,21 @@ std::string RunW4(const BenchOptions& options) {
     if (!row.ok && !row.error.empty()) table.AddNote(absl::StrCat(name, ": ", row.error));
   };
   const std::string twin_name = "same-time floor: timer on CPU 1 at the motion's releases";
-  add("cadence motion", plain.row, plain.late, static_cast<int64_t>(plain.misses), true,
-      &plain.twin);
-  add(twin_name, plain.twin, plain.twin_late, -1, false);
-  if (dma_error.empty()) {
-    add("cadence motion, cpu_dma_latency=0", with_dma.row, with_dma.late,
-        static_cast<int64_t>(with_dma.misses), true, &with_dma.twin);
-    add(twin_name + ", cpu_dma_latency=0", with_dma.twin, with_dma.twin_late, -1, false);
-  } else {
-    table.AddNote(absl::StrCat("cpu_dma_latency row skipped: ", dma_error));
+  for (const Layout& l : layouts) {
+    if (!l.error.empty()) {
+      table.AddNote(absl::StrCat(l.name, " skipped: ", l.error));
+      continue;
+    }
+    add(l.name + " motion", l.plain.row, l.plain.late, static_cast<int64_t>(l.plain.misses),
+        true, &l.plain.twin);
+    add(twin_name, l.plain.twin, l.plain.twin_late, -1, false);
+    if (l.dma_error.empty()) {
+      add(l.name + " motion, cpu_dma_latency=0", l.with_dma.row, l.with_dma.late,
+          static_cast<int64_t>(l.with_dma.misses), true, &l.with_dma.twin);
+      add(twin_name + ", cpu_dma_latency=0", l.with_dma.twin, l.with_dma.twin_late, -1, false);
+    } else {
+      table.AddNote(absl::StrCat(l.name, ": cpu_dma_latency row skipped: ", l.dma_error));
+    }
   }
   for (const CyclictestResult* c : {&cyc, &laptop}) {
     if (!c->ran) {
@@ -988,8 +1048,13 @@ std::string RunW4(const BenchOptions& options) {
         row, c->late, -1, false);
     table.AddNote(absl::StrCat("`", c->command, "`"));
   }
-  table.AddNote("background: classic group of 2 SCHED_BATCH nice 10 processors on CPUs 0-1 "
-                "running preview/parse bodies that spin 5 ms and re-notify themselves; led "
+  table.AddNote("cadence classic: motion and led in a group of one SCHED_FIFO 50 processor "
+                "on CPU 0, the background in a group of 2 SCHED_BATCH nice 10 processors on "
+                "CPUs 0-1; cadence choreography: motion and led placed on one SCHED_FIFO 50 "
+                "choreography processor on CPU 0, the background in a pool of 2 SCHED_BATCH "
+                "nice 10 processors on CPUs 0-1 (its rows run first, with their own scheduler; "
+                "cyclictest runs under the classic one's background)");
+  table.AddNote("background: preview/parse bodies that spin 5 ms and re-notify themselves; led "
                 "spins 20 us; late > 1 period: samples that started more than 1000 us after "
                 "their release (cadence: the kept samples; cyclictest: its histogram, "
                 "overflows included), the same count for both; missed releases: cadence's "
@@ -1012,7 +1077,7 @@ std::string RunIdle(const BenchOptions& options) {
                            options.idle_seconds, " s"),
               {"runner", "worker", "tid", "cpu us", "wakeups/s"});
   std::cerr << "[bench] idle\n";
-  for (RunnerKind kind : {RunnerKind::kNaive, RunnerKind::kClassic}) {
+  for (RunnerKind kind : {RunnerKind::kNaive, RunnerKind::kClassic, RunnerKind::kChoreography}) {
     WorkerSetup setup = OneWorker(SCHED_OTHER);
     setup.workers = 2;
     setup.cpus = {0, 1};
@@ -1023,7 +1088,7 @@ std::string RunIdle(const BenchOptions& options) {
       continue;
     }
     SleepUntil(NowNs() + 100 * kMs);  // let start-up settle
-    const std::vector<pid_t> tids = runner->WorkerTids();
+    const std::vector<pid_t> tids = runner->AllTids();
     std::vector<int64_t> cpu0;
     std::vector<uint64_t> sw0;
     for (pid_t t : tids) {
@@ -1039,8 +1104,10 @@ std::string RunIdle(const BenchOptions& options) {
     }
     runner->Stop();
   }
-  table.AddNote("2 workers, SCHED_OTHER, CPUs 0-1; wake-ups = voluntary + involuntary context "
-                "switches (/proc/self/task/<tid>/status); CPU time from the thread CPU clock");
+  table.AddNote("2 workers, SCHED_OTHER, CPUs 0-1 (cadence choreography: two processors "
+                "with the tasks placed on them, and its pool processor, worker 2); "
+                "wake-ups = voluntary + involuntary context switches "
+                "(/proc/self/task/<tid>/status); CPU time from the thread CPU clock");
   return table.ToString();
 }
 
@@ -1049,31 +1116,7 @@ std::string RunMemory(const BenchOptions& options) {
               {"runner", "tasks", "RSS delta KiB", "VmSize delta KiB", "RSS B/task",
                "VmSize B/task"});
   std::cerr << "[bench] memory\n";
-  absl::StatusOr<Plan> plan = PlanFromText(ClassicConf(OneWorker(SCHED_OTHER), {}));
-  absl::StatusOr<std::unique_ptr<Scheduler>> s =
-      plan.ok() ? Scheduler::Start(*plan) : absl::StatusOr<std::unique_ptr<Scheduler>>(plan.status());
-  if (!s.ok()) {
-    table.AddNote(absl::StrCat("skipped: ", s.status().message()));
-    return table.ToString();
-  }
-  std::atomic<uint64_t> sink{0};
-  // Written before `before`, so that its pages are not counted.
-  std::vector<TaskId> ids(static_cast<size_t>(std::max(0, options.memory_tasks)));
   int failed = 0;
-  const Memory before = ProcessMemory();
-  for (int i = 0; i < options.memory_tasks; ++i) {
-    absl::StatusOr<TaskId> id = (*s)->CreateTask(absl::StrCat("m", i), [&sink] { sink.fetch_add(1); });
-    if (id.ok()) ids[i] = *id;
-    failed += !id.ok();
-  }
-  const Memory after = ProcessMemory();
-  // Churn: all of them removed, as many created again (in the removed tasks' slots).
-  for (const TaskId& id : ids) failed += id.valid() && !(*s)->RemoveTask(id).ok();
-  for (int i = 0; i < options.memory_tasks; ++i) {
-    failed += !(*s)->CreateTask(absl::StrCat("r", i), [&sink] { sink.fetch_add(1); }).ok();
-  }
-  const Memory again = ProcessMemory();
-  (*s)->Shutdown();
   const int n = std::max(1, options.memory_tasks);
   auto row = [&](const std::string& runner, const Memory& from, const Memory& to) {
     const int64_t rss = to.rss_bytes - from.rss_bytes;
@@ -1081,12 +1124,44 @@ std::string RunMemory(const BenchOptions& options) {
     table.AddRow({runner, absl::StrCat(options.memory_tasks), Num(rss / 1024.0), Num(vm / 1024.0),
                   Num(static_cast<double>(rss) / n), Num(static_cast<double>(vm) / n)});
   };
-  row("cadence classic", before, after);
-  row("cadence classic, removed and created again", after, again);
+  for (RunnerKind kind : {RunnerKind::kClassic, RunnerKind::kChoreography}) {
+    const WorkerSetup setup = OneWorker(SCHED_OTHER);
+    absl::StatusOr<Plan> plan = PlanFromText(
+        kind == RunnerKind::kClassic ? ClassicConf(setup, {}) : ChoreographyConf(setup, 0));
+    absl::StatusOr<std::unique_ptr<Scheduler>> s =
+        plan.ok() ? Scheduler::Start(*plan)
+                  : absl::StatusOr<std::unique_ptr<Scheduler>>(plan.status());
+    if (!s.ok()) {
+      table.AddNote(absl::StrCat(RunnerName(kind), ": skipped: ", s.status().message()));
+      continue;
+    }
+    std::atomic<uint64_t> sink{0};
+    // Written before `before`, so that its pages are not counted.
+    std::vector<TaskId> ids(static_cast<size_t>(std::max(0, options.memory_tasks)));
+    const Memory before = ProcessMemory();
+    for (int i = 0; i < options.memory_tasks; ++i) {
+      absl::StatusOr<TaskId> id =
+          (*s)->CreateTask(absl::StrCat("m", i), [&sink] { sink.fetch_add(1); });
+      if (id.ok()) ids[i] = *id;
+      failed += !id.ok();
+    }
+    const Memory after = ProcessMemory();
+    // Churn: all of them removed, as many created again (in the removed tasks' slots).
+    for (const TaskId& id : ids) failed += id.valid() && !(*s)->RemoveTask(id).ok();
+    for (int i = 0; i < options.memory_tasks; ++i) {
+      failed += !(*s)->CreateTask(absl::StrCat("r", i), [&sink] { sink.fetch_add(1); }).ok();
+    }
+    const Memory again = ProcessMemory();
+    (*s)->Shutdown();
+    row(RunnerName(kind), before, after);
+    row(absl::StrCat(RunnerName(kind), ", removed and created again"), after, again);
+  }
   table.AddNote("VmRSS/VmSize from /proc/self/status before and after creating the tasks "
-                "(names \"m<i>\", not in the conf; a body capturing one pointer); second row: "
-                "after removing them all and creating as many again (\"r<i>\"), from the "
-                "first row's end: a removed task's slot is reused by the next task of its queue");
+                "(names \"m<i>\", not in the conf, so in classic the group's queue and in "
+                "choreography the pool's; a body capturing one pointer); \"removed and created "
+                "again\": after removing them all and creating as many again (\"r<i>\"), from "
+                "the row before's end: a removed task's slot is reused by the next task of its "
+                "queue; the choreography rows come after the classic ones, in the same process");
   if (failed > 0) table.AddNote(absl::StrCat(failed, " creations or removals failed"));
   table.AddNote(absl::StrCat(
       "sizeof(cadence::Task) = ", sizeof(Task), " B (3 cache lines; name <= 15 chars and body "

@@ -987,19 +987,25 @@ std::string RunW4(const BenchOptions& options) {
       layouts.push_back(failed);
     }
   }
+  CyclictestResult cyc, laptop;
   absl::StatusOr<std::unique_ptr<Scheduler>> classic = start(classic_conf);
-  if (!classic.ok()) {
-    table.AddNote(absl::StrCat("cadence classic skipped, and cyclictest with it: ",
-                               classic.status().message()));
+  if (classic.ok()) {
+    layouts.insert(layouts.begin(), run_layout("cadence classic", **classic));
+    std::cerr << "[bench] W4 cyclictest -a 0 under the same background\n";
+    cyc = RunCyclictest(kFifoPriority, 0, options.samples);
+    laptop = RunCyclictest(kFifoPriority, 0, options.samples, {"--laptop"});
     stop_background.store(true);
-    return table.ToString();
+    (*classic)->Shutdown();
+  } else {
+    Layout failed;
+    failed.name = "cadence classic";
+    failed.error = std::string(classic.status().message());
+    layouts.insert(layouts.begin(), failed);
+    for (CyclictestResult* c : {&cyc, &laptop}) {
+      c->command = c == &cyc ? "cyclictest" : "cyclictest --laptop";
+      c->why_not = "it runs under the classic layout's background, which did not start";
+    }
   }
-  layouts.insert(layouts.begin(), run_layout("cadence classic", **classic));
-  std::cerr << "[bench] W4 cyclictest -a 0 under the same background\n";
-  CyclictestResult cyc = RunCyclictest(kFifoPriority, 0, options.samples);
-  CyclictestResult laptop = RunCyclictest(kFifoPriority, 0, options.samples, {"--laptop"});
-  stop_background.store(true);
-  (*classic)->Shutdown();
 
   // `misses` < 0: not counted for this row. `twin`: the row's same-time floor, if any.
   auto add = [&](const std::string& name, const LatencyRow& row, uint64_t late, int64_t misses,

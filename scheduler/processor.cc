@@ -110,6 +110,7 @@ void Processor::Run() {
   while (true) {
     Task* task = queue_->WaitPop(&waiter_, &sleeps);
     sleeps_.store(sleeps, std::memory_order_relaxed);
+    yields_.store(waiter_.yields, std::memory_order_relaxed);
     if (task == nullptr) return;
     // Straight from a batch: the run starts where the last one ended (one clock read per
     // run; the lock-free step in between belongs to the wait, a few tens of ns).
@@ -275,6 +276,7 @@ ProcessorStats Processor::Stats() const {
   s.tid = tid_;
   s.activations = activations_.load(std::memory_order_relaxed);
   s.sleeps = sleeps_.load(std::memory_order_relaxed);
+  s.yields = yields_.load(std::memory_order_relaxed);
   s.busy_ns = busy_ns_.load(std::memory_order_relaxed);
   // A run in progress counts up to now (else a processor in a long run would look idle).
   const int64_t since = running_since_.load(std::memory_order_relaxed);

@@ -29,6 +29,9 @@ struct ProcessorStats {
   uint64_t activations = 0;
   // Times it went to sleep for lack of work (each followed by a wake-up).
   uint64_t sleeps = 0;
+  // Times it ran out of work on the CPU of the thread that last woke it, and gave that
+  // thread the CPU back before sleeping (a sign that it shares a CPU with its notifier).
+  uint64_t yields = 0;
   // Time spent running tasks, including the run in progress.
   uint64_t busy_ns = 0;
   // Since the processor started.
@@ -108,6 +111,7 @@ class Processor {
   int64_t start_ns_ = 0;
   std::atomic<uint64_t> activations_{0};
   std::atomic<uint64_t> sleeps_{0};
+  std::atomic<uint64_t> yields_{0};
   std::atomic<uint64_t> busy_ns_{0};
   // Start of the run in progress (0: none), so that Stats() counts it as busy.
   std::atomic<int64_t> running_since_{0};

@@ -1493,6 +1493,59 @@ TEST_F(SchedulerTest, ProcessorBusyTimeCountsTheRunInProgress) {
   EXPECT_GE(second - first, 2'000'000u);
 }
 
+// One processor on CPU 1, SCHED_OTHER.
+constexpr char kCpuOneConf[] = R"(
+scheduler_conf {
+  policy: "classic"
+  classic_conf {
+    groups: [ { name: "one" processor_num: 1 affinity: "range" cpuset: "1"
+                tasks: [ { name: "counted" prio: 4 } ] } ]
+  }
+}
+)";
+
+// Notifies kCpuOneConf's task once from a thread on `notifier_cpu`, while the processor
+// sleeps, and waits until it sleeps again; then stops the scheduler and returns the
+// processor's statistics.
+ProcessorStats NotifyOnceFromCpu(int notifier_cpu) {
+  Counter runs;
+  std::unique_ptr<Scheduler> scheduler = StartOrNull(PlanFrom(kCpuOneConf));
+  if (scheduler == nullptr) return {};
+  absl::StatusOr<TaskId> id = scheduler->CreateTask("counted", [&] { runs.Increment(); });
+  EXPECT_TRUE(id.ok()) << id.status();
+  if (!id.ok()) return {};
+  cpu_set_t cpus;
+  CPU_ZERO(&cpus);
+  CPU_SET(notifier_cpu, &cpus);
+  EXPECT_EQ(sched_setaffinity(0, sizeof(cpus), &cpus), 0) << "CPU " << notifier_cpu;
+  const pid_t processor = scheduler->ProcessorStatistics().at(0).tid;
+  // Asleep (registered as idle), so the notify below wakes it and records this CPU.
+  EXPECT_EQ(WaitForStatState(processor, 'S'), 'S');
+  ExpectOk(scheduler->NotifyTask(*id));
+  EXPECT_TRUE(runs.WaitAtLeast(1));
+  // Out of work again: it yielded or spun, and went back to sleep.
+  EXPECT_EQ(WaitForStatState(processor, 'S'), 'S');
+  scheduler->Shutdown();  // Joins it: its counters are final.
+  return scheduler->ProcessorStatistics().at(0);
+}
+
+// A processor that runs out of work on the CPU of the thread that woke it gives that CPU
+// back (sched_yield) instead of spinning: the waker, preempted there, could not notify
+// while it spins.
+TEST_F(SchedulerTest, ProcessorOnItsWakersCpuGivesTheCpuBackBeforeSleeping) {
+  const ProcessorStats p = NotifyOnceFromCpu(1);
+  EXPECT_EQ(p.activations, 1u);
+  EXPECT_EQ(p.yields, 1u);
+  EXPECT_EQ(p.sleeps, 2u);  // Before the notify, and after its run.
+}
+
+TEST_F(SchedulerTest, ProcessorWokenFromAnotherCpuDoesNotYield) {
+  const ProcessorStats p = NotifyOnceFromCpu(0);
+  EXPECT_EQ(p.activations, 1u);
+  EXPECT_EQ(p.yields, 0u);
+  EXPECT_EQ(p.sleeps, 2u);
+}
+
 TEST_F(SchedulerTest, IdleProcessorsSleep) {
   Counter runs;
   std::unique_ptr<Scheduler> scheduler = StartOrNull(PlanFrom(kPairConf));

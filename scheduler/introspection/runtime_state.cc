@@ -137,6 +137,7 @@ proto::RuntimeState CaptureState(const Scheduler& scheduler, const StateInfo& in
       s->set_tid(it->second->tid);
       s->set_activations(it->second->activations);
       s->set_sleeps(it->second->sleeps);
+      s->set_yields(it->second->yields);
       s->set_busy_ns(it->second->busy_ns);
       s->set_alive_ns(it->second->alive_ns);
     }

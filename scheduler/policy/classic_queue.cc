@@ -138,6 +138,7 @@ ClassicQueue::Waiter* ClassicQueue::TakeWaiterLocked(Task* handoff) {
   if (waiter != nullptr) {
     UnregisterLocked(waiter);
     waiter->handoff = handoff;
+    waiter->waker_cpu = sched_getcpu();
     waiter->word.store(1, std::memory_order_release);
   }
   return waiter;
@@ -345,6 +346,7 @@ Task* ClassicQueue::WaitPop(Waiter* self, uint64_t* waits) {
     Waiter* hand_over = nullptr;
     bool wait_for_notifiers = false;
     bool spin = false;
+    bool yield = false;
     {
       std::lock_guard<PiMutex> lock(mutex_);
       UnregisterLocked(self);  // After a timeout it is still on the idle list.
@@ -381,8 +383,15 @@ Task* ClassicQueue::WaitPop(Waiter* self, uint64_t* waits) {
         wait_for_notifiers = true;
       } else if (!spun && !self->busy_spin && timers_.empty()) {
         // Below, out of the lock: spin briefly before going to sleep (not on a queue with
-        // timers: its processors sleep until the next release at once).
-        spun = spin = true;
+        // timers: its processors sleep until the next release at once). On the CPU of the
+        // thread that last woke it, give that thread the CPU back instead: it was preempted
+        // by the wake-up, and cannot notify while this processor spins.
+        spun = true;
+        if (self->waker_cpu == sched_getcpu()) {
+          yield = true;
+        } else {
+          spin = true;
+        }
       } else {
         self->word.store(0, std::memory_order_relaxed);
         self->next = idle_;
@@ -409,6 +418,13 @@ Task* ClassicQueue::WaitPop(Waiter* self, uint64_t* waits) {
     }
     if (wait_for_notifiers) {
       sched_yield();  // Only at shutdown, for the few instructions of a racing push.
+      continue;
+    }
+    if (yield) {
+      // Returns at once when nothing else is runnable here (then it sleeps below); else
+      // the waker notifies on without waking this processor, which takes all of it next.
+      ++self->yields;
+      sched_yield();
       continue;
     }
     if (spin) {

@@ -20,7 +20,14 @@
 // short (under kBatchRunNs) pops a batch of up to Waiter::kBatch tasks of the top level per
 // lock hold and runs them without the lock; the batch goes back to the front of its level
 // when something more urgent is queued or after a long run, and an idle processor takes
-// from another's batch before it sleeps (see WaitPop). Nothing here allocates or logs.
+// from another's batch before it sleeps (see WaitPop). A processor that runs out of work
+// watches the inbox for kSpinBeforeSleepNs before it sleeps, unless it runs on the CPU of
+// the thread that last woke it: that thread (a producer in full flow) was preempted by the
+// wake-up and cannot notify while the processor spins, so the processor gives it the CPU
+// back (sched_yield) and, if nothing came meanwhile, sleeps. Without that, a producer and a
+// processor sharing a CPU ping-pong on every notify (wake, preempt, one run, sleep); with
+// it, the producer notifies on without waking anyone and the processor takes what it queued
+// in one go when it gets the CPU. Nothing here allocates or logs.
 //
 // Periodic tasks are released by the queue itself: it keeps their next release times in a
 // min-heap, and one idle processor (the timer waiter) sleeps on its futex with the earliest
@@ -56,6 +63,11 @@ class alignas(64) ClassicQueue {
     // under the lock before `word`; read after `word` is seen set, or under the lock.
     Task* handoff = nullptr;
     Waiter* next = nullptr;
+    // CPU the thread that last woke this waiter ran on (-1: none yet), set under the lock.
+    int waker_cpu = -1;
+    // Times it ran out of work on that CPU and gave it back before sleeping (see WaitPop).
+    // Written by the owner only.
+    uint64_t yields = 0;
     bool busy_spin = false;
     // On the idle list (guarded by the queue's lock).
     bool registered = false;

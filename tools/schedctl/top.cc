@@ -139,9 +139,9 @@ std::string FormatTop(const proto::RuntimeState& before, const proto::RuntimeSta
   std::map<std::string, const proto::ProcessorState*> processors_before;
   for (const proto::ProcessorState& p : before.processors()) processors_before[p.name()] = &p;
   absl::StrAppend(&out, "processors (BUSY%: share of the interval spent running tasks):\n");
-  const char kProcessorRow[] = "  %-15s  %7s  %6s  %7s  %8s  %s\n";
+  const char kProcessorRow[] = "  %-15s  %7s  %6s  %7s  %8s  %8s  %s\n";
   absl::StrAppendFormat(&out, kProcessorRow, "PROCESSOR", "TID", "BUSY%", "RUNS/s", "SLEEPS/s",
-                        "TASKS");
+                        "YIELDS/s", "TASKS");
   for (const proto::ProcessorState& p : after.processors()) {
     auto it = processors_before.find(p.name());
     const proto::ProcessorState zero;
@@ -158,6 +158,7 @@ std::string FormatTop(const proto::RuntimeState& before, const proto::RuntimeSta
     absl::StrAppendFormat(&out, kProcessorRow, Word(p.name()), absl::StrCat(p.tid()), busy,
                           PerSecond(Delta(p.activations(), base.activations()), interval_ns),
                           PerSecond(Delta(p.sleeps(), base.sleeps()), interval_ns),
+                          PerSecond(Delta(p.yields(), base.yields()), interval_ns),
                           tasks.empty() ? std::string("-") : absl::StrJoin(tasks, ","));
   }
   return out;

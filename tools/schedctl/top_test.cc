@@ -123,12 +123,14 @@ class TopTest : public ::testing::Test {
     p->set_alive_ns(1'000'000'000);
     p->set_activations(100);
     p->set_sleeps(90);
+    p->set_yields(7);
     proto::ProcessorState* q = after_.add_processors();
     *q = *p;
     q->set_busy_ns(100'000'000 + 125'000'000);  // 125 of 500 ms: 25%.
     q->set_alive_ns(1'500'000'000);
     q->set_activations(600);
     q->set_sleeps(590);
+    q->set_yields(7 + 40);
     q->add_live_tasks("motion_sensor");
     q->add_live_tasks("motion_control");
   }
@@ -216,6 +218,7 @@ TEST_F(TopTest, ProcessorBusyShareOfTheInterval) {
   EXPECT_EQ(row.at("BUSY%"), "25.0");
   EXPECT_EQ(row.at("RUNS/s"), "1000");
   EXPECT_EQ(row.at("SLEEPS/s"), "1000");
+  EXPECT_EQ(row.at("YIELDS/s"), "80");
   EXPECT_EQ(row.at("TASKS"), "motion_sensor,motion_control");
 }
 

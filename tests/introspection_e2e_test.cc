@@ -315,15 +315,23 @@ TEST_F(IntrospectionE2eTest, TopOnceShowsMotionSensorRunningWithWakeFigures) {
   // The processor serving motion_sensor ran tasks in the interval, and says how busy it
   // was (a share of the interval: how much depends on the machine, so only its range).
   bool found = false;
+  std::vector<std::string> header;
   for (const std::vector<std::string>& row : Rows(top.out)) {
-    if (row.size() != 6 || !absl::StrContains(row[5], "motion_sensor")) continue;
+    if (!row.empty() && row[0] == "PROCESSOR") header = row;
+    if (header.empty() || row.size() != header.size()) continue;
+    std::map<std::string, std::string> cells;
+    for (size_t i = 0; i < row.size(); ++i) cells[header[i]] = row[i];
+    if (!absl::StrContains(cells["TASKS"], "motion_sensor")) continue;
     found = true;
-    double busy = -1, processor_runs = 0;
-    ASSERT_TRUE(absl::SimpleAtod(row[2], &busy)) << absl::StrJoin(row, " ");
+    double busy = -1, processor_runs = 0, yields = -1;
+    ASSERT_TRUE(absl::SimpleAtod(cells["BUSY%"], &busy)) << absl::StrJoin(row, " ");
     EXPECT_GE(busy, 0);
     EXPECT_LE(busy, 100);
-    ASSERT_TRUE(absl::SimpleAtod(row[3], &processor_runs)) << absl::StrJoin(row, " ");
+    ASSERT_TRUE(absl::SimpleAtod(cells["RUNS/s"], &processor_runs)) << absl::StrJoin(row, " ");
     EXPECT_GT(processor_runs, 0) << absl::StrJoin(row, " ");
+    // A queue with timers never yields (its processors sleep until the next release).
+    ASSERT_TRUE(absl::SimpleAtod(cells["YIELDS/s"], &yields)) << absl::StrJoin(row, " ");
+    EXPECT_EQ(yields, 0) << absl::StrJoin(row, " ");
   }
   EXPECT_TRUE(found) << "no processor serves motion_sensor in:\n" << top.out;
   StopAndExpectSocketRemoved(*child, "robot_demo: ok");

@@ -29,8 +29,9 @@ struct ProcessorStats {
   uint64_t activations = 0;
   // Times it went to sleep for lack of work (each followed by a wake-up).
   uint64_t sleeps = 0;
-  // Times it ran out of work on the CPU of the thread that last woke it, and gave that
-  // thread the CPU back before sleeping (a sign that it shares a CPU with its notifier).
+  // Times it ran out of work on the CPU of the thread that last woke it (a notifier or
+  // another processor of its queue) and yielded there instead of spinning (a sign that it
+  // shares a CPU with that thread). Like sleeps, published when it next takes a task.
   uint64_t yields = 0;
   // Time spent running tasks, including the run in progress.
   uint64_t busy_ns = 0;

@@ -67,11 +67,11 @@ std::string FormatTaskTable(const std::vector<TaskStats>& tasks) {
 }
 
 std::string FormatProcessorTable(const std::vector<ProcessorStats>& processors) {
-  std::string out = absl::StrFormat("  %-15s %-7s %10s %10s %12s %6s\n", "PROCESSOR", "TID", "RUNS",
-                                    "SLEEPS", "BUSY ms", "BUSY%");
+  std::string out = absl::StrFormat("  %-15s %-7s %10s %10s %10s %12s %6s\n", "PROCESSOR", "TID",
+                                    "RUNS", "SLEEPS", "YIELDS", "BUSY ms", "BUSY%");
   for (const ProcessorStats& p : processors) {
-    absl::StrAppend(&out, absl::StrFormat("  %-15s %-7d %10d %10d %12.1f %5.1f%%\n", p.name, p.tid,
-                                          p.activations, p.sleeps, p.busy_ns / 1e6,
+    absl::StrAppend(&out, absl::StrFormat("  %-15s %-7d %10d %10d %10d %12.1f %5.1f%%\n", p.name,
+                                          p.tid, p.activations, p.sleeps, p.yields, p.busy_ns / 1e6,
                                           p.alive_ns > 0 ? 100.0 * p.busy_ns / p.alive_ns : 0.0));
   }
   return out;

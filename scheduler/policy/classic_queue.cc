@@ -387,7 +387,8 @@ Task* ClassicQueue::WaitPop(Waiter* self, uint64_t* waits) {
         // thread that last woke it, give that thread the CPU back instead: it was preempted
         // by the wake-up, and cannot notify while this processor spins.
         spun = true;
-        if (self->waker_cpu == sched_getcpu()) {
+        const int cpu = sched_getcpu();  // -1 when it cannot tell: spin, as before.
+        if (cpu >= 0 && self->waker_cpu == cpu) {
           yield = true;
         } else {
           spin = true;

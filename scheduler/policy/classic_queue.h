@@ -23,8 +23,9 @@
 // from another's batch before it sleeps (see WaitPop). A processor that runs out of work
 // watches the inbox for kSpinBeforeSleepNs before it sleeps, unless it runs on the CPU of
 // the thread that last woke it: that thread (a producer in full flow) was preempted by the
-// wake-up and cannot notify while the processor spins, so the processor gives it the CPU
-// back (sched_yield) and, if nothing came meanwhile, sleeps. Without that, a producer and a
+// wake-up and cannot notify while the processor spins, so the processor yields once
+// (sched_yield: to that thread when both are SCHED_OTHER/BATCH; a real-time processor's
+// yield passes only to its own priority) and, if nothing came meanwhile, sleeps. Without that, a producer and a
 // processor sharing a CPU ping-pong on every notify (wake, preempt, one run, sleep); with
 // it, the producer notifies on without waking anyone and the processor takes what it queued
 // in one go when it gets the CPU. Nothing here allocates or logs.

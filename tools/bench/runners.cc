@@ -278,8 +278,11 @@ class CadenceRunner : public Runner {
   std::vector<pid_t> WorkerTids() const override {
     std::vector<pid_t> tids;
     for (const ProcessorStats& p : scheduler_->ProcessorStatistics()) {
-      // The choreography pool (CPU 0, never given work here) is not a worker.
-      if (kind_ == RunnerKind::kChoreography && p.name.rfind("pool", 0) == 0) continue;
+      // The choreography pool (CPU 0, never given work here) is not a worker, unless the
+      // setup puts the workers there.
+      if (kind_ == RunnerKind::kChoreography && !setup_.pool && p.name.rfind("pool", 0) == 0) {
+        continue;
+      }
       tids.push_back(p.tid);
     }
     return tids;
@@ -358,6 +361,16 @@ std::string ClassicConf(const WorkerSetup& setup, const std::vector<std::string>
 }
 
 std::string ChoreographyConf(const WorkerSetup& setup, int tasks) {
+  if (setup.pool) {
+    return absl::StrCat(
+        "scheduler_conf {\n policy: \"choreography\"\n choreography_conf {\n"
+        "  choreography_processor_num: 0\n  pool_processor_num: ",
+        setup.workers, "\n  pool_affinity: \"range\"\n  pool_cpuset: \"", CpuList(setup.cpus),
+        "\"\n  pool_processor_policy: \"", PolicyText(setup),
+        "\"\n  pool_processor_prio: ", setup.policy == SCHED_FIFO ? setup.rt_priority : 0,
+        setup.nice != 0 ? absl::StrCat("\n  pool_processor_nice: ", setup.nice) : "",
+        "\n }\n}\n");
+  }
   std::string entries;
   for (int i = 0; i < tasks; ++i) {
     absl::StrAppend(&entries, i == 0 ? "" : ",\n", "{ name: \"t", i, "\" processor: ",

@@ -43,6 +43,9 @@ struct WorkerSetup {
   int nice = 0;
   // The CPUs of the workers; with more than one worker each may use all of them (range).
   std::vector<int> cpus = {1};
+  // cadence choreography only: the workers are the pool's processors and the tasks are not
+  // placed (they go to the pool); there are no choreography processors.
+  bool pool = false;
 };
 
 class Runner {
@@ -88,6 +91,8 @@ std::string ClassicConf(const WorkerSetup& setup, const std::vector<std::string>
 // The conf text of setup.workers choreography processors on setup.cpus (1to1 for one
 // worker, range otherwise, as ClassicConf), with tasks "t0".."t<tasks-1>" placed on processor i % workers, and a 1-processor
 // SCHED_OTHER pool on CPU 0 that gets no work (tasks the conf does not name go there).
+// With setup.pool: no choreography processor, a pool of setup.workers processors on
+// setup.cpus (range) with setup's policy, and no task placed (all go to the pool).
 std::string ChoreographyConf(const WorkerSetup& setup, int tasks);
 
 // Builds a Plan from conf text (ParseConfigText + Validate against this machine). Errors

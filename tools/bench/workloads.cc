@@ -663,6 +663,8 @@ std::string RunW2(const BenchOptions& options) {
     int workers;
     int policy = SCHED_OTHER;
     int nice = 0;
+    // cadence choreography: the workers are the pool's (see WorkerSetup::pool).
+    bool pool = false;
   };
   const Config configs[] = {{RunnerKind::kNaive, 1},
                             {RunnerKind::kClassic, 1},
@@ -670,6 +672,7 @@ std::string RunW2(const BenchOptions& options) {
                             {RunnerKind::kNaive, 2},
                             {RunnerKind::kClassic, 2},
                             {RunnerKind::kChoreography, 2},
+                            {RunnerKind::kChoreography, 2, SCHED_OTHER, 0, true},
                             {RunnerKind::kNaive, 2, SCHED_BATCH},
                             {RunnerKind::kClassic, 2, SCHED_BATCH},
                             {RunnerKind::kChoreography, 2, SCHED_BATCH},
@@ -679,13 +682,15 @@ std::string RunW2(const BenchOptions& options) {
   double naive_rate[3] = {0, 0, 0};
   for (const Config& config : configs) {
     const std::string name =
-        absl::StrCat(RunnerName(config.kind), config.policy == SCHED_BATCH ? ", SCHED_BATCH" : "",
+        absl::StrCat(RunnerName(config.kind), config.pool ? " pool" : "",
+                     config.policy == SCHED_BATCH ? ", SCHED_BATCH" : "",
                      config.nice != 0 ? absl::StrCat(" nice ", config.nice) : "");
     std::cerr << "[bench] W2 " << name << " " << config.workers << " worker(s)\n";
     WorkerSetup setup = OneWorker(config.policy);
     setup.nice = config.nice;
     if (config.workers == 2) setup.cpus = {0, 1};
     setup.workers = config.workers;
+    setup.pool = config.pool;
     std::unique_ptr<Runner> runner = MakeRunner(config.kind, setup);
     auto counters = std::make_unique<std::atomic<uint64_t>[]>(kTasks);
     for (int i = 0; i < kTasks; ++i) {
@@ -780,7 +785,9 @@ std::string RunW2(const BenchOptions& options) {
                 "what the shipped robot confs give background groups); 1 worker: CPU 1; 2 "
                 "workers: CPUs 0-1, range (cadence classic: one group; cadence choreography: "
                 "two processors, task i placed on processor i % 2, and a pool processor on CPU "
-                "0 that gets no work; naive: task i on worker i % 2); the producer is SCHED_OTHER nice 0 on CPU 0, so the worker that runs "
+                "0 that gets no work; cadence choreography pool: no task placed, a pool of two "
+                "processors, which share one queue; naive: task i on worker i % 2); the "
+                "producer is SCHED_OTHER nice 0 on CPU 0, so the worker that runs "
                 "on CPU 0 takes CPU time from it");
   table.AddNote("activations/s counts bodies completed while the producer ran; a notify of a "
                 "pending task is coalesced (naive pool: a per-task pending flag, same "

@@ -105,12 +105,9 @@ void Processor::Join() {
 }
 
 void Processor::Run() {
-  uint64_t sleeps = 0;
   int64_t last_end = 0;
   while (true) {
-    Task* task = queue_->WaitPop(&waiter_, &sleeps);
-    sleeps_.store(sleeps, std::memory_order_relaxed);
-    yields_.store(waiter_.yields, std::memory_order_relaxed);
+    Task* task = queue_->WaitPop(&waiter_);
     if (task == nullptr) return;
     // Straight from a batch: the run starts where the last one ended (one clock read per
     // run; the lock-free step in between belongs to the wait, a few tens of ns).
@@ -275,8 +272,8 @@ ProcessorStats Processor::Stats() const {
   s.name = plan_.name;
   s.tid = tid_;
   s.activations = activations_.load(std::memory_order_relaxed);
-  s.sleeps = sleeps_.load(std::memory_order_relaxed);
-  s.yields = yields_.load(std::memory_order_relaxed);
+  s.sleeps = waiter_.sleeps.load(std::memory_order_relaxed);
+  s.yields = waiter_.yields.load(std::memory_order_relaxed);
   s.busy_ns = busy_ns_.load(std::memory_order_relaxed);
   // A run in progress counts up to now (else a processor in a long run would look idle).
   const int64_t since = running_since_.load(std::memory_order_relaxed);

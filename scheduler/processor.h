@@ -31,7 +31,7 @@ struct ProcessorStats {
   uint64_t sleeps = 0;
   // Times it ran out of work on the CPU of the thread that last woke it (a notifier or
   // another processor of its queue) and yielded there instead of spinning (a sign that it
-  // shares a CPU with that thread). Like sleeps, published when it next takes a task.
+  // shares a CPU with that thread).
   uint64_t yields = 0;
   // Time spent running tasks, including the run in progress.
   uint64_t busy_ns = 0;
@@ -111,8 +111,6 @@ class Processor {
   absl::Status start_status_;
   int64_t start_ns_ = 0;
   std::atomic<uint64_t> activations_{0};
-  std::atomic<uint64_t> sleeps_{0};
-  std::atomic<uint64_t> yields_{0};
   std::atomic<uint64_t> busy_ns_{0};
   // Start of the run in progress (0: none), so that Stats() counts it as busy.
   std::atomic<int64_t> running_since_{0};

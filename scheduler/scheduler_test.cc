@@ -1505,8 +1505,8 @@ scheduler_conf {
 )";
 
 // Notifies kCpuOneConf's task once from a thread on `notifier_cpu`, while the processor
-// sleeps, and waits until it sleeps again; then stops the scheduler and returns the
-// processor's statistics.
+// sleeps, and waits until it sleeps again; returns the processor's statistics read then
+// (and checks that stopping the scheduler changes neither count).
 ProcessorStats NotifyOnceFromCpu(int notifier_cpu) {
   Counter runs;
   std::unique_ptr<Scheduler> scheduler = StartOrNull(PlanFrom(kCpuOneConf));
@@ -1528,8 +1528,14 @@ ProcessorStats NotifyOnceFromCpu(int notifier_cpu) {
   EXPECT_TRUE(runs.WaitAtLeast(1));
   // Out of work again: it yielded or spun, and went back to sleep.
   EXPECT_EQ(WaitForStatState(processor, 'S'), 'S');
+  EXPECT_EQ(SleepsInFutex(processor), "");
+  // Read while it sleeps: its counts are current then, not only once it runs again.
+  const ProcessorStats asleep = scheduler->ProcessorStatistics().at(0);
   scheduler->Shutdown();  // Joins it: its counters are final.
-  return scheduler->ProcessorStatistics().at(0);
+  const ProcessorStats after = scheduler->ProcessorStatistics().at(0);
+  EXPECT_EQ(asleep.sleeps, after.sleeps);
+  EXPECT_EQ(asleep.yields, after.yields);
+  return asleep;
 }
 
 // A processor that runs out of work on the CPU of the thread that woke it yields once

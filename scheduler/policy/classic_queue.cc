@@ -329,7 +329,7 @@ ClassicQueue::NotifyResult ClassicQueue::Notify(Task* task, uint32_t generation)
   }
 }
 
-Task* ClassicQueue::WaitPop(Waiter* self, uint64_t* waits) {
+Task* ClassicQueue::WaitPop(Waiter* self) {
   // A long run gives the rest of the batch back (below), so that it waits behind one long
   // run at most while other processors may be idle.
   if (self->batching && self->batch_next < self->batch_size) {
@@ -424,7 +424,8 @@ Task* ClassicQueue::WaitPop(Waiter* self, uint64_t* waits) {
     if (yield) {
       // Returns at once when nothing else is runnable here (then it sleeps below); else
       // the waker notifies on without waking this processor, which takes all of it next.
-      ++self->yields;
+      self->yields.store(self->yields.load(std::memory_order_relaxed) + 1,
+                         std::memory_order_relaxed);
       sched_yield();
       continue;
     }
@@ -441,7 +442,8 @@ Task* ClassicQueue::WaitPop(Waiter* self, uint64_t* waits) {
       } while (InboxEmpty(std::memory_order_relaxed) && MonotonicNowNs() < until);
       continue;
     }
-    ++*waits;
+    self->sleeps.store(self->sleeps.load(std::memory_order_relaxed) + 1,
+                       std::memory_order_relaxed);
     if (self->busy_spin) {
       while (self->word.load(std::memory_order_acquire) == 0) {
         if (deadline > 0 && MonotonicNowNs() >= deadline) break;

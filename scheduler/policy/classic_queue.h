@@ -66,9 +66,11 @@ class alignas(64) ClassicQueue {
     Waiter* next = nullptr;
     // CPU the thread that last woke this waiter ran on (-1: none yet), set under the lock.
     int waker_cpu = -1;
-    // Times it ran out of work on that CPU and gave it back before sleeping (see WaitPop).
-    // Written by the owner only.
-    uint64_t yields = 0;
+    // Times its owner slept for lack of work, and times it ran out of work on the waker's
+    // CPU and yielded there (see WaitPop). Written by the owner only, just before it
+    // sleeps or yields (so a sleeping processor's counts are current); read by anyone.
+    std::atomic<uint64_t> sleeps{0};
+    std::atomic<uint64_t> yields{0};
     bool busy_spin = false;
     // On the idle list (guarded by the queue's lock).
     bool registered = false;
@@ -108,7 +110,7 @@ class alignas(64) ClassicQueue {
   static constexpr int64_t kBatchRunNs = 2000;
 
   // Blocks until a task can run (returned in state kRunning) or the queue is stopped and
-  // empty (returns nullptr). `waits` counts the times the caller slept.
+  // empty (returns nullptr). Counts the caller's sleeps and yields in `self`.
   //
   // Batching: while a processor's runs are short (self->batching) and the queue has a
   // backlog, one lock hold pops up to Waiter::kBatch tasks of the top level (at most half of
@@ -119,7 +121,7 @@ class alignas(64) ClassicQueue {
   // next call, and a processor that finds nothing queued takes from another processor's
   // batch before it sleeps, so a blocked run holds nothing another processor could run.
   // Not on queues with timers (their releases are checked at each pop).
-  Task* WaitPop(Waiter* self, uint64_t* waits);
+  Task* WaitPop(Waiter* self);
 
   // After a run that was notified meanwhile (kRunningNotified): queues the task again.
   // Returns false when the task is being removed instead.

@@ -384,8 +384,8 @@ Task* ClassicQueue::WaitPop(Waiter* self) {
       } else if (!spun && !self->busy_spin && timers_.empty()) {
         // Below, out of the lock: spin briefly before going to sleep (not on a queue with
         // timers: its processors sleep until the next release at once). On the CPU of the
-        // thread that last woke it, give that thread the CPU back instead: it was preempted
-        // by the wake-up, and cannot notify while this processor spins.
+        // thread that last woke it, yield instead: that thread was preempted by the
+        // wake-up, and cannot notify while this processor spins.
         spun = true;
         const int cpu = sched_getcpu();  // -1 when it cannot tell: spin, as before.
         if (cpu >= 0 && self->waker_cpu == cpu) {

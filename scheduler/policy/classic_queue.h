@@ -25,10 +25,11 @@
 // the thread that last woke it: that thread (a producer in full flow) was preempted by the
 // wake-up and cannot notify while the processor spins, so the processor yields once
 // (sched_yield: to that thread when both are SCHED_OTHER/BATCH; a real-time processor's
-// yield passes only to its own priority) and, if nothing came meanwhile, sleeps. Without that, a producer and a
-// processor sharing a CPU ping-pong on every notify (wake, preempt, one run, sleep); with
-// it, the producer notifies on without waking anyone and the processor takes what it queued
-// in one go when it gets the CPU. Nothing here allocates or logs.
+// yield passes only to its own priority) and, if nothing came meanwhile, sleeps. Without
+// that, a producer and a processor sharing a CPU ping-pong on every notify (wake, preempt,
+// one run, sleep); with it, the producer notifies on without waking anyone and the
+// processor takes what it queued in one go when it gets the CPU. Nothing here allocates or
+// logs.
 //
 // Periodic tasks are released by the queue itself: it keeps their next release times in a
 // min-heap, and one idle processor (the timer waiter) sleeps on its futex with the earliest

@@ -105,14 +105,91 @@ void Processor::Join() {
 }
 
 void Processor::Run() {
-  int64_t last_end = 0;
+  // The clock is read as rarely as the statistics allow. `mark` is a reading taken when the
+  // last timed run ended, or when the stretch of untimed runs in progress began
+  // (`untimed`); 0 after a wait, whose end nobody read. A timed run straight from a batch
+  // starts where the last one ended: one clock read per run (the lock-free step in between
+  // belongs to the wait, a few tens of ns). Untimed runs (Task::timed) read no clock: a
+  // stretch of them counts as busy as a whole, from its first run's start to the next
+  // timed run or the next call to WaitPop (two clock reads per stretch, which lasts a
+  // batch when there is a backlog).
+  int64_t mark = 0;
+  bool untimed = false;
   while (true) {
-    Task* task = queue_->WaitPop(&waiter_);
-    if (task == nullptr) return;
-    // Straight from a batch: the run starts where the last one ended (one clock read per
-    // run; the lock-free step in between belongs to the wait, a few tens of ns).
-    last_end = RunOne(task, waiter_.from_batch ? last_end : 0);
+    Task* task = queue_->TakeBatched(&waiter_);
+    if (task == nullptr) {
+      if (untimed) {
+        EndUntimedStretch(mark, MonotonicNowNs());
+        untimed = false;
+      }
+      mark = 0;
+      task = queue_->WaitPop(&waiter_);
+      if (task == nullptr) return;
+    }
+    if (task->timed) {
+      if (untimed) {
+        const int64_t now = MonotonicNowNs();
+        EndUntimedStretch(mark, now);
+        untimed = false;
+        mark = now;
+      }
+      mark = RunOne(task, mark);
+    } else {
+      if (!untimed) {
+        if (mark == 0) mark = MonotonicNowNs();
+        running_since_.store(mark, std::memory_order_relaxed);
+        untimed = true;
+      }
+      RunUntimed(task);
+    }
   }
+}
+
+void Processor::EndUntimedStretch(int64_t since, int64_t now) {
+  if (now > since) {
+    busy_ns_.store(busy_ns_.load(std::memory_order_relaxed) + static_cast<uint64_t>(now - since),
+                   std::memory_order_relaxed);
+  }
+  running_since_.store(0, std::memory_order_relaxed);
+}
+
+bool Processor::RunBody(Task* task) {
+  try {
+    task->body();
+    return false;
+  } catch (const std::exception& e) {
+    ReportException(task, e.what());
+  } catch (...) {
+    ReportException(task, "a non-std exception");
+  }
+  return true;
+}
+
+int Processor::NoteCpu(Task* task) {
+  const int cpu = sched_getcpu();
+  if (task->last_cpu.load(std::memory_order_relaxed) != cpu) {
+    task->last_cpu.store(static_cast<int16_t>(cpu), std::memory_order_relaxed);
+  }
+  if (cpu >= 0 && cpu < 64) {
+    const uint64_t bit = uint64_t{1} << cpu;
+    if ((task->cpus_mask.load(std::memory_order_relaxed) & bit) == 0) {
+      task->cpus_mask.fetch_or(bit, std::memory_order_relaxed);
+    }
+  }
+  return cpu;
+}
+
+void Processor::RunUntimed(Task* task) {
+  current_task = task;
+  RunBody(task);
+  current_task = nullptr;
+  task->activations.store(task->activations.load(std::memory_order_relaxed) + 1,
+                          std::memory_order_relaxed);
+  // Taken for short: nothing measured it (see QueuePlan::time_activations).
+  waiter_.batching = true;
+  NoteCpu(task);
+  activations_.store(activations_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  EndActivation(task);
 }
 
 int64_t Processor::RunOne(Task* task, int64_t start_ns) {
@@ -148,16 +225,7 @@ int64_t Processor::RunOne(Task* task, int64_t start_ns) {
   current_task = task;
   current_release = release;
   running_since_.store(start, std::memory_order_relaxed);
-  bool threw = false;
-  try {
-    task->body();
-  } catch (const std::exception& e) {
-    threw = true;
-    ReportException(task, e.what());
-  } catch (...) {
-    threw = true;
-    ReportException(task, "a non-std exception");
-  }
+  const bool threw = RunBody(task);
   current_task = nullptr;
   current_release = 0;
   const int64_t end = MonotonicNowNs();
@@ -177,16 +245,7 @@ int64_t Processor::RunOne(Task* task, int64_t start_ns) {
       Report(task, Task::kReportOverrun);
     }
   }
-  const int cpu = sched_getcpu();
-  if (task->last_cpu.load(std::memory_order_relaxed) != cpu) {
-    task->last_cpu.store(static_cast<int16_t>(cpu), std::memory_order_relaxed);
-  }
-  if (cpu >= 0 && cpu < 64) {
-    const uint64_t bit = uint64_t{1} << cpu;
-    if ((task->cpus_mask.load(std::memory_order_relaxed) & bit) == 0) {
-      task->cpus_mask.fetch_or(bit, std::memory_order_relaxed);
-    }
-  }
+  const int cpu = NoteCpu(task);
   running_since_.store(0, std::memory_order_relaxed);
   activations_.store(activations_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   busy_ns_.store(busy_ns_.load(std::memory_order_relaxed) + ran, std::memory_order_relaxed);
@@ -204,7 +263,11 @@ int64_t Processor::RunOne(Task* task, int64_t start_ns) {
     event.cpu = static_cast<int16_t>(cpu);
     trace_->Append(event);
   }
+  EndActivation(task);
+  return end;
+}
 
+void Processor::EndActivation(Task* task) {
   // Finish the activation: Running -> Idle, or run once more if notified meanwhile, or
   // complete a removal. The seq_cst pair (state CAS here, `removing` store in Remove) makes
   // sure a remover waiting for the run to end is always woken.
@@ -218,19 +281,18 @@ int64_t Processor::RunOne(Task* task, int64_t start_ns) {
       // The slot may belong to a new task already (removed, then reused); a spurious wake
       // of its futex is harmless, and the table's memory is never freed while it runs.
       if (task->removing.load(std::memory_order_seq_cst)) FutexWake(&task->state, INT32_MAX);
-      return end;
+      return;
     }
     if (Task::StateOf(expected) == Task::kRunningNotified &&
         !task->removing.load(std::memory_order_seq_cst)) {
       queue_->Requeue(task);
       if (task->removing.load(std::memory_order_seq_cst)) FutexWake(&task->state, INT32_MAX);
-      return end;
+      return;
     }
   }
   task->body = nullptr;  // Nobody else touches a task that is being removed.
   task->state.store(Task::With(running, Task::kRemoved), std::memory_order_seq_cst);
   FutexWake(&task->state, INT32_MAX);
-  return end;
 }
 
 void Processor::Report(Task* task, uint8_t what) {

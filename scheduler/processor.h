@@ -94,8 +94,18 @@ class Processor {
 
  private:
   void Run();
-  // Runs one activation, started at start_ns (0: now); returns when it ended.
+  // Runs one timed activation, started at start_ns (0: now); returns when it ended.
   int64_t RunOne(Task* task, int64_t start_ns);
+  // Runs one activation of a task that is not timed: no clock read.
+  void RunUntimed(Task* task);
+  // Runs the body; returns whether it threw (reported).
+  bool RunBody(Task* task);
+  // Records the CPU the task ran on in its statistics; returns it.
+  int NoteCpu(Task* task);
+  // Running -> Idle, or queued again when notified meanwhile, or the removal completed.
+  void EndActivation(Task* task);
+  // Counts a stretch of untimed runs, from `since` to `now`, as busy.
+  void EndUntimedStretch(int64_t since, int64_t now);
   void Report(Task* task, uint8_t what);
   void ReportException(Task* task, const char* what);
   void WakeReporter();
@@ -112,7 +122,8 @@ class Processor {
   int64_t start_ns_ = 0;
   std::atomic<uint64_t> activations_{0};
   std::atomic<uint64_t> busy_ns_{0};
-  // Start of the run in progress (0: none), so that Stats() counts it as busy.
+  // Start of the run, or of the stretch of untimed runs, in progress (0: none), so that
+  // Stats() counts it as busy.
   std::atomic<int64_t> running_since_{0};
   // The exception handed to the reporter: exception_what_ belongs to the processor while
   // exception_task_ is null, and to the reporter while it is set.

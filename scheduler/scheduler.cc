@@ -377,6 +377,10 @@ absl::StatusOr<TaskId> Scheduler::Create(const std::string& name, int64_t period
     task->detail->budget_ns = placement.budget_us * 1000;
     task->detail->period_ns = period;
   }
+  // Release and budget checks need the clock, whatever the queue says, and so does a trace
+  // (every run in it has a start and an end).
+  task->timed = plan_.queues[placement.queue].time_activations || period > 0 ||
+                placement.budget_us > 0 || options_.trace_events_per_processor > 0;
   task->state.store(Task::Word(generation, Task::kIdle), std::memory_order_release);
   names_.insert(index);
   if (index >= task_count_.load(std::memory_order_relaxed)) {
@@ -567,6 +571,7 @@ TaskStats Scheduler::StatsOf(const Task& task) const {
   s.last_cpu = task.last_cpu.load(std::memory_order_relaxed);
   s.cpus_mask = task.cpus_mask.load(std::memory_order_relaxed);
   s.dropped = task.dropped.load(std::memory_order_relaxed);
+  s.timed = task.timed;
   if (task.detail != nullptr) {
     const TaskDetail& detail = *task.detail;
     s.overruns = detail.overruns.load(std::memory_order_relaxed);
@@ -579,7 +584,7 @@ TaskStats Scheduler::StatsOf(const Task& task) const {
     detail.wake_latency.Snapshot(&counts, &max_ns);
     s.wake_latency = LatencyHistogram::SummaryOf(counts, max_ns);
     s.wake_counts.assign(counts.begin(), counts.end());
-  } else {
+  } else if (s.timed) {
     // Count and max only (see TaskDetail).
     s.wake_latency.count = s.activations;
     s.wake_latency.max_ns = task.wake_max_ns.load(std::memory_order_relaxed);

@@ -92,6 +92,9 @@ struct TaskStats {
   // when the task keeps no histogram), e.g. to summarize the interval between two
   // snapshots with LatencyHistogram::SummaryOf.
   std::vector<uint64_t> wake_counts;
+  // Whether its activations are timed (see QueuePlan::time_activations): when not, the
+  // run times and wake latency above are empty (0).
+  bool timed = true;
 };
 
 // "0", "0-1", "0,2": the CPUs of a CPU bit mask.

@@ -123,7 +123,8 @@ std::string StableName(int t) { return absl::StrCat("t", t); }
 
 // A classic conf: one group of 2 processors over `cpuset`; the stable tasks are named with
 // priorities 0-19, the churn tasks are not named (they go to the same group).
-std::string ClassicConf(const std::string& cpuset = "0-1") {
+// `extra`: more fields of the group.
+std::string ClassicConf(const std::string& cpuset = "0-1", const std::string& extra = "") {
   std::string tasks;
   for (int t = 0; t < kStableTasks; ++t) {
     absl::StrAppend(&tasks, t == 0 ? "" : ",\n", "{ name: \"", StableName(t), "\" prio: ", t % 20,
@@ -139,6 +140,7 @@ scheduler_conf {
         processor_num: 2
         affinity: "range"
         cpuset: ")", cpuset, R"("
+        )", extra, R"(
         tasks: [
 )",
                       tasks, R"(
@@ -153,7 +155,8 @@ scheduler_conf {
 // A choreography conf: 2 choreography processors (one per CPU) and a pool of 2; a third of
 // the stable tasks is placed on each choreography processor, the rest and the churn tasks
 // go to the pool.
-std::string ChoreographyConf() {
+// `extra`: more fields of choreography_conf.
+std::string ChoreographyConf(const std::string& extra = "") {
   std::string tasks;
   for (int t = 0; t < kStableTasks; ++t) {
     const std::string processor = t % 3 == 2 ? "" : absl::StrCat(" processor: ", t % 3);
@@ -170,6 +173,7 @@ scheduler_conf {
     pool_processor_num: 2
     pool_affinity: "range"
     pool_cpuset: "0-1"
+    )", extra, R"(
     tasks: [
 )",
                       tasks, R"(
@@ -384,6 +388,16 @@ void RunStress(const std::string& conf, int producer_cpu = -1) {
     EXPECT_EQ(stats->activations + stats->coalesced, slot.ok_notifies.load()) << StableName(t);
     EXPECT_EQ(stats->notifies, slot.ok_notifies.load()) << StableName(t);
     EXPECT_EQ(stats->exceptions, 0u) << StableName(t);
+    // Timed as its queue says: an untimed task's runs leave no run time.
+    const bool timed =
+        validation.plan.queues[validation.plan.tasks.at(StableName(t)).queue].time_activations;
+    EXPECT_EQ(stats->timed, timed) << StableName(t);
+    if (timed) {
+      EXPECT_GT(stats->run_ns_total, 0u) << StableName(t);
+    } else {
+      EXPECT_EQ(stats->run_ns_total, 0u) << StableName(t);
+      EXPECT_EQ(stats->wake_latency.count, 0u) << StableName(t);
+    }
     ok_notifies += slot.ok_notifies.load();
     activations += stats->activations;
     stat_coalesced += stats->coalesced;
@@ -639,6 +653,17 @@ TEST(SchedulerStressTest, ChoreographyEveryNotifyIsFollowedByARunThatSeesIt) {
 // them whenever they run out of work, and still no notify is lost.
 TEST(SchedulerStressTest, ProcessorsYieldingToProducersOnTheirCpuLoseNoNotify) {
   RunStress(ClassicConf("1"), 1);
+}
+
+// Activations that read no clock (time_activations: false) go through the same state
+// machine and batches: none is lost either.
+TEST(SchedulerStressTest, ClassicUntimedEveryNotifyIsFollowedByARunThatSeesIt) {
+  RunStress(ClassicConf("0-1", "time_activations: false"));
+}
+
+TEST(SchedulerStressTest, ChoreographyUntimedEveryNotifyIsFollowedByARunThatSeesIt) {
+  RunStress(
+      ChoreographyConf("choreography_time_activations: false pool_time_activations: false"));
 }
 
 }  // namespace

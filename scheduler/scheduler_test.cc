@@ -1556,6 +1556,115 @@ TEST_F(SchedulerTest, ProcessorWokenFromAnotherCpuDoesNotYield) {
   EXPECT_EQ(p.sleeps, 2u);
 }
 
+// One processor on CPU 1 whose activations are not timed, except those of "budgeted",
+// whose budget needs the clock.
+constexpr char kUntimedConf[] = R"(
+scheduler_conf {
+  policy: "classic"
+  classic_conf {
+    groups: [ { name: "untimed" processor_num: 1 affinity: "range" cpuset: "1"
+                time_activations: false
+                tasks: [ { name: "counted" prio: 4 },
+                         { name: "budgeted" prio: 4 budget_us: 1000000 } ] } ]
+  }
+}
+)";
+
+TEST_F(SchedulerTest, UntimedQueueCountsActivationsButKeepsNoTimes) {
+  Counter counted_runs, budgeted_runs, unnamed_runs;
+  std::unique_ptr<Scheduler> scheduler = StartOrNull(PlanFrom(kUntimedConf));
+  ASSERT_NE(scheduler, nullptr);
+  ASSERT_FALSE(scheduler->plan().queues[0].time_activations);
+  absl::StatusOr<TaskId> counted =
+      scheduler->CreateTask("counted", [&] { counted_runs.Increment(); });
+  absl::StatusOr<TaskId> budgeted =
+      scheduler->CreateTask("budgeted", [&] { budgeted_runs.Increment(); });
+  // Not named: it goes to the same (default) queue, untimed too.
+  absl::StatusOr<TaskId> unnamed = scheduler->CreateTask("ad_hoc", [&] { unnamed_runs.Increment(); });
+  ASSERT_TRUE(counted.ok() && budgeted.ok() && unnamed.ok());
+  constexpr uint64_t kRuns = 30;
+  for (uint64_t i = 1; i <= kRuns; ++i) {
+    ExpectOk(scheduler->NotifyTask(*counted));
+    ExpectOk(scheduler->NotifyTask(*budgeted));
+    ExpectOk(scheduler->NotifyTask(*unnamed));
+    ASSERT_TRUE(counted_runs.WaitAtLeast(i));
+    ASSERT_TRUE(budgeted_runs.WaitAtLeast(i));
+    ASSERT_TRUE(unnamed_runs.WaitAtLeast(i));
+  }
+  scheduler->Shutdown();
+
+  for (const TaskId id : {*counted, *unnamed}) {
+    absl::StatusOr<TaskStats> s = scheduler->TaskStatistics(id);
+    ASSERT_TRUE(s.ok()) << s.status();
+    SCOPED_TRACE(s->name);
+    EXPECT_FALSE(s->timed);
+    // The counts are kept...
+    EXPECT_EQ(s->notifies, kRuns);
+    EXPECT_EQ(s->activations, kRuns);
+    EXPECT_EQ(s->last_cpu, 1);
+    EXPECT_EQ(s->cpus_mask, uint64_t{1} << 1);
+    // ...the times are not.
+    EXPECT_EQ(s->run_ns_total, 0u);
+    EXPECT_EQ(s->run_ns_max, 0u);
+    EXPECT_EQ(s->wake_latency.count, 0u);
+    EXPECT_EQ(s->wake_latency.max_ns, 0u);
+  }
+  absl::StatusOr<TaskStats> b = scheduler->TaskStatistics(*budgeted);
+  ASSERT_TRUE(b.ok()) << b.status();
+  EXPECT_TRUE(b->timed);
+  EXPECT_EQ(b->activations, kRuns);
+  EXPECT_EQ(b->wake_latency.count, kRuns);
+  EXPECT_GT(b->wake_latency.max_ns, 0u);
+  EXPECT_GT(b->run_ns_total, 0u);
+  uint64_t processor_activations = 0;
+  for (const ProcessorStats& p : scheduler->ProcessorStatistics()) {
+    processor_activations += p.activations;
+  }
+  EXPECT_EQ(processor_activations, 3 * kRuns);
+}
+
+// Untimed runs read no clock, yet the processor's busy time holds them: the stretch of
+// untimed runs counts while it lasts (a run in progress included) and stops counting when
+// the processor waits for work.
+TEST_F(SchedulerTest, UntimedRunsCountAsBusyUntilTheProcessorWaits) {
+  std::unique_ptr<Scheduler> scheduler = StartOrNull(PlanFrom(kUntimedConf));
+  ASSERT_NE(scheduler, nullptr);
+  std::atomic<bool> started{false};
+  std::atomic<bool> release{false};
+  absl::StatusOr<TaskId> id = scheduler->CreateTask("counted", [&] {
+    started.store(true);
+    while (!release.load()) std::this_thread::yield();  // a long run, ended by the test
+  });
+  ASSERT_TRUE(id.ok()) << id.status();
+  auto busy = [&] {
+    const std::vector<ProcessorStats> all = scheduler->ProcessorStatistics();
+    return all.empty() ? uint64_t{0} : all[0].busy_ns;
+  };
+  auto pass = [](int64_t ns) {
+    const int64_t later = MonotonicNowNs() + ns;
+    while (MonotonicNowNs() < later) std::this_thread::yield();
+  };
+  ExpectOk(scheduler->NotifyTask(*id));
+  while (!started.load()) std::this_thread::yield();
+  const uint64_t first = busy();
+  pass(2'000'000);
+  const uint64_t second = busy();
+  release.store(true);
+  EXPECT_GE(second - first, 2'000'000u);
+
+  // The run is over and the processor sleeps: its busy time no longer grows.
+  const pid_t tid = ProcessorTid(*scheduler, "untimed/0");
+  ASSERT_EQ(WaitForStatState(tid, 'S'), 'S');
+  const uint64_t asleep = busy();
+  pass(2'000'000);
+  EXPECT_EQ(busy(), asleep);
+  EXPECT_GE(asleep, second);
+  const absl::StatusOr<TaskStats> stats = scheduler->TaskStatistics(*id);
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  EXPECT_EQ(stats->activations, 1u);
+  EXPECT_EQ(stats->run_ns_total, 0u);
+}
+
 TEST_F(SchedulerTest, IdleProcessorsSleep) {
   Counter runs;
   std::unique_ptr<Scheduler> scheduler = StartOrNull(PlanFrom(kPairConf));

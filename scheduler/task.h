@@ -110,6 +110,11 @@ struct alignas(64) Task {
   // is clear and to the reporter while it is set.
   static constexpr uint8_t kReportMiss = 1, kReportOverrun = 2;
   std::atomic<uint8_t> report{0};
+  // Set at creation, before the first notify: its activations are timed (the notify
+  // stamps notify_ns, the run reads the clock at its end). Off on a queue whose
+  // activations are not timed (QueuePlan::time_activations), unless it has a period or a
+  // budget.
+  bool timed = true;
   // Set when the slot is first used, read-only afterwards: a reused slot stays with its
   // queue (a stale notifier may still read it).
   ClassicQueue* queue = nullptr;

@@ -106,7 +106,8 @@ std::string Plan::ToText() const {
     absl::StrAppend(
         &out,
         absl::StrFormat(
-            "  %-22s served by %s%s\n", queues[q].name, absl::StrJoin(names, ", "),
+            "  %-22s served by %s%s%s\n", queues[q].name, absl::StrJoin(names, ", "),
+            queues[q].time_activations ? "" : " (activations not timed)",
             static_cast<int>(q) == default_queue ? "  <- tasks the config does not name" : ""));
   }
 
@@ -188,7 +189,8 @@ std::string Plan::ToJson() const {
     std::vector<std::string> ps;
     for (int p : queues[q].processors) ps.push_back(absl::StrCat(p));
     items.push_back(absl::StrCat("{\"name\":", JsonString(queues[q].name), ",\"processors\":[",
-                                 absl::StrJoin(ps, ","), "]}"));
+                                 absl::StrJoin(ps, ","), "],\"time_activations\":",
+                                 queues[q].time_activations ? "true" : "false", "}"));
   }
   absl::StrAppend(&out, ",\"queues\":[", absl::StrJoin(items, ","), "]");
   absl::StrAppend(&out, ",\"default_queue\":", default_queue);

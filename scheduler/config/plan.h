@@ -39,6 +39,9 @@ struct QueuePlan {
   std::string name;
   // Indexes into Plan::processors of the processors that serve this queue.
   std::vector<int> processors;
+  // Whether its tasks' activations are timed (wake latency, run time); tasks with a period
+  // or a budget are timed either way.
+  bool time_activations = true;
 };
 
 // One processor: one OS thread that serves one queue.

@@ -726,6 +726,16 @@ void Validator::AddTask(const std::string& name, int queue, int64_t prio, int pr
                                 " us): every run may overrun into the next release"),
                    "make budget_us at most period_us");
   }
+  if (!plan_.queues[queue].time_activations && (period_us > 0 || budget_us > 0)) {
+    diags_.Warning(where, path,
+                   absl::StrCat("task ", Quote(name), " is on queue ",
+                                Quote(plan_.queues[queue].name),
+                                ", whose activations are not timed, but its ",
+                                period_us > 0 ? "period_us" : "budget_us",
+                                " needs the clock: its activations are timed"),
+                   "drop the task's period_us/budget_us, or time the queue's activations "
+                   "(time_activations: true, the default)");
+  }
   TaskPlan t;
   t.name = name;
   t.queue = queue;
@@ -831,6 +841,7 @@ void Validator::Classic(const proto::SchedulerConf& sched, const Tree* tree) {
                             absl::StrCat("group ", Quote(group.name())));
       queue = AddGroup(group.name(), count, *affinity, *cpus, declared.Count(), *attributes,
                        group.busy_spin(), Where(gt, group, "affinity"), path + ".affinity");
+      plan_.queues[queue].time_activations = group.time_activations();
       if (count > 0 && plan_.default_queue < 0) plan_.default_queue = queue;
     }
     for (int t = 0; t < group.tasks_size(); ++t) {
@@ -923,7 +934,7 @@ void Validator::Choreography(const proto::SchedulerConf& sched, const Tree* tree
     }
     for (int i = 0; i < choreo_count; ++i) {
       const int queue = static_cast<int>(plan_.queues.size());
-      plan_.queues.push_back({absl::StrCat("choreo/", i), {}});
+      plan_.queues.push_back({absl::StrCat("choreo/", i), {}, c.choreography_time_activations()});
       ProcessorPlan p;
       p.group = "choreo";
       p.index = i;
@@ -974,6 +985,7 @@ void Validator::Choreography(const proto::SchedulerConf& sched, const Tree* tree
     pool_queue =
         AddGroup("pool", pool_count, *pool_affinity, *pool_cpus, declared.Count(), *pool_attributes,
                  false, Where(ct, c, "pool_affinity"), path + ".pool_affinity");
+    plan_.queues[pool_queue].time_activations = c.pool_time_activations();
     plan_.default_queue = pool_queue;
   }
 

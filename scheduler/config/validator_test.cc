@@ -623,6 +623,44 @@ TEST(ValidatorTest, TaskDefaultsAndTiming) {
   EXPECT_EQ(t.where.ToString(), "test.conf:7:7");
 }
 
+TEST(ValidatorTest, GroupTimesActivationsUnlessItSaysNot) {
+  const Validation timed = Check(OneGroup({"processor_num: 1"}), Machine::ForTest(4));
+  ExpectCounts(timed, 0, 0);
+  ASSERT_EQ(timed.plan.queues.size(), 1u);
+  EXPECT_TRUE(timed.plan.queues[0].time_activations);
+  const Validation untimed =
+      Check(OneGroup({"processor_num: 1", "time_activations: false", "tasks { name: \"t\" }"}),
+            Machine::ForTest(4));
+  ExpectCounts(untimed, 0, 0);
+  ASSERT_EQ(untimed.plan.queues.size(), 1u);
+  EXPECT_FALSE(untimed.plan.queues[0].time_activations);
+  EXPECT_THAT(untimed.plan.ToText(), HasSubstr("served by g/0 (activations not timed)"));
+  EXPECT_THAT(untimed.plan.ToJson(), HasSubstr("\"time_activations\":false"));
+}
+
+TEST(ValidatorTest, PeriodOrBudgetOnAnUntimedGroupIsAWarningThatItIsTimed) {
+  const Validation v = Check(OneGroup({"processor_num: 1", "time_activations: false",
+                                       "tasks { name: \"p\" period_us: 1000 }",
+                                       "tasks { name: \"b\" budget_us: 100 }",
+                                       "tasks { name: \"plain\" }"}),
+                             Machine::ForTest(4));
+  ExpectCounts(v, 0, 2);
+  const std::vector<Diagnostic> warnings = Of(v, Severity::kWarning);
+  ASSERT_EQ(warnings.size(), 2u);
+  ExpectAt(warnings[0], 8, 7, "classic_conf.groups[0].tasks[0]");
+  EXPECT_EQ(warnings[0].message,
+            "task \"p\" is on queue \"g\", whose activations are not timed, but its period_us "
+            "needs the clock: its activations are timed");
+  ExpectAt(warnings[1], 9, 7, "classic_conf.groups[0].tasks[1]");
+  EXPECT_THAT(warnings[1].message, HasSubstr("but its budget_us needs the clock"));
+  // Strict mode: no adjustment goes through.
+  EXPECT_EQ(Check(OneGroup({"processor_num: 1", "time_activations: false",
+                            "tasks { name: \"p\" period_us: 1000 }"}),
+                  Machine::ForTest(4), /*strict=*/true)
+                .diagnostics.ErrorCount(),
+            1);
+}
+
 TEST(ValidatorTest, TaskPeriodOrBudgetTooLargeForNanosecondsIsAnErrorAtTheField) {
   // 18446744073709552 us is 2^64 ns + 384 ns: converted, it would wrap to a 384 ns period;
   // 9300000000000000000 us would go negative as int64 nanoseconds.
@@ -867,6 +905,25 @@ TEST(ValidatorTest, ChoreographyPlacesTasksOnTheirProcessorsAndTheRestInThePool)
   EXPECT_EQ(placed.queue, 2);
   EXPECT_EQ(placed.priority, 0);
   EXPECT_EQ(placed.processor, -1);
+}
+
+TEST(ValidatorTest, ChoreographyProcessorsAndPoolTimeActivationsEachAsTheySay) {
+  std::string text = kChoreography;
+  text.insert(text.find("    tasks"), "    choreography_time_activations: false\n");
+  Validation v = Check(text, Machine::ForTest(4));
+  ExpectCounts(v, 0, 0);
+  ASSERT_EQ(v.plan.queues.size(), 3u);
+  EXPECT_FALSE(v.plan.queues[0].time_activations);
+  EXPECT_FALSE(v.plan.queues[1].time_activations);
+  EXPECT_TRUE(v.plan.queues[2].time_activations);  // the pool
+  text = kChoreography;
+  text.insert(text.find("    tasks"), "    pool_time_activations: false\n");
+  v = Check(text, Machine::ForTest(4));
+  ExpectCounts(v, 0, 0);
+  ASSERT_EQ(v.plan.queues.size(), 3u);
+  EXPECT_TRUE(v.plan.queues[0].time_activations);
+  EXPECT_TRUE(v.plan.queues[1].time_activations);
+  EXPECT_FALSE(v.plan.queues[2].time_activations);
 }
 
 TEST(ValidatorTest, ChoreographyProcessorOutOfRangeIsAnError) {

@@ -157,6 +157,7 @@ proto::RuntimeState CaptureState(const Scheduler& scheduler, const StateInfo& in
     s->set_overruns(t.overruns);
     s->set_run_ns_total(t.run_ns_total);
     s->set_run_ns_max(t.run_ns_max);
+    s->set_untimed(!t.timed);
     s->set_last_cpu(t.last_cpu);
     s->set_cpus_mask(t.cpus_mask);
     s->set_period_ns(t.period_ns);

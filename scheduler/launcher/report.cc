@@ -47,21 +47,30 @@ std::string FormatTaskTable(const std::vector<TaskStats>& tasks) {
       "PRIO", "PERIOD us", "RUNS", "WAKE p50us", "WAKE p99us", "WAKE maxus", "RUN avgus",
       "RUN maxus", "MISSES", "OVERRUNS", "DROPPED", "CPUS");
   const auto micros = [](uint64_t ns) { return absl::StrFormat("%.1f", ns / 1e3); };
+  int untimed = 0;
   for (const TaskStats& t : tasks) {
     // Percentiles need a histogram: a task the conf does not name keeps count and max only.
     const bool percentiles = !t.wake_counts.empty() && t.wake_latency.count > 0;
+    const bool times = t.activations > 0 && t.timed;
+    untimed += t.timed ? 0 : 1;
     absl::StrAppend(
         &out,
         absl::StrFormat(
-            "  %-16s %-12s %4d %9s %9d %10s %10s %10s %9.1f %9.1f %7d %8d %8d %6s\n", t.name,
+            "  %-16s %-12s %4d %9s %9d %10s %10s %10s %9s %9s %7d %8d %8d %6s\n", t.name,
             t.queue, t.priority,
             t.period_ns > 0 ? absl::StrCat(t.period_ns / 1000) : std::string("-"), t.activations,
             percentiles ? micros(t.wake_latency.p50_ns) : std::string("-"),
             percentiles ? micros(t.wake_latency.p99_ns) : std::string("-"),
-            t.activations > 0 ? micros(t.wake_latency.max_ns) : std::string("-"),
-            t.activations > 0 ? t.run_ns_total / 1e3 / t.activations : 0.0, t.run_ns_max / 1e3,
+            times ? micros(t.wake_latency.max_ns) : std::string("-"),
+            times ? micros(t.run_ns_total / t.activations) : std::string("-"),
+            times ? micros(t.run_ns_max) : std::string("-"),
             t.deadline_misses, t.overruns, t.dropped,
             t.cpus_mask != 0 ? CpusOfMask(t.cpus_mask) : std::string("-")));
+  }
+  if (untimed > 0) {
+    absl::StrAppend(&out, "  (", untimed, untimed == 1 ? " task's" : " tasks'",
+                    " activations are not timed, their queue's time_activations being false: "
+                    "WAKE and RUN show -)\n");
   }
   return out;
 }

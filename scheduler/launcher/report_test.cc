@@ -84,5 +84,48 @@ scheduler_conf {
   }
 }
 
+// The cells of the task table's row of task `name`.
+std::vector<std::string> TaskCells(const std::string& table, const std::string& name) {
+  for (absl::string_view line : absl::StrSplit(table, '\n')) {
+    std::vector<std::string> cells = absl::StrSplit(line, ' ', absl::SkipEmpty());
+    if (!cells.empty() && cells[0] == name) return cells;
+  }
+  ADD_FAILURE() << "no row " << name << " in:\n" << table;
+  return {};
+}
+
+TEST(ReportTest, TaskTableShowsDashesForTheTimesOfAnUntimedTask) {
+  TaskStats timed;
+  timed.name = "timed";
+  timed.queue = "q";
+  timed.activations = 4;
+  timed.run_ns_total = 8'000;
+  timed.run_ns_max = 3'000;
+  timed.wake_latency.count = 4;
+  timed.wake_latency.max_ns = 5'000;
+  timed.cpus_mask = 2;
+  TaskStats untimed = timed;
+  untimed.name = "untimed";
+  untimed.timed = false;
+  untimed.run_ns_total = untimed.run_ns_max = 0;
+  untimed.wake_latency = {};
+  const std::string table = FormatTaskTable({timed, untimed});
+  // TASK QUEUE PRIO PERIOD RUNS WAKE_p50 WAKE_p99 WAKE_max RUN_avg RUN_max MISSES OVERRUNS
+  // DROPPED CPUS
+  const std::vector<std::string> t = TaskCells(table, "timed");
+  ASSERT_EQ(t.size(), 14u) << table;
+  EXPECT_EQ(t[4], "4");
+  EXPECT_EQ(t[7], "5.0");
+  EXPECT_EQ(t[8], "2.0");
+  EXPECT_EQ(t[9], "3.0");
+  const std::vector<std::string> u = TaskCells(table, "untimed");
+  ASSERT_EQ(u.size(), 14u) << table;
+  EXPECT_EQ(u[4], "4");
+  for (int i : {5, 6, 7, 8, 9}) EXPECT_EQ(u[i], "-") << i;
+  EXPECT_EQ(u[13], "1");
+  EXPECT_THAT(table, HasSubstr("1 task's activations are not timed"));
+  EXPECT_THAT(FormatTaskTable({timed}), Not(HasSubstr("not timed")));
+}
+
 }  // namespace
 }  // namespace cadence

@@ -287,7 +287,7 @@ ClassicQueue::NotifyResult ClassicQueue::Notify(Task* task, uint32_t generation)
         // Read while the task is surely this generation's (queued, not yet pushed, it can
         // be neither run nor removed).
         const uint32_t level_bit = 1u << task->priority;
-        task->notify_ns.store(MonotonicNowNs(), std::memory_order_relaxed);
+        if (task->timed) task->notify_ns.store(MonotonicNowNs(), std::memory_order_relaxed);
         RecordNotifier(task);  // Timeline trace: who started this activation.
         if (sleepers_.load(std::memory_order_seq_cst) > 0 && HandOff(task)) {
           notifying_.fetch_sub(1, std::memory_order_release);
@@ -318,7 +318,7 @@ ClassicQueue::NotifyResult ClassicQueue::Notify(Task* task, uint32_t generation)
       case Task::kRunning:
         if (task->state.compare_exchange_weak(state, Task::With(state, Task::kRunningNotified),
                                               std::memory_order_acq_rel)) {
-          task->notify_ns.store(MonotonicNowNs(), std::memory_order_relaxed);
+          if (task->timed) task->notify_ns.store(MonotonicNowNs(), std::memory_order_relaxed);
           RecordNotifier(task);  // Timeline trace: who started this activation.
           return NotifyResult::kRunAgain;
         }
@@ -329,16 +329,14 @@ ClassicQueue::NotifyResult ClassicQueue::Notify(Task* task, uint32_t generation)
   }
 }
 
-Task* ClassicQueue::WaitPop(Waiter* self) {
-  // A long run gives the rest of the batch back (below), so that it waits behind one long
+Task* ClassicQueue::TakeBatched(Waiter* self) {
+  // A long run gives the rest of the batch back (WaitPop), so that it waits behind one long
   // run at most while other processors may be idle.
-  if (self->batching && self->batch_next < self->batch_size) {
-    if (Task* task = TakeFromBatch(self)) {
-      self->from_batch = true;
-      return task;
-    }
-  }
-  self->from_batch = false;
+  if (self->batching && self->batch_next < self->batch_size) return TakeFromBatch(self);
+  return nullptr;
+}
+
+Task* ClassicQueue::WaitPop(Waiter* self) {
   bool spun = false;
   while (true) {
     int64_t deadline = 0;

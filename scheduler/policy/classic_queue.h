@@ -90,11 +90,9 @@ class alignas(64) ClassicQueue {
     uint8_t batch_next = 0;
     uint8_t batch_size = 0;
     uint8_t batch_level = 0;
-    // Set by the processor: its last run took less than kBatchRunNs, so it may take a batch.
+    // Set by the processor: its last run took less than kBatchRunNs (or was not timed), so
+    // it may take a batch.
     bool batching = false;
-    // Set by WaitPop: the task it returned came from the batch, so the processor went
-    // straight from its last run to this one.
-    bool from_batch = false;
   };
 
   // `tasks` holds the tasks that will be queued here (their inbox links and levels).
@@ -110,12 +108,18 @@ class alignas(64) ClassicQueue {
   // A processor whose last run was shorter than this may pop a batch of runs at once.
   static constexpr int64_t kBatchRunNs = 2000;
 
+  // The next task of the caller's batch (see WaitPop), in state kRunning, without locking
+  // or waiting; nullptr when the batch is empty or must go back to the queue (a more urgent
+  // task is pending), and then the caller calls WaitPop.
+  Task* TakeBatched(Waiter* self);
+
   // Blocks until a task can run (returned in state kRunning) or the queue is stopped and
-  // empty (returns nullptr). Counts the caller's sleeps and yields in `self`.
+  // empty (returns nullptr). Counts the caller's sleeps and yields in `self`. The caller
+  // tries TakeBatched first.
   //
   // Batching: while a processor's runs are short (self->batching) and the queue has a
   // backlog, one lock hold pops up to Waiter::kBatch tasks of the top level (at most half of
-  // what is queued, so that other processors find as much), and the next calls return them
+  // what is queued, so that other processors find as much), and TakeBatched returns them
   // without the lock. A batch is given back to the front of its level as soon as a more
   // urgent task is queued or pending, so priorities hold as before; within a level, FIFO
   // holds per processor. A run that turns out long gives the rest of its batch back at the

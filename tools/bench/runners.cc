@@ -356,7 +356,7 @@ std::string ClassicConf(const WorkerSetup& setup, const std::vector<std::string>
                       PolicyText(setup), "\"\n   processor_prio: ",
                       setup.policy == SCHED_FIFO ? setup.rt_priority : 0,
                       setup.nice != 0 ? absl::StrCat("\n   processor_nice: ", setup.nice) : "",
-                      "\n   tasks: [",
+                      setup.untimed ? "\n   time_activations: false" : "", "\n   tasks: [",
                       entries, "]\n  }]\n }\n}\n");
 }
 
@@ -369,7 +369,7 @@ std::string ChoreographyConf(const WorkerSetup& setup, int tasks) {
         "\"\n  pool_processor_policy: \"", PolicyText(setup),
         "\"\n  pool_processor_prio: ", setup.policy == SCHED_FIFO ? setup.rt_priority : 0,
         setup.nice != 0 ? absl::StrCat("\n  pool_processor_nice: ", setup.nice) : "",
-        "\n }\n}\n");
+        setup.untimed ? "\n  pool_time_activations: false" : "", "\n }\n}\n");
   }
   std::string entries;
   for (int i = 0; i < tasks; ++i) {
@@ -384,6 +384,7 @@ std::string ChoreographyConf(const WorkerSetup& setup, int tasks) {
       CpuList(setup.cpus), "\"\n  choreography_processor_policy: \"", PolicyText(setup),
       "\"\n  choreography_processor_prio: ", setup.policy == SCHED_FIFO ? setup.rt_priority : 0,
       setup.nice != 0 ? absl::StrCat("\n  choreography_processor_nice: ", setup.nice) : "",
+      setup.untimed ? "\n  choreography_time_activations: false" : "",
       "\n  pool_processor_num: 1\n  pool_affinity: \"range\"\n  pool_cpuset: \"0\"\n"
       "  pool_processor_policy: \"SCHED_OTHER\"\n  tasks: [\n",
       entries, "\n  ]\n }\n}\n");

@@ -46,6 +46,8 @@ struct WorkerSetup {
   // cadence choreography only: the workers are the pool's processors and the tasks are not
   // placed (they go to the pool); there are no choreography processors.
   bool pool = false;
+  // cadence only: the queues do not time activations (time_activations: false).
+  bool untimed = false;
 };
 
 class Runner {

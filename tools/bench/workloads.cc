@@ -665,14 +665,19 @@ std::string RunW2(const BenchOptions& options) {
     int nice = 0;
     // cadence choreography: the workers are the pool's (see WorkerSetup::pool).
     bool pool = false;
+    // cadence: activations not timed (see WorkerSetup::untimed).
+    bool untimed = false;
   };
   const Config configs[] = {{RunnerKind::kNaive, 1},
                             {RunnerKind::kClassic, 1},
                             {RunnerKind::kChoreography, 1},
+                            {RunnerKind::kClassic, 1, SCHED_OTHER, 0, false, true},
+                            {RunnerKind::kChoreography, 1, SCHED_OTHER, 0, false, true},
                             {RunnerKind::kNaive, 2},
                             {RunnerKind::kClassic, 2},
                             {RunnerKind::kChoreography, 2},
                             {RunnerKind::kChoreography, 2, SCHED_OTHER, 0, true},
+                            {RunnerKind::kClassic, 2, SCHED_OTHER, 0, false, true},
                             {RunnerKind::kNaive, 2, SCHED_BATCH},
                             {RunnerKind::kClassic, 2, SCHED_BATCH},
                             {RunnerKind::kChoreography, 2, SCHED_BATCH},
@@ -683,6 +688,7 @@ std::string RunW2(const BenchOptions& options) {
   for (const Config& config : configs) {
     const std::string name =
         absl::StrCat(RunnerName(config.kind), config.pool ? " pool" : "",
+                     config.untimed ? ", untimed" : "",
                      config.policy == SCHED_BATCH ? ", SCHED_BATCH" : "",
                      config.nice != 0 ? absl::StrCat(" nice ", config.nice) : "");
     std::cerr << "[bench] W2 " << name << " " << config.workers << " worker(s)\n";
@@ -691,6 +697,7 @@ std::string RunW2(const BenchOptions& options) {
     if (config.workers == 2) setup.cpus = {0, 1};
     setup.workers = config.workers;
     setup.pool = config.pool;
+    setup.untimed = config.untimed;
     std::unique_ptr<Runner> runner = MakeRunner(config.kind, setup);
     auto counters = std::make_unique<std::atomic<uint64_t>[]>(kTasks);
     for (int i = 0; i < kTasks; ++i) {
@@ -793,6 +800,10 @@ std::string RunW2(const BenchOptions& options) {
                 "pending task is coalesced (naive pool: a per-task pending flag, same "
                 "semantics); worker ctxsw/s = voluntary+involuntary context switches of the "
                 "workers during the run");
+  table.AddNote("untimed: the queues' time_activations is false, so no activation reads the "
+                "clock (no wake latency, no run times; the counts stay); every other cadence "
+                "row times every activation (notify -> start, run time), which is what the "
+                "'bare, timed' floor does too");
   const absl::StatusOr<double> transfer_ns = LineTransferNs();
   if (transfer_ns.ok()) {
     table.AddNote(absl::StrCat(

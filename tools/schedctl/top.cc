@@ -102,6 +102,7 @@ std::string FormatTop(const proto::RuntimeState& before, const proto::RuntimeSta
   absl::StrAppendFormat(&out, kRow, pad("TASK", name_width), pad("QUEUE", queue_width), "RUNS/s",
                         "WAKE_p50", "WAKE_p99", "WAKE_max", "RUN_avg", "RUN_max", "MISSES",
                         "OVERRUNS", "COALESCED", "DROPPED", "RUNS");
+  int untimed_tasks = 0;
   for (const proto::TaskState& t : after.tasks()) {
     auto it = tasks_before.find(t.name());
     const proto::TaskState* b = it != tasks_before.end() ? it->second : nullptr;
@@ -109,7 +110,8 @@ std::string FormatTop(const proto::RuntimeState& before, const proto::RuntimeSta
     const proto::TaskState& base = b != nullptr ? *b : zero;
     const uint64_t runs = Delta(t.activations(), base.activations());
     std::string p50 = "-", p99 = "-", max = "-", avg = "-";
-    if (runs > 0) {
+    untimed_tasks += t.untimed() ? 1 : 0;
+    if (runs > 0 && !t.untimed()) {
       avg = Micros(Delta(t.run_ns_total(), base.run_ns_total()) / runs);
       if (histograms) {
         const LatencySummary wake = IntervalWake(b, t);
@@ -123,12 +125,18 @@ std::string FormatTop(const proto::RuntimeState& before, const proto::RuntimeSta
     absl::StrAppendFormat(&out, kRow, pad(Word(t.name()), name_width),
                           pad(Word(t.queue()), queue_width),
                           PerSecond(runs, interval_ns), p50, p99, max, avg,
-                          t.activations() > 0 ? Micros(t.run_ns_max()) : std::string("-"),
+                          t.activations() > 0 && !t.untimed() ? Micros(t.run_ns_max())
+                                                              : std::string("-"),
                           absl::StrCat(Delta(t.deadline_misses(), base.deadline_misses())),
                           absl::StrCat(Delta(t.overruns(), base.overruns())),
                           absl::StrCat(Delta(t.coalesced(), base.coalesced())),
                           absl::StrCat(Delta(t.dropped(), base.dropped())),
                           absl::StrCat(t.activations()));
+  }
+  if (untimed_tasks > 0) {
+    absl::StrAppend(&out, "  (", untimed_tasks, untimed_tasks == 1 ? " task's" : " tasks'",
+                    " activations are not timed, their queue's time_activations being false: "
+                    "WAKE and RUN show -)\n");
   }
   if (!histograms) {
     absl::StrAppend(&out,

@@ -211,6 +211,35 @@ TEST_F(TopTest, TaskNewInTheIntervalCountsFromZero) {
   EXPECT_EQ(row.at("RUN_avg"), "2.0");
 }
 
+TEST_F(TopTest, UntimedTaskShowsItsRunsAndDashesForTimes) {
+  proto::TaskState* bulk = before_.add_tasks();
+  bulk->set_name("bulk");
+  bulk->set_queue("background");
+  bulk->set_untimed(true);
+  bulk->set_activations(1'000);
+  proto::TaskState* bulk_after = after_.add_tasks();
+  *bulk_after = *bulk;
+  bulk_after->set_activations(21'000);
+  bulk_after->set_coalesced(5);
+  const std::string screen = FormatTop(before_, after_);
+  const std::map<std::string, std::string> row = Row(screen, "TASK", "bulk");
+  EXPECT_EQ(row.at("RUNS/s"), "40000");
+  EXPECT_EQ(row.at("WAKE_p50"), "-");
+  EXPECT_EQ(row.at("WAKE_p99"), "-");
+  EXPECT_EQ(row.at("WAKE_max"), "-");
+  EXPECT_EQ(row.at("RUN_avg"), "-");
+  EXPECT_EQ(row.at("RUN_max"), "-");
+  EXPECT_EQ(row.at("COALESCED"), "5");
+  EXPECT_EQ(row.at("RUNS"), "21000");
+  EXPECT_THAT(screen, HasSubstr("(1 task's activations are not timed, their queue's "
+                                "time_activations being false: WAKE and RUN show -)"));
+  // Timed tasks only: no such line.
+  EXPECT_THAT(FormatTop(after_, after_), HasSubstr("not timed"));
+  after_.mutable_tasks()->RemoveLast();
+  before_.mutable_tasks()->RemoveLast();
+  EXPECT_THAT(FormatTop(before_, after_), Not(HasSubstr("not timed")));
+}
+
 TEST_F(TopTest, ProcessorBusyShareOfTheInterval) {
   const std::map<std::string, std::string> row =
       Row(FormatTop(before_, after_), "PROCESSOR", "realtime/0");

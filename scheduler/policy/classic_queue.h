@@ -82,7 +82,7 @@ class alignas(64) ClassicQueue {
     // task), by Unlink (compare-and-swap under the lock, when the task is removed) or by
     // another processor that found nothing queued (exchange under the lock, to run it):
     // whichever empties it owns the task. The rest only the owner touches.
-    static constexpr int kBatch = 8;
+    static constexpr int kBatch = 16;
     std::atomic<Task*> batch[kBatch] = {};
     // On the queue's list of waiters that took a batch (guarded by the lock).
     Waiter* next_batcher = nullptr;
@@ -229,7 +229,7 @@ class alignas(64) ClassicQueue {
   alignas(64) std::atomic<uint32_t> inbox_{TaskTable::kNone};
   // Notifiers between their `stopped_` check and the end of their push: a stopped queue's
   // last processor waits for them before it exits, so no queued notify is ever stranded.
-  std::atomic<int> notifying_{0};
+  alignas(64) std::atomic<int> notifying_{0};
 
   // Bit l set: the inbox may hold a task of level l. Set by a notifier after its push (read
   // first, so while it is set notifiers only read it), cleared by the drain before it takes

@@ -377,7 +377,8 @@ std::string Describe(const std::string& kind, int iteration, const std::string& 
 }
 
 // A config that uses every cadence extension, so mutations reach the code the Cyber RT
-// files never use (SCHED_DEADLINE, nice, busy-spin, periodic tasks, 1to1 choreography).
+// files never use (SCHED_DEADLINE, nice, busy-spin, periodic tasks, 1to1 choreography,
+// untimed activations).
 constexpr char kExtensionsConf[] = R"(scheduler_conf {
   policy: "classic"
   process_level_cpuset: "0-7"
@@ -414,6 +415,7 @@ constexpr char kExtensionsConf[] = R"(scheduler_conf {
       cpuset: "3-5"
       processor_policy: "SCHED_OTHER"
       processor_nice: 10
+      time_activations: false
       tasks { name: "preview" prio: 5 }
     }
     groups { name: "idle" processor_num: 1 cpuset: "6" processor_policy: "SCHED_IDLE" }
@@ -430,6 +432,8 @@ constexpr char kExtensionsConf[] = R"(scheduler_conf {
     pool_cpuset: "2-3"
     pool_processor_policy: "SCHED_BATCH"
     pool_processor_nice: -5
+    choreography_time_activations: true
+    pool_time_activations: false
     tasks { name: "a" processor: 1 prio: 3 period_us: 100 budget_us: 50 }
     tasks { name: "b" prio: 2 }
   }

@@ -1462,27 +1462,43 @@ TEST_F(SchedulerTest, NamedTasksKeepAHistogramUnnamedTasksKeepCountAndMax) {
   EXPECT_TRUE(u->wake_counts.empty());
 }
 
+// Creates task `name`, whose run lasts until *release is set, notifies it and returns
+// once the run has begun.
+absl::StatusOr<TaskId> StartHeldRun(Scheduler& scheduler, const std::string& name,
+                                    const std::atomic<bool>* release) {
+  auto started = std::make_shared<std::atomic<bool>>(false);
+  absl::StatusOr<TaskId> id = scheduler.CreateTask(name, [started, release] {
+    started->store(true);
+    while (!release->load()) std::this_thread::yield();  // a long run, ended by the test
+  });
+  if (!id.ok()) return id.status();
+  if (absl::Status notified = scheduler.NotifyTask(*id); !notified.ok()) return notified;
+  while (!started->load()) std::this_thread::yield();
+  return id;
+}
+
+// The busy time of all the scheduler's processors together.
+uint64_t BusyNs(const Scheduler& scheduler) {
+  uint64_t sum = 0;
+  for (const ProcessorStats& p : scheduler.ProcessorStatistics()) sum += p.busy_ns;
+  return sum;
+}
+
+// Lets `ns` of CLOCK_MONOTONIC pass.
+void Pass(int64_t ns) {
+  const int64_t later = MonotonicNowNs() + ns;
+  while (MonotonicNowNs() < later) std::this_thread::yield();
+}
+
 TEST_F(SchedulerTest, ProcessorBusyTimeCountsTheRunInProgress) {
+  std::atomic<bool> release{false};  // Outlives the scheduler, whose run reads it.
   std::unique_ptr<Scheduler> scheduler = StartOrNull(PlanFrom(kPairConf));
   ASSERT_NE(scheduler, nullptr);
-  std::atomic<bool> started{false};
-  std::atomic<bool> release{false};
-  absl::StatusOr<TaskId> id = scheduler->CreateTask("counted", [&] {
-    started.store(true);
-    while (!release.load()) std::this_thread::yield();  // a long run, ended by the test
-  });
+  absl::StatusOr<TaskId> id = StartHeldRun(*scheduler, "counted", &release);
   ASSERT_TRUE(id.ok()) << id.status();
-  ExpectOk(scheduler->NotifyTask(*id));
-  while (!started.load()) std::this_thread::yield();
-  auto busy = [&] {
-    uint64_t sum = 0;
-    for (const ProcessorStats& p : scheduler->ProcessorStatistics()) sum += p.busy_ns;
-    return sum;
-  };
-  const uint64_t first = busy();
-  const int64_t later = MonotonicNowNs() + 2'000'000;
-  while (MonotonicNowNs() < later) std::this_thread::yield();  // let 2 ms of the run pass
-  const uint64_t second = busy();
+  const uint64_t first = BusyNs(*scheduler);
+  Pass(2'000'000);  // let 2 ms of the run pass
+  const uint64_t second = BusyNs(*scheduler);
   uint64_t activations = 0;  // Finished runs, read while the run is still held.
   for (const ProcessorStats& p : scheduler->ProcessorStatistics()) activations += p.activations;
   release.store(true);
@@ -1627,37 +1643,23 @@ TEST_F(SchedulerTest, UntimedQueueCountsActivationsButKeepsNoTimes) {
 // untimed runs counts while it lasts (a run in progress included) and stops counting when
 // the processor waits for work.
 TEST_F(SchedulerTest, UntimedRunsCountAsBusyUntilTheProcessorWaits) {
+  std::atomic<bool> release{false};  // Outlives the scheduler, whose run reads it.
   std::unique_ptr<Scheduler> scheduler = StartOrNull(PlanFrom(kUntimedConf));
   ASSERT_NE(scheduler, nullptr);
-  std::atomic<bool> started{false};
-  std::atomic<bool> release{false};
-  absl::StatusOr<TaskId> id = scheduler->CreateTask("counted", [&] {
-    started.store(true);
-    while (!release.load()) std::this_thread::yield();  // a long run, ended by the test
-  });
+  absl::StatusOr<TaskId> id = StartHeldRun(*scheduler, "counted", &release);
   ASSERT_TRUE(id.ok()) << id.status();
-  auto busy = [&] {
-    const std::vector<ProcessorStats> all = scheduler->ProcessorStatistics();
-    return all.empty() ? uint64_t{0} : all[0].busy_ns;
-  };
-  auto pass = [](int64_t ns) {
-    const int64_t later = MonotonicNowNs() + ns;
-    while (MonotonicNowNs() < later) std::this_thread::yield();
-  };
-  ExpectOk(scheduler->NotifyTask(*id));
-  while (!started.load()) std::this_thread::yield();
-  const uint64_t first = busy();
-  pass(2'000'000);
-  const uint64_t second = busy();
+  const uint64_t first = BusyNs(*scheduler);
+  Pass(2'000'000);
+  const uint64_t second = BusyNs(*scheduler);
   release.store(true);
   EXPECT_GE(second - first, 2'000'000u);
 
   // The run is over and the processor sleeps: its busy time no longer grows.
   const pid_t tid = ProcessorTid(*scheduler, "untimed/0");
   ASSERT_EQ(WaitForStatState(tid, 'S'), 'S');
-  const uint64_t asleep = busy();
-  pass(2'000'000);
-  EXPECT_EQ(busy(), asleep);
+  const uint64_t asleep = BusyNs(*scheduler);
+  Pass(2'000'000);
+  EXPECT_EQ(BusyNs(*scheduler), asleep);
   EXPECT_GE(asleep, second);
   const absl::StatusOr<TaskStats> stats = scheduler->TaskStatistics(*id);
   ASSERT_TRUE(stats.ok()) << stats.status();

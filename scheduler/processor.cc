@@ -114,43 +114,46 @@ void Processor::Run() {
   // timed run or the next call to WaitPop (two clock reads per stretch, which lasts a
   // batch when there is a backlog).
   int64_t mark = 0;
-  bool untimed = false;
+  int stretch_runs = 0;  // Untimed runs in the stretch in progress (0: none).
   while (true) {
     Task* task = queue_->TakeBatched(&waiter_);
     if (task == nullptr) {
-      if (untimed) {
-        EndUntimedStretch(mark, MonotonicNowNs());
-        untimed = false;
+      if (stretch_runs > 0) {
+        EndUntimedStretch(mark, MonotonicNowNs(), stretch_runs);
+        stretch_runs = 0;
       }
       mark = 0;
       task = queue_->WaitPop(&waiter_);
       if (task == nullptr) return;
     }
-    if (task->timed) {
-      if (untimed) {
+    if (task->timed.load(std::memory_order_relaxed)) {
+      if (stretch_runs > 0) {
         const int64_t now = MonotonicNowNs();
-        EndUntimedStretch(mark, now);
-        untimed = false;
+        EndUntimedStretch(mark, now, stretch_runs);
+        stretch_runs = 0;
         mark = now;
       }
       mark = RunOne(task, mark);
     } else {
-      if (!untimed) {
+      if (stretch_runs == 0) {
         if (mark == 0) mark = MonotonicNowNs();
         running_since_.store(mark, std::memory_order_relaxed);
-        untimed = true;
       }
+      ++stretch_runs;
       RunUntimed(task);
     }
   }
 }
 
-void Processor::EndUntimedStretch(int64_t since, int64_t now) {
-  if (now > since) {
-    busy_ns_.store(busy_ns_.load(std::memory_order_relaxed) + static_cast<uint64_t>(now - since),
-                   std::memory_order_relaxed);
-  }
+void Processor::EndUntimedStretch(int64_t since, int64_t now, int runs) {
+  // Cleared first, as after a timed run: a Stats() in between may miss the stretch for a
+  // moment, but never counts it twice.
   running_since_.store(0, std::memory_order_relaxed);
+  const int64_t took = now > since ? now - since : 0;
+  busy_ns_.store(busy_ns_.load(std::memory_order_relaxed) + static_cast<uint64_t>(took),
+                 std::memory_order_relaxed);
+  // Batching as after timed runs, by the stretch's average run: under kBatchRunNs.
+  waiter_.batching = took < runs * ClassicQueue::kBatchRunNs;
 }
 
 bool Processor::RunBody(Task* task) {
@@ -185,8 +188,6 @@ void Processor::RunUntimed(Task* task) {
   current_task = nullptr;
   task->activations.store(task->activations.load(std::memory_order_relaxed) + 1,
                           std::memory_order_relaxed);
-  // Taken for short: nothing measured it (see QueuePlan::time_activations).
-  waiter_.batching = true;
   NoteCpu(task);
   activations_.store(activations_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   EndActivation(task);

@@ -104,8 +104,9 @@ class Processor {
   int NoteCpu(Task* task);
   // Running -> Idle, or queued again when notified meanwhile, or the removal completed.
   void EndActivation(Task* task);
-  // Counts a stretch of untimed runs, from `since` to `now`, as busy.
-  void EndUntimedStretch(int64_t since, int64_t now);
+  // Counts a stretch of `runs` untimed runs, from `since` to `now`, as busy, and lets the
+  // processor batch when they averaged under ClassicQueue::kBatchRunNs.
+  void EndUntimedStretch(int64_t since, int64_t now, int runs);
   void Report(Task* task, uint8_t what);
   void ReportException(Task* task, const char* what);
   void WakeReporter();

@@ -379,8 +379,9 @@ absl::StatusOr<TaskId> Scheduler::Create(const std::string& name, int64_t period
   }
   // Release and budget checks need the clock, whatever the queue says, and so does a trace
   // (every run in it has a start and an end).
-  task->timed = plan_.queues[placement.queue].time_activations || period > 0 ||
-                placement.budget_us > 0 || options_.trace_events_per_processor > 0;
+  task->timed.store(plan_.queues[placement.queue].time_activations || period > 0 ||
+                        placement.budget_us > 0 || options_.trace_events_per_processor > 0,
+                    std::memory_order_relaxed);
   task->state.store(Task::Word(generation, Task::kIdle), std::memory_order_release);
   names_.insert(index);
   if (index >= task_count_.load(std::memory_order_relaxed)) {
@@ -571,7 +572,7 @@ TaskStats Scheduler::StatsOf(const Task& task) const {
   s.last_cpu = task.last_cpu.load(std::memory_order_relaxed);
   s.cpus_mask = task.cpus_mask.load(std::memory_order_relaxed);
   s.dropped = task.dropped.load(std::memory_order_relaxed);
-  s.timed = task.timed;
+  s.timed = task.timed.load(std::memory_order_relaxed);
   if (task.detail != nullptr) {
     const TaskDetail& detail = *task.detail;
     s.overruns = detail.overruns.load(std::memory_order_relaxed);

@@ -139,8 +139,10 @@ scheduler_conf {
         name: "stress"
         processor_num: 2
         affinity: "range"
-        cpuset: ")", cpuset, R"("
-        )", extra, R"(
+        cpuset: ")",
+                      cpuset, R"("
+        )",
+                      extra, R"(
         tasks: [
 )",
                       tasks, R"(
@@ -173,7 +175,8 @@ scheduler_conf {
     pool_processor_num: 2
     pool_affinity: "range"
     pool_cpuset: "0-1"
-    )", extra, R"(
+    )",
+                      extra, R"(
     tasks: [
 )",
                       tasks, R"(
@@ -661,9 +664,61 @@ TEST(SchedulerStressTest, ClassicUntimedEveryNotifyIsFollowedByARunThatSeesIt) {
   RunStress(ClassicConf("0-1", "time_activations: false"));
 }
 
+// A notify that finds its task running reads Task::timed after its compare-and-swap; the
+// task may then be removed and its slot given to a new task, whose creation writes
+// Task::timed. Nothing orders that read before that write (the flags below are relaxed on
+// purpose, so that the test adds no order of its own): under ThreadSanitizer this fails
+// unless Task::timed is atomic.
+TEST(SchedulerStressTest, NotifyOfARunningTaskDoesNotRaceTheNextTaskOfItsSlot) {
+  absl::StatusOr<LoadedConfig> loaded = ParseConfigText(R"(
+scheduler_conf {
+  policy: "classic"
+  classic_conf {
+    groups: [ { name: "u" processor_num: 1 affinity: "range" cpuset: "0"
+                time_activations: false } ]
+  }
+}
+)",
+                                                        "race.conf");
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  const Validation validation = Validate(*loaded, Machine::Read());
+  ASSERT_TRUE(validation.ok()) << validation.diagnostics.ToString();
+  std::atomic<int> in_body{0};
+  std::atomic<bool> release{false};
+  absl::StatusOr<std::unique_ptr<Scheduler>> started = Scheduler::Start(validation.plan);
+  ASSERT_TRUE(started.ok()) << started.status();
+  Scheduler& scheduler = **started;
+  for (int round = 0; round < 20; ++round) {
+    in_body.store(0, std::memory_order_relaxed);
+    release.store(false, std::memory_order_relaxed);
+    absl::StatusOr<TaskId> held = scheduler.CreateTask(absl::StrCat("held", round), [&] {
+      in_body.fetch_add(1, std::memory_order_relaxed);
+      while (!release.load(std::memory_order_relaxed)) sched_yield();
+    });
+    ASSERT_TRUE(held.ok()) << held.status();
+    ASSERT_TRUE(scheduler.NotifyTask(*held).ok());
+    while (in_body.load(std::memory_order_relaxed) == 0) sched_yield();
+    std::atomic<bool> notified{false}, leave{false};
+    std::thread notifier([&] {
+      // kRunning -> kRunningNotified, then the read of Task::timed.
+      EXPECT_TRUE(scheduler.NotifyTask(*held).ok());
+      notified.store(true, std::memory_order_relaxed);
+      while (!leave.load(std::memory_order_relaxed)) sched_yield();
+    });
+    while (!notified.load(std::memory_order_relaxed)) sched_yield();
+    release.store(true, std::memory_order_relaxed);
+    ASSERT_TRUE(scheduler.RemoveTask(*held).ok());
+    absl::StatusOr<TaskId> next = scheduler.CreateTask(absl::StrCat("next", round), [] {});
+    ASSERT_TRUE(next.ok()) << next.status();
+    EXPECT_EQ(next->index, held->index) << "the slot was not reused";
+    leave.store(true, std::memory_order_relaxed);
+    notifier.join();
+    ASSERT_TRUE(scheduler.RemoveTask(*next).ok());
+  }
+}
+
 TEST(SchedulerStressTest, ChoreographyUntimedEveryNotifyIsFollowedByARunThatSeesIt) {
-  RunStress(
-      ChoreographyConf("choreography_time_activations: false pool_time_activations: false"));
+  RunStress(ChoreographyConf("choreography_time_activations: false pool_time_activations: false"));
 }
 
 }  // namespace

@@ -1596,7 +1596,8 @@ TEST_F(SchedulerTest, UntimedQueueCountsActivationsButKeepsNoTimes) {
   absl::StatusOr<TaskId> budgeted =
       scheduler->CreateTask("budgeted", [&] { budgeted_runs.Increment(); });
   // Not named: it goes to the same (default) queue, untimed too.
-  absl::StatusOr<TaskId> unnamed = scheduler->CreateTask("ad_hoc", [&] { unnamed_runs.Increment(); });
+  absl::StatusOr<TaskId> unnamed =
+      scheduler->CreateTask("ad_hoc", [&] { unnamed_runs.Increment(); });
   ASSERT_TRUE(counted.ok() && budgeted.ok() && unnamed.ok());
   constexpr uint64_t kRuns = 30;
   for (uint64_t i = 1; i <= kRuns; ++i) {
@@ -1639,6 +1640,25 @@ TEST_F(SchedulerTest, UntimedQueueCountsActivationsButKeepsNoTimes) {
   EXPECT_EQ(processor_activations, 3 * kRuns);
 }
 
+// A periodic task created from code on a queue that does not time activations is timed:
+// its releases and their jitter need the clock.
+TEST_F(SchedulerTest, PeriodicTaskOnAnUntimedQueueIsTimed) {
+  Counter runs;
+  std::unique_ptr<Scheduler> scheduler = StartOrNull(PlanFrom(kUntimedConf));
+  ASSERT_NE(scheduler, nullptr);
+  absl::StatusOr<TaskId> id = scheduler->CreatePeriodicTask("tick", std::chrono::milliseconds(1),
+                                                            [&] { runs.Increment(); });
+  ASSERT_TRUE(id.ok()) << id.status();
+  ASSERT_TRUE(runs.WaitAtLeast(3));
+  // Three bodies have run, so three starts were timed and at least two runs have ended.
+  absl::StatusOr<TaskStats> stats = scheduler->TaskStatistics(*id);
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  EXPECT_TRUE(stats->timed);
+  EXPECT_GE(stats->wake_latency.count, 3u);
+  EXPECT_GT(stats->run_ns_total, 0u);
+  ExpectOk(scheduler->RemoveTask(*id));
+}
+
 // Untimed runs read no clock, yet the processor's busy time holds them: the stretch of
 // untimed runs counts while it lasts (a run in progress included) and stops counting when
 // the processor waits for work.
@@ -1665,6 +1685,96 @@ TEST_F(SchedulerTest, UntimedRunsCountAsBusyUntilTheProcessorWaits) {
   ASSERT_TRUE(stats.ok()) << stats.status();
   EXPECT_EQ(stats->activations, 1u);
   EXPECT_EQ(stats->run_ns_total, 0u);
+}
+
+// One processor and one level holding timed tasks (t<i>: a budget) and untimed ones (u<i>:
+// not named, so on the untimed default queue) queued together behind a held run, so that
+// its batches mix them: every run is counted once and only once, a second notify of a
+// queued untimed task coalesces, a throwing untimed body is caught and counted, the
+// timed tasks keep their times and the untimed ones none, and the processor's busy time
+// over the burst holds the timed runs and stays within the time that passed.
+TEST_F(SchedulerTest, MixedTimedAndUntimedRunsInOneLevelAreEachCountedOnce) {
+  constexpr int kEach = 100;
+  std::string tasks;
+  for (int i = 0; i < kEach; ++i) {
+    absl::StrAppend(&tasks, i == 0 ? "" : ", ", "{ name: \"t", i,
+                    "\" prio: 0 budget_us: 1000000 }");
+  }
+  const std::string conf = absl::StrCat(R"(
+scheduler_conf {
+  policy: "classic"
+  classic_conf {
+    groups: [ { name: "mixed" processor_num: 1 affinity: "range" cpuset: "1"
+                time_activations: false tasks: [ )",
+                                        tasks, R"( ] } ]
+  }
+}
+)");
+  std::atomic<bool> release{false};  // Outlives the scheduler, whose run reads it.
+  Counter runs;
+  std::unique_ptr<Scheduler> scheduler = StartOrNull(PlanFrom(conf));
+  ASSERT_NE(scheduler, nullptr);
+  const pid_t tid = ProcessorTid(*scheduler, "mixed/0");
+  std::vector<TaskId> timed, untimed;
+  for (int i = 0; i < kEach; ++i) {
+    absl::StatusOr<TaskId> t =
+        scheduler->CreateTask(absl::StrCat("t", i), [&] { runs.Increment(); });
+    absl::StatusOr<TaskId> u =
+        scheduler->CreateTask(absl::StrCat("u", i), [&] { runs.Increment(); });
+    ASSERT_TRUE(t.ok() && u.ok());
+    timed.push_back(*t);
+    untimed.push_back(*u);
+  }
+  absl::StatusOr<TaskId> boom = scheduler->CreateTask("boom", [&] {
+    runs.Increment();
+    throw std::runtime_error("untimed boom");
+  });
+  ASSERT_TRUE(boom.ok()) << boom.status();
+
+  ASSERT_EQ(WaitForStatState(tid, 'S'), 'S');
+  const uint64_t busy_before = BusyNs(*scheduler);
+  const int64_t before = MonotonicNowNs();
+  absl::StatusOr<TaskId> gate = StartHeldRun(*scheduler, "gate", &release);
+  ASSERT_TRUE(gate.ok()) << gate.status();
+  for (int i = 0; i < kEach; ++i) {
+    ExpectOk(scheduler->NotifyTask(timed[i]));
+    ExpectOk(scheduler->NotifyTask(untimed[i]));
+  }
+  ExpectOk(scheduler->NotifyTask(untimed[0]));  // Queued already: coalesced.
+  ExpectOk(scheduler->NotifyTask(*boom));
+  release.store(true);
+  ASSERT_TRUE(runs.WaitAtLeast(2 * kEach + 1));
+  ASSERT_EQ(WaitForStatState(tid, 'S'), 'S');
+  const int64_t passed = MonotonicNowNs() - before;
+  const uint64_t busy = BusyNs(*scheduler) - busy_before;
+
+  uint64_t timed_run_ns = 0;
+  for (int i = 0; i < kEach; ++i) {
+    absl::StatusOr<TaskStats> t = scheduler->TaskStatistics(timed[i]);
+    absl::StatusOr<TaskStats> u = scheduler->TaskStatistics(untimed[i]);
+    ASSERT_TRUE(t.ok() && u.ok());
+    EXPECT_TRUE(t->timed);
+    EXPECT_EQ(t->activations, 1u);
+    EXPECT_EQ(t->wake_latency.count, 1u);
+    timed_run_ns += t->run_ns_total;
+    EXPECT_FALSE(u->timed);
+    EXPECT_EQ(u->activations, 1u);
+    EXPECT_EQ(u->run_ns_total, 0u);
+    EXPECT_EQ(u->wake_latency.count, 0u);
+  }
+  absl::StatusOr<TaskStats> first = scheduler->TaskStatistics(untimed[0]);
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ(first->notifies, 2u);
+  EXPECT_EQ(first->coalesced, 1u);
+  absl::StatusOr<TaskStats> b = scheduler->TaskStatistics(*boom);
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(b->activations, 1u);
+  EXPECT_EQ(b->exceptions, 1u);
+  const std::vector<ProcessorStats> processors = scheduler->ProcessorStatistics();
+  ASSERT_EQ(processors.size(), 1u);
+  EXPECT_EQ(processors[0].activations, 2u * kEach + 2);  // The gate and boom too.
+  EXPECT_GE(busy, timed_run_ns);
+  EXPECT_LE(busy, static_cast<uint64_t>(passed));
 }
 
 TEST_F(SchedulerTest, IdleProcessorsSleep) {

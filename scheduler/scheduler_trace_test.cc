@@ -159,6 +159,34 @@ TEST(SchedulerTraceTest, TracingOnGivesEachProcessorARingAndRecordsTheNotifier) 
   EXPECT_EQ(notifier.get(), CurrentTid());
 }
 
+// A trace gives every run a start and an end, so while one is recorded the tasks of a
+// queue that does not time its activations are timed too.
+TEST(SchedulerTraceTest, TracingTimesTheTasksOfAQueueThatDoesNotTimeActivations) {
+  std::string conf = kTwoProcessors;
+  conf.insert(conf.find("tasks: [{ name: \"alpha\""), "time_activations: false ");
+  const Plan plan = test_support::PlanFromText(conf);
+  ASSERT_FALSE(plan.queues[0].time_activations);
+  std::unique_ptr<Scheduler> s =
+      test_support::StartOrNull(plan, {.trace_events_per_processor = 64});
+  ASSERT_NE(s, nullptr);
+  Counter runs;
+  absl::StatusOr<TaskId> id = s->CreateTask("alpha", [&] { runs.Increment(); });
+  ASSERT_TRUE(id.ok()) << id.status();
+  for (uint64_t i = 1; i <= 3; ++i) {
+    ASSERT_TRUE(s->NotifyTask(*id).ok());
+    ASSERT_TRUE(runs.WaitAtLeast(i));
+  }
+  s->Shutdown();
+  absl::StatusOr<TaskStats> stats = s->TaskStatistics(*id);
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  EXPECT_TRUE(stats->timed);
+  EXPECT_EQ(stats->wake_latency.count, 3u);
+  EXPECT_GT(stats->run_ns_total, 0u);
+  TraceSummary summary;
+  const TraceView view = WriteAndRead(*s, "untimed_queue.json", &summary);
+  EXPECT_EQ(SlicesNamed(view, "alpha").size(), 3u);
+}
+
 TEST(SchedulerTraceTest, WriteTraceWhileRunningIsAFailedPrecondition) {
   std::unique_ptr<Scheduler> s = Start(16);
   ASSERT_NE(s, nullptr);

@@ -113,8 +113,9 @@ struct alignas(64) Task {
   // Set at creation, before the first notify: its activations are timed (the notify
   // stamps notify_ns, the run reads the clock at its end). Off on a queue whose
   // activations are not timed (QueuePlan::time_activations), unless it has a period or a
-  // budget.
-  bool timed = true;
+  // budget. Atomic (relaxed) because a stale notifier of the slot's previous task may read
+  // it while a new task is created there.
+  std::atomic<bool> timed{true};
   // Set when the slot is first used, read-only afterwards: a reused slot stays with its
   // queue (a stale notifier may still read it).
   ClassicQueue* queue = nullptr;

@@ -188,9 +188,9 @@ std::string Plan::ToJson() const {
   for (size_t q = 0; q < queues.size(); ++q) {
     std::vector<std::string> ps;
     for (int p : queues[q].processors) ps.push_back(absl::StrCat(p));
-    items.push_back(absl::StrCat("{\"name\":", JsonString(queues[q].name), ",\"processors\":[",
-                                 absl::StrJoin(ps, ","), "],\"time_activations\":",
-                                 queues[q].time_activations ? "true" : "false", "}"));
+    items.push_back(absl::StrCat(
+        "{\"name\":", JsonString(queues[q].name), ",\"processors\":[", absl::StrJoin(ps, ","),
+        "],\"time_activations\":", queues[q].time_activations ? "true" : "false", "}"));
   }
   absl::StrAppend(&out, ",\"queues\":[", absl::StrJoin(items, ","), "]");
   absl::StrAppend(&out, ",\"default_queue\":", default_queue);

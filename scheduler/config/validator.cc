@@ -153,9 +153,10 @@ class Validator {
   // field for each that is not.
   bool TaskTimesFit(const Message& task, const std::string& name, const Tree* tree,
                     const std::string& path);
+  // `timing_where`: where period_us (or, without one, budget_us) is.
   void AddTask(const std::string& name, int queue, int64_t prio, int processor, uint64_t period_us,
                uint64_t budget_us, SourceLocation where, SourceLocation prio_where,
-               const std::string& path);
+               SourceLocation timing_where, const std::string& path);
   std::optional<Affinity> ResolveAffinity(const std::string& text, bool given, SourceLocation where,
                                           const std::string& path);
   void RtBudget();
@@ -688,7 +689,8 @@ bool Validator::TaskTimesFit(const Message& task, const std::string& name, const
 
 void Validator::AddTask(const std::string& name, int queue, int64_t prio, int processor,
                         uint64_t period_us, uint64_t budget_us, SourceLocation where,
-                        SourceLocation prio_where, const std::string& path) {
+                        SourceLocation prio_where, SourceLocation timing_where,
+                        const std::string& path) {
   if (name.empty()) {
     diags_.Error(where, absl::StrCat(path, ".name"), "a task has no name",
                  "give every task the name the code creates it with");
@@ -727,14 +729,16 @@ void Validator::AddTask(const std::string& name, int queue, int64_t prio, int pr
                    "make budget_us at most period_us");
   }
   if (!plan_.queues[queue].time_activations && (period_us > 0 || budget_us > 0)) {
-    diags_.Warning(where, path,
-                   absl::StrCat("task ", Quote(name), " is on queue ",
-                                Quote(plan_.queues[queue].name),
-                                ", whose activations are not timed, but its ",
-                                period_us > 0 ? "period_us" : "budget_us",
-                                " needs the clock: its activations are timed"),
-                   "drop the task's period_us/budget_us, or time the queue's activations "
-                   "(time_activations: true, the default)");
+    const char* fields = period_us > 0 && budget_us > 0 ? "period_us and budget_us need"
+                         : period_us > 0                ? "period_us needs"
+                                                        : "budget_us needs";
+    diags_.Warning(
+        timing_where, absl::StrCat(path, period_us > 0 ? ".period_us" : ".budget_us"),
+        absl::StrCat("task ", Quote(name), " is on queue ", Quote(plan_.queues[queue].name),
+                     ", whose activations are not timed, but its ", fields,
+                     " the clock: its activations are timed"),
+        "drop the task's period_us/budget_us, or time the queue's activations "
+        "(time_activations: true, the default)");
   }
   TaskPlan t;
   t.name = name;
@@ -859,7 +863,8 @@ void Validator::Classic(const proto::SchedulerConf& sched, const Tree* tree) {
       if (!TaskTimesFit(task, task.name(), tt, tpath)) continue;
       AddTask(task.name(), queue, task.prio(), -1, task.period_us(), task.budget_us(),
               Where(gt, group, "tasks", t),
-              task.has_prio() ? Where(tt, task, "prio") : Where(gt, group, "tasks", t), tpath);
+              task.has_prio() ? Where(tt, task, "prio") : Where(gt, group, "tasks", t),
+              Where(tt, task, task.period_us() > 0 ? "period_us" : "budget_us"), tpath);
     }
   }
   if (plan_.default_queue < 0 && !diags_.HasErrors()) {
@@ -1031,7 +1036,8 @@ void Validator::Choreography(const proto::SchedulerConf& sched, const Tree* tree
     }
     if (!TaskTimesFit(task, task.name(), tt, tpath)) continue;
     AddTask(task.name(), queue, task.prio(), processor, task.period_us(), task.budget_us(), task_at,
-            task.has_prio() ? Where(tt, task, "prio") : task_at, tpath);
+            task.has_prio() ? Where(tt, task, "prio") : task_at,
+            Where(tt, task, task.period_us() > 0 ? "period_us" : "budget_us"), tpath);
   }
   (void)unplaced;
   if (choreo_count == 0 && pool_count == 0) {

@@ -639,20 +639,24 @@ TEST(ValidatorTest, GroupTimesActivationsUnlessItSaysNot) {
 }
 
 TEST(ValidatorTest, PeriodOrBudgetOnAnUntimedGroupIsAWarningThatItIsTimed) {
-  const Validation v = Check(OneGroup({"processor_num: 1", "time_activations: false",
-                                       "tasks { name: \"p\" period_us: 1000 }",
-                                       "tasks { name: \"b\" budget_us: 100 }",
-                                       "tasks { name: \"plain\" }"}),
-                             Machine::ForTest(4));
-  ExpectCounts(v, 0, 2);
+  const Validation v = Check(
+      OneGroup({"processor_num: 1", "time_activations: false",
+                "tasks { name: \"p\" period_us: 1000 }", "tasks { name: \"b\" budget_us: 100 }",
+                "tasks { name: \"pb\" period_us: 1000 budget_us: 100 }",
+                "tasks { name: \"plain\" }"}),
+      Machine::ForTest(4));
+  ExpectCounts(v, 0, 3);
   const std::vector<Diagnostic> warnings = Of(v, Severity::kWarning);
-  ASSERT_EQ(warnings.size(), 2u);
-  ExpectAt(warnings[0], 8, 7, "classic_conf.groups[0].tasks[0]");
+  ASSERT_EQ(warnings.size(), 3u);
+  // `      tasks { name: "p" period_us: 1000 }`: period_us is at column 25.
+  ExpectAt(warnings[0], 8, 25, "classic_conf.groups[0].tasks[0].period_us");
   EXPECT_EQ(warnings[0].message,
             "task \"p\" is on queue \"g\", whose activations are not timed, but its period_us "
             "needs the clock: its activations are timed");
-  ExpectAt(warnings[1], 9, 7, "classic_conf.groups[0].tasks[1]");
+  ExpectAt(warnings[1], 9, 25, "classic_conf.groups[0].tasks[1].budget_us");
   EXPECT_THAT(warnings[1].message, HasSubstr("but its budget_us needs the clock"));
+  ExpectAt(warnings[2], 10, 26, "classic_conf.groups[0].tasks[2].period_us");
+  EXPECT_THAT(warnings[2].message, HasSubstr("but its period_us and budget_us need the clock"));
   // Strict mode: no adjustment goes through.
   EXPECT_EQ(Check(OneGroup({"processor_num: 1", "time_activations: false",
                             "tasks { name: \"p\" period_us: 1000 }"}),
@@ -924,6 +928,16 @@ TEST(ValidatorTest, ChoreographyProcessorsAndPoolTimeActivationsEachAsTheySay) {
   EXPECT_TRUE(v.plan.queues[0].time_activations);
   EXPECT_TRUE(v.plan.queues[1].time_activations);
   EXPECT_FALSE(v.plan.queues[2].time_activations);
+  // A placed task with a budget on an untimed choreography processor: timed, with a warning.
+  text = kChoreography;
+  text.insert(text.find("    tasks"), "    choreography_time_activations: false\n");
+  text.replace(text.find("processor: 1 }"), 14, "processor: 1 budget_us: 50 }");
+  v = Check(text, Machine::ForTest(4));
+  ExpectCounts(v, 0, 1);
+  // Line 10 (one inserted); `    tasks { name: "b" processor: 1 budget_us: 50 }`.
+  ExpectAt(Single(v, Severity::kWarning), 10, 36, "choreography_conf.tasks[1].budget_us");
+  EXPECT_THAT(Single(v, Severity::kWarning).message,
+              HasSubstr("task \"b\" is on queue \"choreo/1\", whose activations are not timed"));
 }
 
 TEST(ValidatorTest, ChoreographyProcessorOutOfRangeIsAnError) {

@@ -88,8 +88,8 @@ class OpenTempDir {
 // `runs` times, and the conf's "helper" thread running until the fixture ends.
 class StateServerTest : public ::testing::Test {
  protected:
-  void StartScheduler(int runs = 3) {
-    plan_ = test_support::PlanFromText(kConf);
+  void StartScheduler(int runs = 3, const std::string& conf = kConf) {
+    plan_ = test_support::PlanFromText(conf);
     scheduler_ = test_support::StartOrNull(plan_);
     ASSERT_NE(scheduler_, nullptr);
     for (const char* name : {"named", "unnamed"}) {
@@ -217,6 +217,7 @@ TEST_F(StateServerTest, PublishesThreadsProcessorsAndTasks) {
     const proto::TaskState* t = FindTask(*state, name);
     ASSERT_NE(t, nullptr) << name;
     EXPECT_EQ(t->activations(), 3u) << name;
+    EXPECT_FALSE(t->untimed()) << name;
     EXPECT_EQ(t->wake_count(), 3u) << name;
     uint64_t bucket_sum = 0;
     for (const proto::WakeBucket& b : t->wake_buckets()) {
@@ -234,6 +235,31 @@ TEST_F(StateServerTest, PublishesThreadsProcessorsAndTasks) {
   EXPECT_EQ(FindTask(*state, "named")->priority(), 10);
   EXPECT_FALSE(FindTask(*state, "unnamed")->named_in_conf());
   EXPECT_EQ(FindTask(*state, "unnamed")->queue(), "work");
+}
+
+TEST_F(StateServerTest, TasksOfAQueueThatDoesNotTimeActivationsArePublishedUntimed) {
+  std::string conf = kConf;
+  conf.insert(conf.find("        tasks:"), "        time_activations: false\n");
+  ASSERT_NO_FATAL_FAILURE(StartScheduler(3, conf));
+  OpenTempDir dir;
+  std::unique_ptr<StateServer> server = StartServer(dir.path());
+  ASSERT_NE(server, nullptr);
+  scheduler_->Shutdown();  // Quiet statistics.
+  absl::StatusOr<proto::RuntimeState> state = FetchState(getpid(), dir.path());
+  ASSERT_TRUE(state.ok()) << state.status();
+  ASSERT_EQ(state->tasks_size(), 2);
+  for (const char* name : {"named", "unnamed"}) {
+    const proto::TaskState* t = FindTask(*state, name);
+    ASSERT_NE(t, nullptr) << name;
+    EXPECT_TRUE(t->untimed()) << name;
+    EXPECT_EQ(t->activations(), 3u) << name;
+    EXPECT_EQ(t->notifies(), 3u) << name;
+    EXPECT_EQ(t->wake_count(), 0u) << name;
+    EXPECT_EQ(t->wake_max_ns(), 0u) << name;
+    EXPECT_EQ(t->run_ns_total(), 0u) << name;
+  }
+  // The processors' busy time holds the untimed runs.
+  EXPECT_GT(state->processors(0).busy_ns() + state->processors(1).busy_ns(), 0u);
 }
 
 TEST_F(StateServerTest, SocketIsMode0600AndRemovedOnStop) {

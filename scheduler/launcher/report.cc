@@ -56,16 +56,14 @@ std::string FormatTaskTable(const std::vector<TaskStats>& tasks) {
     absl::StrAppend(
         &out,
         absl::StrFormat(
-            "  %-16s %-12s %4d %9s %9d %10s %10s %10s %9s %9s %7d %8d %8d %6s\n", t.name,
-            t.queue, t.priority,
-            t.period_ns > 0 ? absl::StrCat(t.period_ns / 1000) : std::string("-"), t.activations,
-            percentiles ? micros(t.wake_latency.p50_ns) : std::string("-"),
+            "  %-16s %-12s %4d %9s %9d %10s %10s %10s %9s %9s %7d %8d %8d %6s\n", t.name, t.queue,
+            t.priority, t.period_ns > 0 ? absl::StrCat(t.period_ns / 1000) : std::string("-"),
+            t.activations, percentiles ? micros(t.wake_latency.p50_ns) : std::string("-"),
             percentiles ? micros(t.wake_latency.p99_ns) : std::string("-"),
             times ? micros(t.wake_latency.max_ns) : std::string("-"),
             times ? micros(t.run_ns_total / t.activations) : std::string("-"),
-            times ? micros(t.run_ns_max) : std::string("-"),
-            t.deadline_misses, t.overruns, t.dropped,
-            t.cpus_mask != 0 ? CpusOfMask(t.cpus_mask) : std::string("-")));
+            times ? micros(t.run_ns_max) : std::string("-"), t.deadline_misses, t.overruns,
+            t.dropped, t.cpus_mask != 0 ? CpusOfMask(t.cpus_mask) : std::string("-")));
   }
   if (untimed > 0) {
     absl::StrAppend(&out, "  (", untimed, untimed == 1 ? " task's" : " tasks'",

@@ -287,7 +287,9 @@ ClassicQueue::NotifyResult ClassicQueue::Notify(Task* task, uint32_t generation)
         // Read while the task is surely this generation's (queued, not yet pushed, it can
         // be neither run nor removed).
         const uint32_t level_bit = 1u << task->priority;
-        if (task->timed) task->notify_ns.store(MonotonicNowNs(), std::memory_order_relaxed);
+        if (task->timed.load(std::memory_order_relaxed)) {
+          task->notify_ns.store(MonotonicNowNs(), std::memory_order_relaxed);
+        }
         RecordNotifier(task);  // Timeline trace: who started this activation.
         if (sleepers_.load(std::memory_order_seq_cst) > 0 && HandOff(task)) {
           notifying_.fetch_sub(1, std::memory_order_release);
@@ -318,7 +320,9 @@ ClassicQueue::NotifyResult ClassicQueue::Notify(Task* task, uint32_t generation)
       case Task::kRunning:
         if (task->state.compare_exchange_weak(state, Task::With(state, Task::kRunningNotified),
                                               std::memory_order_acq_rel)) {
-          if (task->timed) task->notify_ns.store(MonotonicNowNs(), std::memory_order_relaxed);
+          if (task->timed.load(std::memory_order_relaxed)) {
+            task->notify_ns.store(MonotonicNowNs(), std::memory_order_relaxed);
+          }
           RecordNotifier(task);  // Timeline trace: who started this activation.
           return NotifyResult::kRunAgain;
         }

@@ -90,8 +90,8 @@ class alignas(64) ClassicQueue {
     uint8_t batch_next = 0;
     uint8_t batch_size = 0;
     uint8_t batch_level = 0;
-    // Set by the processor: its last run took less than kBatchRunNs (or was not timed), so
-    // it may take a batch.
+    // Set by the processor: its last run (or its last stretch of untimed runs, on average)
+    // took less than kBatchRunNs, so it may take a batch.
     bool batching = false;
   };
 

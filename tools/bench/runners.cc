@@ -349,15 +349,15 @@ std::string ClassicConf(const WorkerSetup& setup, const std::vector<std::string>
   for (size_t i = 0; i < task_names.size(); ++i) {
     absl::StrAppend(&entries, i == 0 ? "" : ", ", "{ name: \"", task_names[i], "\" prio: 10 }");
   }
-  return absl::StrCat("scheduler_conf {\n policy: \"classic\"\n classic_conf {\n  groups: [{\n"
-                      "   name: \"bench\"\n   processor_num: ",
-                      setup.workers, "\n   affinity: \"", setup.workers == 1 ? "1to1" : "range",
-                      "\"\n   cpuset: \"", CpuList(setup.cpus), "\"\n   processor_policy: \"",
-                      PolicyText(setup), "\"\n   processor_prio: ",
-                      setup.policy == SCHED_FIFO ? setup.rt_priority : 0,
-                      setup.nice != 0 ? absl::StrCat("\n   processor_nice: ", setup.nice) : "",
-                      setup.untimed ? "\n   time_activations: false" : "", "\n   tasks: [",
-                      entries, "]\n  }]\n }\n}\n");
+  return absl::StrCat(
+      "scheduler_conf {\n policy: \"classic\"\n classic_conf {\n  groups: [{\n"
+      "   name: \"bench\"\n   processor_num: ",
+      setup.workers, "\n   affinity: \"", setup.workers == 1 ? "1to1" : "range",
+      "\"\n   cpuset: \"", CpuList(setup.cpus), "\"\n   processor_policy: \"", PolicyText(setup),
+      "\"\n   processor_prio: ", setup.policy == SCHED_FIFO ? setup.rt_priority : 0,
+      setup.nice != 0 ? absl::StrCat("\n   processor_nice: ", setup.nice) : "",
+      setup.untimed ? "\n   time_activations: false" : "", "\n   tasks: [", entries,
+      "]\n  }]\n }\n}\n");
 }
 
 std::string ChoreographyConf(const WorkerSetup& setup, int tasks) {
@@ -380,8 +380,8 @@ std::string ChoreographyConf(const WorkerSetup& setup, int tasks) {
       "scheduler_conf {\n policy: \"choreography\"\n choreography_conf {\n"
       "  choreography_processor_num: ",
       setup.workers, "\n  choreography_affinity: \"", setup.workers == 1 ? "1to1" : "range",
-      "\"\n  choreography_cpuset: \"",
-      CpuList(setup.cpus), "\"\n  choreography_processor_policy: \"", PolicyText(setup),
+      "\"\n  choreography_cpuset: \"", CpuList(setup.cpus),
+      "\"\n  choreography_processor_policy: \"", PolicyText(setup),
       "\"\n  choreography_processor_prio: ", setup.policy == SCHED_FIFO ? setup.rt_priority : 0,
       setup.nice != 0 ? absl::StrCat("\n  choreography_processor_nice: ", setup.nice) : "",
       setup.untimed ? "\n  choreography_time_activations: false" : "",

@@ -686,11 +686,10 @@ std::string RunW2(const BenchOptions& options) {
                             {RunnerKind::kChoreography, 2, SCHED_BATCH, 10}};
   double naive_rate[3] = {0, 0, 0};
   for (const Config& config : configs) {
-    const std::string name =
-        absl::StrCat(RunnerName(config.kind), config.pool ? " pool" : "",
-                     config.untimed ? ", untimed" : "",
-                     config.policy == SCHED_BATCH ? ", SCHED_BATCH" : "",
-                     config.nice != 0 ? absl::StrCat(" nice ", config.nice) : "");
+    const std::string name = absl::StrCat(
+        RunnerName(config.kind), config.pool ? " pool" : "", config.untimed ? ", untimed" : "",
+        config.policy == SCHED_BATCH ? ", SCHED_BATCH" : "",
+        config.nice != 0 ? absl::StrCat(" nice ", config.nice) : "");
     std::cerr << "[bench] W2 " << name << " " << config.workers << " worker(s)\n";
     WorkerSetup setup = OneWorker(config.policy);
     setup.nice = config.nice;
@@ -800,10 +799,11 @@ std::string RunW2(const BenchOptions& options) {
                 "pending task is coalesced (naive pool: a per-task pending flag, same "
                 "semantics); worker ctxsw/s = voluntary+involuntary context switches of the "
                 "workers during the run");
-  table.AddNote("untimed: the queues' time_activations is false, so no activation reads the "
-                "clock (no wake latency, no run times; the counts stay); every other cadence "
-                "row times every activation (notify -> start, run time), which is what the "
-                "'bare, timed' floor does too");
+  table.AddNote(
+      "untimed: the queues' time_activations is false, so no activation reads the "
+      "clock (no wake latency, no run times; the counts stay); every other cadence "
+      "row times every activation (notify -> start, run time), which is what the "
+      "'bare, timed' floor does too");
   const absl::StatusOr<double> transfer_ns = LineTransferNs();
   if (transfer_ns.ok()) {
     table.AddNote(absl::StrCat(

@@ -122,16 +122,14 @@ std::string FormatTop(const proto::RuntimeState& before, const proto::RuntimeSta
         }
       }
     }
-    absl::StrAppendFormat(&out, kRow, pad(Word(t.name()), name_width),
-                          pad(Word(t.queue()), queue_width),
-                          PerSecond(runs, interval_ns), p50, p99, max, avg,
-                          t.activations() > 0 && !t.untimed() ? Micros(t.run_ns_max())
-                                                              : std::string("-"),
-                          absl::StrCat(Delta(t.deadline_misses(), base.deadline_misses())),
-                          absl::StrCat(Delta(t.overruns(), base.overruns())),
-                          absl::StrCat(Delta(t.coalesced(), base.coalesced())),
-                          absl::StrCat(Delta(t.dropped(), base.dropped())),
-                          absl::StrCat(t.activations()));
+    absl::StrAppendFormat(
+        &out, kRow, pad(Word(t.name()), name_width), pad(Word(t.queue()), queue_width),
+        PerSecond(runs, interval_ns), p50, p99, max, avg,
+        t.activations() > 0 && !t.untimed() ? Micros(t.run_ns_max()) : std::string("-"),
+        absl::StrCat(Delta(t.deadline_misses(), base.deadline_misses())),
+        absl::StrCat(Delta(t.overruns(), base.overruns())),
+        absl::StrCat(Delta(t.coalesced(), base.coalesced())),
+        absl::StrCat(Delta(t.dropped(), base.dropped())), absl::StrCat(t.activations()));
   }
   if (untimed_tasks > 0) {
     absl::StrAppend(&out, "  (", untimed_tasks, untimed_tasks == 1 ? " task's" : " tasks'",

@@ -233,8 +233,9 @@ TEST_F(TopTest, UntimedTaskShowsItsRunsAndDashesForTimes) {
   EXPECT_EQ(row.at("RUNS"), "21000");
   EXPECT_THAT(screen, HasSubstr("(1 task's activations are not timed, their queue's "
                                 "time_activations being false: WAKE and RUN show -)"));
-  // Timed tasks only: no such line.
+  // The line stays while the untimed task is there (here over an empty interval)...
   EXPECT_THAT(FormatTop(after_, after_), HasSubstr("not timed"));
+  // ...and is not printed when every task is timed.
   after_.mutable_tasks()->RemoveLast();
   before_.mutable_tasks()->RemoveLast();
   EXPECT_THAT(FormatTop(before_, after_), Not(HasSubstr("not timed")));

@@ -107,7 +107,7 @@ void Processor::Join() {
 void Processor::Run() {
   // The clock is read as rarely as the statistics allow. `mark` is a reading taken when the
   // last timed run ended, or when the stretch of untimed runs in progress began
-  // (`untimed`); 0 after a wait, whose end nobody read. A timed run straight from a batch
+  // (`stretch_runs` > 0); 0 after a wait, whose end nobody read. A timed run straight from a batch
   // starts where the last one ended: one clock read per run (the lock-free step in between
   // belongs to the wait, a few tens of ns). Untimed runs (Task::timed) read no clock: a
   // stretch of them counts as busy as a whole, from its first run's start to the next

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <new>
+#include <string>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -67,14 +68,16 @@ TEST(HotPathAllocationTest, CountingWorks) {
   EXPECT_EQ(t_allocations - before, 1u);
 }
 
-TEST(HotPathAllocationTest, NotifyAndDispatchAllocateNothing) {
+// Notifies task "work" of `conf` 2 x 2000 times; neither the notifier nor the processor
+// may allocate.
+void ExpectNotifyAndDispatchAllocateNothing(const std::string& conf) {
   constexpr int kRuns = 2000;
   // What the processor's thread had allocated at the start of each run. Declared before the
   // scheduler, whose destruction runs what is still queued.
   std::vector<uint64_t> at_run(kRuns + 1);
   std::atomic<uint32_t> runs{0};
   std::unique_ptr<Scheduler> scheduler =
-      test_support::StartOrNull(test_support::PlanFromText(kConf));
+      test_support::StartOrNull(test_support::PlanFromText(conf));
   ASSERT_NE(scheduler, nullptr);
   absl::StatusOr<TaskId> task = scheduler->CreateTask("work", [&at_run, &runs] {
     const uint32_t n = runs.load(std::memory_order_relaxed);
@@ -104,6 +107,20 @@ TEST(HotPathAllocationTest, NotifyAndDispatchAllocateNothing) {
     ASSERT_EQ(at_run[i], at_run[1])
         << "the processor allocated between run " << i - 1 << " and run " << i;
   }
+}
+
+TEST(HotPathAllocationTest, NotifyAndDispatchAllocateNothing) {
+  ExpectNotifyAndDispatchAllocateNothing(kConf);
+}
+
+// The same through the untimed path (time_activations: false): no clock, no allocation.
+TEST(HotPathAllocationTest, UntimedNotifyAndDispatchAllocateNothing) {
+  std::string conf = kConf;
+  conf.insert(conf.find("tasks:"), "time_activations: false ");
+  const Plan plan = test_support::PlanFromText(conf);
+  ASSERT_EQ(plan.queues.size(), 1u);
+  ASSERT_FALSE(plan.queues[0].time_activations);
+  ExpectNotifyAndDispatchAllocateNothing(conf);
 }
 
 TEST(HotPathAllocationTest, FailedNotifiesAllocateNothing) {

@@ -130,10 +130,14 @@ int main(int argc, char** argv) {
     const uint64_t runs = body_runs[t.name].load();
     const uint64_t sent = ok_notifies[t.name];
     if (t.activations != runs || t.notifies != sent) miscounted.push_back(t.name);
-    std::cout << absl::StrFormat("  %-16s %-12s %4d %8d %9d %10d %10.1f %10.1f %8.1f %4d\n", t.name,
+    // A task whose queue does not time activations has no wake latency: "-".
+    const auto micros = [&t](uint64_t ns) {
+      return t.timed ? absl::StrFormat("%.1f", ns / 1e3) : std::string("-");
+    };
+    std::cout << absl::StrFormat("  %-16s %-12s %4d %8d %9d %10d %10s %10s %8s %4d\n", t.name,
                                  t.queue, t.priority, t.notifies, t.coalesced, t.activations,
-                                 t.wake_latency.p50_ns / 1e3, t.wake_latency.p99_ns / 1e3,
-                                 t.wake_latency.max_ns / 1e3, t.last_cpu);
+                                 micros(t.wake_latency.p50_ns), micros(t.wake_latency.p99_ns),
+                                 micros(t.wake_latency.max_ns), t.last_cpu);
     if (t.period_ns == 0) {
       notified += sent;
       accounted += runs + t.coalesced;

@@ -34,6 +34,7 @@ TEST(LatencyHistogramTest, PercentilesFollowNearestRank) {
   // p50 and p99 fall among the 1000 ns samples: rank 500 and 990.
   EXPECT_GE(s.p50_ns, 1000u);
   EXPECT_LE(s.p50_ns, 1250u);
+  EXPECT_GE(s.p99_ns, 1000u);
   EXPECT_LE(s.p99_ns, 1250u);
   // p99.9 is rank 999: a 100 us sample.
   EXPECT_GE(s.p999_ns, 100000u);
@@ -44,7 +45,10 @@ TEST(LatencyHistogramTest, EmptySummaryIsZero) {
   LatencyHistogram h;
   const LatencySummary s = h.Summary();
   EXPECT_EQ(s.count, 0u);
+  EXPECT_EQ(s.p50_ns, 0u);
   EXPECT_EQ(s.p99_ns, 0u);
+  EXPECT_EQ(s.p999_ns, 0u);
+  EXPECT_EQ(s.max_ns, 0u);
 }
 
 }  // namespace

@@ -10,10 +10,11 @@
 namespace cadence::bench {
 namespace {
 
-// The 1-based nearest rank of percentile p (0 < p <= 100) among n samples.
-uint64_t Rank(double p, uint64_t n) {
-  const uint64_t rank = static_cast<uint64_t>(std::ceil(p / 100.0 * static_cast<double>(n)));
-  return std::clamp<uint64_t>(rank, 1, n);
+// The 1-based nearest rank, ceil(per_mille / 1000 * n), of the percentile per_mille / 10
+// among n samples. In integers: in floating point, 99.9 / 100 * 1000 rounds up to
+// 999.0000000000001 and its ceiling is one rank too high.
+uint64_t Rank(uint64_t per_mille, uint64_t n) {
+  return std::clamp<uint64_t>((per_mille * n + 999) / 1000, 1, n);
 }
 
 }  // namespace
@@ -23,10 +24,10 @@ Percentiles NearestRank(std::vector<int64_t> samples_ns) {
   p.count = samples_ns.size();
   if (samples_ns.empty()) return p;
   std::sort(samples_ns.begin(), samples_ns.end());
-  auto at = [&](double pct) { return samples_ns[Rank(pct, p.count) - 1] / 1000.0; };
-  p.p50_us = at(50);
-  p.p99_us = at(99);
-  p.p999_us = at(99.9);
+  auto at = [&](uint64_t per_mille) { return samples_ns[Rank(per_mille, p.count) - 1] / 1000.0; };
+  p.p50_us = at(500);
+  p.p99_us = at(990);
+  p.p999_us = at(999);
   p.max_us = samples_ns.back() / 1000.0;
   return p;
 }
@@ -37,8 +38,8 @@ Percentiles FromHistogram(const std::vector<uint64_t>& counts, uint64_t overflow
   for (uint64_t c : counts) p.count += c;
   p.count += overflows;
   if (p.count == 0) return p;
-  auto at = [&](double pct) {
-    const uint64_t rank = Rank(pct, p.count);
+  auto at = [&](uint64_t per_mille) {
+    const uint64_t rank = Rank(per_mille, p.count);
     uint64_t seen = 0;
     for (size_t i = 0; i < counts.size(); ++i) {
       seen += counts[i];
@@ -46,9 +47,9 @@ Percentiles FromHistogram(const std::vector<uint64_t>& counts, uint64_t overflow
     }
     return max_us;  // In the overflow: the max is the best bound we have.
   };
-  p.p50_us = at(50);
-  p.p99_us = at(99);
-  p.p999_us = at(99.9);
+  p.p50_us = at(500);
+  p.p99_us = at(990);
+  p.p999_us = at(999);
   p.max_us = max_us;
   return p;
 }

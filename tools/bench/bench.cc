@@ -7,7 +7,7 @@
 //   bazel-bin/tools/bench/bench [--quick] [--samples=N] [--only=floors,w1,w2,w3,w4,idle,memory]
 //
 // Needs root or CAP_SYS_NICE for the SCHED_FIFO rows, and 2 CPUs (CPU 0: notifier/producer,
-// CPU 1: worker). The full run takes about 7 minutes; --quick well under one.
+// CPU 1: worker). The full run takes about 9 minutes (552 s in the last runs); --quick under one.
 #include <sys/utsname.h>
 
 #include <algorithm>
@@ -36,6 +36,9 @@ DEFINE_double(w2_seconds, 5, "W2: seconds the producer notifies (--quick: 0.5)."
 DEFINE_double(w2_after_seconds, 2, "W2: seconds of recovery watched after it (--quick: 0.5).");
 DEFINE_double(idle_seconds, 5, "Idle: seconds with nothing notified (--quick: 1).");
 DEFINE_int32(memory_tasks, 10000, "Memory: tasks created.");
+DEFINE_string(memory_child, "",
+              "Internal: measure one layout's memory (classic or choreography) in this "
+              "process and print one line (the Memory section runs the bench again with it).");
 DEFINE_double(load_settle_seconds, 1, "Seconds the background load runs before a loaded row.");
 
 namespace cadence::bench {
@@ -46,6 +49,7 @@ const char* const kSections[] = {"w1", "floors", "w3", "w2", "w4", "idle", "memo
 bool IsDefault(const char* flag) { return gflags::GetCommandLineFlagInfoOrDie(flag).is_default; }
 
 int Main() {
+  if (!FLAGS_memory_child.empty()) return MemoryChildMain(FLAGS_memory_child, FLAGS_memory_tasks);
   std::set<std::string> only;
   for (absl::string_view s : absl::StrSplit(FLAGS_only, ',', absl::SkipEmpty())) {
     std::string name = absl::AsciiStrToLower(s);

@@ -54,6 +54,20 @@ for block in text.split("\n## ")[1:]:
         for kind in ("cadence classic", "cadence choreography"):
             if kind not in block:
                 failures.append("table %r has no %s row" % (title, kind))
+# W2: every notify is followed by a run (not timing: a lost notify is a bug in any runner).
+for block in text.split("\n## ")[1:]:
+    lines = block.split("\n")
+    if not lines[0].startswith("W2 "):
+        continue
+    header = [c.strip() for c in lines[1].split("|")]
+    if "notifies not run after" not in header:
+        failures.append("W2 has no 'notifies not run after' column")
+        continue
+    col = header.index("notifies not run after")
+    for row in [l for l in lines[3:] if l and not l.startswith("#")]:
+        cells = [c.strip() for c in row.split("|")]
+        if len(cells) > col and cells[col] not in ("-", "0"):
+            failures.append("W2 %r: %s notifies not followed by a run" % (cells[0], cells[col]))
 for f in failures:
     print("FAIL:", f)
 sys.exit(1 if failures else 0)

@@ -1,6 +1,10 @@
 #include "tools/bench/workloads.h"
 
+#include <fcntl.h>
 #include <sched.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -10,7 +14,9 @@
 #include <thread>
 #include <utility>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "scheduler/common/thread_creation.h"
 #include "scheduler/processor.h"
 #include "scheduler/scheduler.h"
@@ -63,14 +69,19 @@ struct Sampler {
   void Measure() { Record(NowNs(), seq.load(std::memory_order_acquire)); }
 
   void Record(int64_t t1, uint64_t s) {
-    if (s == last_seen) {
+    // Only the notifies this activation started after: one published between its t1 and
+    // its read of seq (the body was already running) is the next activation's, which that
+    // notify asked for (t0 grows with j, and seq's acquire makes t0[j <= s] visible).
+    uint64_t upto = last_seen;
+    while (upto < s && t0[upto + 1] <= t1) ++upto;
+    if (upto == last_seen) {
       ++extra;
       return;
     }
-    if (s - last_seen > 1) coalesced += s - last_seen - 1;
-    for (uint64_t j = last_seen + 1; j <= s; ++j) sample[j] = t1 - t0[j];
-    last_seen = s;
-    done.store(s, std::memory_order_release);
+    if (upto - last_seen > 1) coalesced += upto - last_seen - 1;
+    for (uint64_t j = last_seen + 1; j <= upto; ++j) sample[j] = t1 - t0[j];
+    last_seen = upto;
+    done.store(upto, std::memory_order_release);
   }
 
   std::vector<int64_t> t0;
@@ -348,7 +359,6 @@ std::string RunFloors(const BenchOptions& options, SharedResults* shared) {
   Table table("Floors (physical limits measured in this run), us",
               {"floor", "n", "p50 us", "p99 us", "p99.9 us", "max us"});
   for (const Variant& v : W1Variants()) {
-    if (v.load && v.policy == SCHED_OTHER) continue;  // keep the table short: a b d a' b'
     auto it = shared->w1.find(v.name);
     LatencyRow row;
     if (it != shared->w1.end() && it->second.count(RunnerKind::kFutex)) {
@@ -357,6 +367,9 @@ std::string RunFloors(const BenchOptions& options, SharedResults* shared) {
       row = W1Row(RunnerKind::kFutex, v.policy, options.samples, options.warmup);
       shared->w1[v.name][RunnerKind::kFutex] = row;
     } else {
+      table.AddNote(absl::StrCat("futex wake, ", v.Describe(),
+                                 ": not measured (only with W1: run without --only, or with "
+                                 "--only=w1,floors)"));
       continue;
     }
     std::vector<std::string> cells = {absl::StrCat("futex wake CPU0->CPU1, ", v.Describe())};
@@ -382,8 +395,11 @@ std::string RunFloors(const BenchOptions& options, SharedResults* shared) {
     add_cyclictest(absl::StrCat("under ", load.description()),
                    RunCyclictest(kFifoPriority, 1, options.samples));
   }
-  table.AddNote("futex rows are the W1 floor rows (same run) when W1 ran; cyclictest holds "
-                "/dev/cpu_dma_latency at 0 by default, 1 us histogram buckets");
+  table.AddNote(
+      "futex rows are the W1 floor rows (same run) when W1 ran; cyclictest holds "
+      "/dev/cpu_dma_latency at 0 by default; its rows are read from its histogram "
+      "(-h: whole-microsecond buckets, so its percentiles are rounded down by up to "
+      "1 us) and keep every sample (cyclictest has no warm-up to drop)");
   return table.ToString();
 }
 
@@ -490,6 +506,22 @@ absl::StatusOr<double> LineTransferNs() {
 // clock, and the worker keeps the largest notify -> end in the task's line).
 enum class BareTiming { kNone, kRuns, kNotifiesAndRuns };
 
+// A W2 task's counter, on a cache line of its own: the body increments it, and with two
+// workers neighbouring tasks run on different CPUs (packed counters would make every body
+// write a line the other worker writes too). `owed` is set by the producer just before a
+// task's last notify and cleared by the next run: one still set after the recovery is a
+// notify that no run followed.
+struct alignas(64) W2Counter {
+  std::atomic<uint64_t> count{0};
+  std::atomic<bool> owed{false};
+
+  // The W2 body.
+  void Run() {
+    count.fetch_add(1, std::memory_order_relaxed);
+    if (owed.load(std::memory_order_relaxed)) owed.store(false, std::memory_order_relaxed);
+  }
+};
+
 struct BareHandOverResult {
   double rate = 0;       // Activations completed per second while the producer ran.
   double notifies = 0;   // Notifies per second.
@@ -516,13 +548,13 @@ absl::StatusOr<BareHandOverResult> BareHandOver(double seconds, BareTiming timin
     uint32_t ring[kRing] = {};
     alignas(64) std::atomic<uint32_t> tail{0};  // Written by the producer only.
     alignas(64) std::atomic<bool> stop{false};
-    alignas(64) std::atomic<uint64_t> counters[kTasks] = {};
+    W2Counter counters[kTasks];
   };
   auto shared = std::make_unique<Shared>();
   Shared& s = *shared;
   auto total = [&s] {
     uint64_t sum = 0;
-    for (const auto& c : s.counters) sum += c.load(std::memory_order_relaxed);
+    for (const auto& c : s.counters) sum += c.count.load(std::memory_order_relaxed);
     return sum;
   };
   absl::StatusOr<std::thread> worker = CreateThread("bare hand-over worker", [&s, timed] {
@@ -546,7 +578,7 @@ absl::StatusOr<BareHandOverResult> BareHandOver(double seconds, BareTiming timin
         task.state.compare_exchange_strong(expected, kRunning, std::memory_order_acq_rel);
         while (true) {
           const int64_t notified = timed ? task.notify_ns.load(std::memory_order_relaxed) : 0;
-          s.counters[i].fetch_add(1, std::memory_order_relaxed);  // The W2 body.
+          s.counters[i].Run();  // The W2 body.
           if (timed) {
             const int64_t end = NowNs();
             if (end - notified > static_cast<int64_t>(task.wake_max_ns)) {
@@ -621,7 +653,7 @@ absl::StatusOr<BareHandOverResult> BareHandOver(double seconds, BareTiming timin
   producer->join();
   worker->join();
   std::vector<uint64_t> per_task;
-  for (const auto& c : s.counters) per_task.push_back(c.load(std::memory_order_relaxed));
+  for (const auto& c : s.counters) per_task.push_back(c.count.load(std::memory_order_relaxed));
   std::sort(per_task.begin(), per_task.end());
   result.min = per_task.front();
   result.median = per_task[per_task.size() / 2];
@@ -632,13 +664,12 @@ std::string RunW2(const BenchOptions& options) {
   constexpr int kTasks = 1000;
   Table table(
       absl::StrCat("W2 throughput: ", kTasks, " tasks, producer CPU 0 round-robin for ",
-                   options.w2_seconds, " s; recovery watched for ", options.w2_after_seconds,
-                   " s"),
-      {"runner", "workers", "activations/s", "notifies/s", "coalesced", "coalesced %",
-       "min/task", "median/task", "worker ctxsw/s", "idle after ms", "cpu ms after",
-       "wakeups after", "act/s vs naive", "act/s vs bare timed"});
+                   options.w2_seconds, " s; recovery watched for ", options.w2_after_seconds, " s"),
+      {"runner", "workers", "activations/s", "notifies/s", "coalesced", "coalesced %", "min/task",
+       "median/task", "notifies not run after", "worker ctxsw/s", "idle after ms", "cpu ms after",
+       "wakeups idle", "act/s vs naive", "act/s vs 1 worker", "act/s vs bare floor"});
   // The measured floors first: the bare hand-over, without and with the clock reads.
-  double bare_timed_rate = 0;
+  double bare_rate = 0, bare_timed_rate = 0;
   const std::pair<BareTiming, const char*> bare_rows[] = {
       {BareTiming::kNone, "floor: bare"},
       {BareTiming::kRuns, "floor: bare, runs timed"},
@@ -652,11 +683,12 @@ std::string RunW2(const BenchOptions& options) {
       continue;
     }
     const BareHandOverResult& bare = *measured;
+    if (timing == BareTiming::kNone) bare_rate = bare.rate;
     if (timing == BareTiming::kNotifiesAndRuns) bare_timed_rate = bare.rate;
     table.AddRow({name, "1", Num(bare.rate), Num(bare.notifies), absl::StrCat(bare.coalesced),
                   Num(bare.notify_count > 0 ? 100.0 * bare.coalesced / bare.notify_count : 0),
-                  absl::StrCat(bare.min), absl::StrCat(bare.median), "-", "-", "-", "-", "-",
-                  "-"});
+                  absl::StrCat(bare.min), absl::StrCat(bare.median), "-", "-", "-", "-", "-", "-",
+                  "-", "-"});
   }
   struct Config {
     RunnerKind kind;
@@ -685,6 +717,8 @@ std::string RunW2(const BenchOptions& options) {
                             {RunnerKind::kClassic, 2, SCHED_BATCH, 10},
                             {RunnerKind::kChoreography, 2, SCHED_BATCH, 10}};
   double naive_rate[3] = {0, 0, 0};
+  // The 1-worker rate of each runner kind, timed ([0]) and untimed ([1]).
+  std::map<RunnerKind, double> one_worker_rate[2];
   for (const Config& config : configs) {
     const std::string name = absl::StrCat(
         RunnerName(config.kind), config.pool ? " pool" : "", config.untimed ? ", untimed" : "",
@@ -698,10 +732,8 @@ std::string RunW2(const BenchOptions& options) {
     setup.pool = config.pool;
     setup.untimed = config.untimed;
     std::unique_ptr<Runner> runner = MakeRunner(config.kind, setup);
-    auto counters = std::make_unique<std::atomic<uint64_t>[]>(kTasks);
-    for (int i = 0; i < kTasks; ++i) {
-      runner->AddTask([c = &counters[i]] { c->fetch_add(1, std::memory_order_relaxed); });
-    }
+    auto counters = std::make_unique<W2Counter[]>(kTasks);
+    for (int i = 0; i < kTasks; ++i) runner->AddTask([c = &counters[i]] { c->Run(); });
     if (absl::Status s = runner->Start(); !s.ok()) {
       table.AddRow({name, absl::StrCat(config.workers), "error"});
       table.AddNote(absl::StrCat(name, ": ", s.message()));
@@ -709,7 +741,7 @@ std::string RunW2(const BenchOptions& options) {
     }
     auto total = [&] {
       uint64_t sum = 0;
-      for (int i = 0; i < kTasks; ++i) sum += counters[i].load(std::memory_order_relaxed);
+      for (int i = 0; i < kTasks; ++i) sum += counters[i].count.load(std::memory_order_relaxed);
       return sum;
     };
     const std::vector<pid_t> tids = runner->WorkerTids();
@@ -724,7 +756,7 @@ std::string RunW2(const BenchOptions& options) {
       return sum;
     };
     uint64_t notifies = 0;
-    int64_t start = 0, stop = 0;
+    int64_t start = 0, stop = 0, cpu_at_stop = 0;
     uint64_t done_at_start = 0, done_at_stop = 0;
     const uint64_t switches_before = switches();
     absl::StatusOr<std::thread> producer = CreateThread("W2 producer", [&] {
@@ -738,8 +770,15 @@ std::string RunW2(const BenchOptions& options) {
         notifies += kTasks;
         now = NowNs();
       }
-      stop = now;
+      // The last round, in full flow: each task's last notify, `owed` set just before it.
+      for (int i = 0; i < kTasks; ++i) {
+        counters[i].owed.store(true, std::memory_order_relaxed);
+        runner->Notify(i);
+      }
+      notifies += kTasks;
+      stop = NowNs();
       done_at_stop = total();
+      cpu_at_stop = cpu_ns();
     });
     if (!producer.ok()) {
       table.AddRow({name, absl::StrCat(config.workers), "error"});
@@ -749,25 +788,38 @@ std::string RunW2(const BenchOptions& options) {
     producer->join();
     const uint64_t switches_during = switches() - switches_before;
     // Recovery: idle when no worker is runnable and no activation completed since the
-    // previous look (polled every 100 us).
-    int64_t idle_at = -1;
+    // previous look (polled every 100 us, for at most 5 s). The CPU time is the workers'
+    // in the window of w2_after_seconds that starts at the producer's stop; the wake-ups
+    // are their context switches from idle to the window's end.
+    const int64_t window_end = stop + static_cast<int64_t>(options.w2_after_seconds * 1e9);
+    int64_t idle_at = -1, cpu_at_end = -1;
+    uint64_t sw_at_idle = 0, sw_at_end = 0;
+    auto end_window = [&] {
+      cpu_at_end = cpu_ns();
+      sw_at_end = switches();
+    };
     uint64_t previous = total();
     while (NowNs() - stop < 5000 * kMs) {
       SleepUntil(NowNs() + 100000);
+      if (cpu_at_end < 0 && NowNs() >= window_end) end_window();
       const uint64_t now_total = total();
       bool running = false;
       for (pid_t t : tids) running |= ThreadState(t) == 'R';
       if (!running && now_total == previous) {
         idle_at = NowNs();
+        sw_at_idle = switches();
         break;
       }
       previous = now_total;
     }
-    const int64_t cpu_before = cpu_ns();
-    const uint64_t sw_before = switches();
-    SleepUntil(NowNs() + static_cast<int64_t>(options.w2_after_seconds * 1e9));
-    const int64_t cpu_after = cpu_ns() - cpu_before;
-    const uint64_t sw_after = switches() - sw_before;
+    const bool idle_in_window = idle_at >= 0 && cpu_at_end < 0;
+    if (cpu_at_end < 0) {
+      SleepUntil(window_end);
+      end_window();
+    }
+    const int64_t cpu_after = cpu_at_end - cpu_at_stop;
+    int unrun = 0;
+    for (int i = 0; i < kTasks; ++i) unrun += counters[i].owed.load(std::memory_order_relaxed);
     const uint64_t coalesced = runner->Coalesced();
     std::vector<uint64_t> per_task = runner->Activations();
     runner->Stop();
@@ -775,17 +827,25 @@ std::string RunW2(const BenchOptions& options) {
     const double seconds = (stop - start) / 1e9;
     const double rate = (done_at_stop - done_at_start) / seconds;
     if (config.kind == RunnerKind::kNaive) naive_rate[config.workers] = rate;
-    table.AddRow({name, absl::StrCat(config.workers), Num(rate),
-                  Num(notifies / seconds), absl::StrCat(coalesced),
-                  Num(notifies ? 100.0 * coalesced / notifies : 0),
+    // Timed rows against the timed floor; the naive pool and untimed rows, which read no
+    // clock per activation, against the bare one.
+    const bool timed = config.kind != RunnerKind::kNaive && !config.untimed;
+    std::string vs_one = "-";
+    if (config.workers == 1 && config.policy == SCHED_OTHER && !config.pool) {
+      one_worker_rate[config.untimed][config.kind] = rate;
+    } else if (config.workers == 2) {
+      const auto it = one_worker_rate[config.untimed].find(config.kind);
+      if (it != one_worker_rate[config.untimed].end()) vs_one = Ratio(rate, it->second);
+    }
+    table.AddRow({name, absl::StrCat(config.workers), Num(rate), Num(notifies / seconds),
+                  absl::StrCat(coalesced), Num(notifies ? 100.0 * coalesced / notifies : 0),
                   absl::StrCat(per_task.empty() ? 0 : per_task.front()),
                   absl::StrCat(per_task.empty() ? 0 : per_task[per_task.size() / 2]),
-                  Num(switches_during / seconds),
+                  absl::StrCat(unrun), Num(switches_during / seconds),
                   idle_at < 0 ? "never" : Num((idle_at - stop) / 1e6), Num(cpu_after / 1e6),
-                  absl::StrCat(sw_after),
-                  config.kind == RunnerKind::kNaive ? "-"
-                                                    : Ratio(rate, naive_rate[config.workers]),
-                  Ratio(rate, bare_timed_rate)});
+                  idle_in_window ? absl::StrCat(sw_at_end - sw_at_idle) : "-",
+                  config.kind == RunnerKind::kNaive ? "-" : Ratio(rate, naive_rate[config.workers]),
+                  vs_one, Ratio(rate, timed ? bare_timed_rate : bare_rate)});
   }
   table.AddNote("workers SCHED_OTHER unless the row says otherwise (SCHED_BATCH nice 10 is "
                 "what the shipped robot confs give background groups); 1 worker: CPU 1; 2 "
@@ -795,10 +855,18 @@ std::string RunW2(const BenchOptions& options) {
                 "processors, which share one queue; naive: task i on worker i % 2); the "
                 "producer is SCHED_OTHER nice 0 on CPU 0, so the worker that runs "
                 "on CPU 0 takes CPU time from it");
-  table.AddNote("activations/s counts bodies completed while the producer ran; a notify of a "
-                "pending task is coalesced (naive pool: a per-task pending flag, same "
-                "semantics); worker ctxsw/s = voluntary+involuntary context switches of the "
-                "workers during the run");
+  table.AddNote(
+      "activations/s counts bodies completed while the producer ran; a notify of a "
+      "pending task is coalesced (naive pool: a per-task pending flag, same "
+      "semantics); worker ctxsw/s = voluntary+involuntary context switches of the "
+      "workers during the run; each body increments its task's counter, one cache "
+      "line per task");
+  table.AddNote(
+      "notifies not run after: the producer's last round (in full flow, right after "
+      "the timed loop) sets a flag in each task's counter line just before notifying "
+      "it, and the body clears it; tasks whose flag is still set once the workers are "
+      "idle had a notify that no run followed (it must be 0: a coalesced notify is "
+      "covered by the pending run, which starts after it)");
   table.AddNote(
       "untimed: the queues' time_activations is false, so no activation reads the "
       "clock (no wake latency, no run times; the counts stay); every other cadence "
@@ -816,17 +884,25 @@ std::string RunW2(const BenchOptions& options) {
     table.AddNote(absl::StrCat("floor: cache line transfer not measured: ",
                                transfer_ns.status().message()));
   }
-  table.AddNote("floor: bare = the notify -> run hand-over alone, measured here: 1000 tasks "
-                "of one cache line (the same state machine, coalescing included), a "
-                "single-producer ring of indices, one worker on CPU 1 spinning on it (no lock, "
-                "no sleep, no priorities, no statistics), 8-slot write prefetch; runs timed = "
-                "the same plus one clock read per run (what run time statistics need); timed = "
-                "also one per queuing notify (what wake latency statistics need, as cadence "
-                "keeps for every activation). act/s vs bare timed: the row's rate over it "
-                "(2-worker rows too: the target is two workers at least as fast as one)");
-  table.AddNote("idle after: producer stop -> no worker runnable and no activation completed "
-                "(polled every 100 us); cpu ms / wakeups after: worker CPU time and context "
-                "switches in the following window");
+  table.AddNote(
+      "floor: bare = the notify -> run hand-over alone, measured here: 1000 tasks "
+      "of one cache line (the same state machine, coalescing included), a "
+      "single-producer ring of indices, one worker on CPU 1 spinning on it (no lock, "
+      "no sleep, no priorities, no statistics), 8-slot write prefetch; runs timed = "
+      "the same plus one clock read per run (what run time statistics need); timed = "
+      "also one per queuing notify (what wake latency statistics need, as cadence "
+      "keeps for every activation). act/s vs bare floor: the row's rate over 'bare, "
+      "timed' for the rows that time every activation, over 'bare' for the naive pool "
+      "and the untimed rows (which read no clock per activation); act/s vs 1 worker: a "
+      "2-worker row's rate over the 1-worker row of the same runner and timing "
+      "(SCHED_OTHER: the SCHED_BATCH rows are compared with it too; choreography pool "
+      "with the 1-worker choreography row)");
+  table.AddNote(
+      "idle after: producer stop -> no worker runnable and no activation completed "
+      "(polled every 100 us, at most 5 s); cpu ms after: the workers' CPU time in the "
+      "window that starts at the producer's stop and lasts the recovery time; wakeups "
+      "idle: their context switches from idle to the window's end ('-': not idle "
+      "within the window)");
   return table.ToString();
 }
 
@@ -1092,6 +1168,10 @@ std::string RunW4(const BenchOptions& options) {
                 "drifts by about 8 us/s, so a periodic thread whose releases fall there is "
                 "late for seconds at a time whatever it runs; cyclictest runs at another phase "
                 "in other minutes, this floor at the same phase in the same minutes");
+  table.AddNote(
+      "no naive pool row: a mutex + condition variable pool has no periodic "
+      "release to give motion its period; cyclictest and the same-time floor are the "
+      "hand-written baselines here");
   return table.ToString();
 }
 
@@ -1135,6 +1215,116 @@ std::string RunIdle(const BenchOptions& options) {
   return table.ToString();
 }
 
+namespace {
+
+const char* LayoutName(RunnerKind kind) {
+  return kind == RunnerKind::kClassic ? "classic" : "choreography";
+}
+
+struct MemoryChildResult {
+  Memory before, after, again;
+  int failed = 0;
+};
+
+// Runs this binary again as a memory child for `kind` and reads its line.
+absl::StatusOr<MemoryChildResult> SpawnMemoryChild(RunnerKind kind, int tasks) {
+  int out[2];
+  if (pipe2(out, O_CLOEXEC) != 0) return absl::ErrnoToStatus(errno, "pipe2");
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
+  const std::string layout = absl::StrCat("--memory_child=", LayoutName(kind));
+  const std::string count = absl::StrCat("--memory_tasks=", tasks);
+  char* argv[] = {const_cast<char*>("bench"), const_cast<char*>(layout.c_str()),
+                  const_cast<char*>(count.c_str()), nullptr};
+  pid_t pid = -1;
+  const int spawned = posix_spawn(&pid, "/proc/self/exe", &actions, nullptr, argv, environ);
+  posix_spawn_file_actions_destroy(&actions);
+  close(out[1]);
+  if (spawned != 0) {
+    close(out[0]);
+    return absl::ErrnoToStatus(spawned, "posix_spawn /proc/self/exe");
+  }
+  std::string text;
+  char buffer[256];
+  ssize_t n;
+  while ((n = read(out[0], buffer, sizeof(buffer))) > 0 || (n < 0 && errno == EINTR)) {
+    if (n > 0) text.append(buffer, static_cast<size_t>(n));
+  }
+  close(out[0]);
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    return absl::InternalError(
+        absl::StrCat("the memory child for ", LayoutName(kind), " ended with status ", status));
+  }
+  MemoryChildResult r;
+  std::vector<std::string> fields = absl::StrSplit(text, ' ', absl::SkipWhitespace());
+  int64_t v[7];
+  bool ok = fields.size() == 7;
+  for (size_t i = 0; ok && i < 7; ++i) ok = absl::SimpleAtoi(fields[i], &v[i]);
+  if (!ok) {
+    return absl::InternalError(
+        absl::StrCat("the memory child for ", LayoutName(kind), " printed \"", text, "\""));
+  }
+  r.before = {v[0], v[1]};
+  r.after = {v[2], v[3]};
+  r.again = {v[4], v[5]};
+  r.failed = static_cast<int>(v[6]);
+  return r;
+}
+
+}  // namespace
+
+int MemoryChildMain(const std::string& layout, int tasks) {
+  RunnerKind kind;
+  if (layout == "classic") {
+    kind = RunnerKind::kClassic;
+  } else if (layout == "choreography") {
+    kind = RunnerKind::kChoreography;
+  } else {
+    std::cerr << "bench: --memory_child must be classic or choreography, not \"" << layout
+              << "\"\n";
+    return 2;
+  }
+  const WorkerSetup setup = OneWorker(SCHED_OTHER);
+  absl::StatusOr<Plan> plan = PlanFromText(
+      kind == RunnerKind::kClassic ? ClassicConf(setup, {}) : ChoreographyConf(setup, 0));
+  absl::StatusOr<std::unique_ptr<Scheduler>> s =
+      plan.ok() ? Scheduler::Start(*plan)
+                : absl::StatusOr<std::unique_ptr<Scheduler>>(plan.status());
+  if (!s.ok()) {
+    std::cerr << "bench: memory child: " << s.status().message() << "\n";
+    return 2;
+  }
+  tasks = std::max(0, tasks);
+  int failed = 0;
+  std::atomic<uint64_t> sink{0};
+  // Written before `before`, so that its pages are not counted.
+  std::vector<TaskId> ids(static_cast<size_t>(tasks));
+  const Memory before = ProcessMemory();
+  for (int i = 0; i < tasks; ++i) {
+    absl::StatusOr<TaskId> id =
+        (*s)->CreateTask(absl::StrCat("m", i), [&sink] { sink.fetch_add(1); });
+    if (id.ok()) ids[i] = *id;
+    failed += !id.ok();
+  }
+  const Memory after = ProcessMemory();
+  // Churn: all of them removed, as many created again (in the removed tasks' slots).
+  for (const TaskId& id : ids) failed += id.valid() && !(*s)->RemoveTask(id).ok();
+  for (int i = 0; i < tasks; ++i) {
+    failed += !(*s)->CreateTask(absl::StrCat("r", i), [&sink] { sink.fetch_add(1); }).ok();
+  }
+  const Memory again = ProcessMemory();
+  (*s)->Shutdown();
+  std::cout << before.rss_bytes << " " << before.vm_bytes << " " << after.rss_bytes << " "
+            << after.vm_bytes << " " << again.rss_bytes << " " << again.vm_bytes << " " << failed
+            << "\n"
+            << std::flush;
+  return 0;
+}
+
 std::string RunMemory(const BenchOptions& options) {
   Table table(absl::StrCat("Memory: ", options.memory_tasks, " tasks created"),
               {"runner", "tasks", "RSS delta KiB", "VmSize delta KiB", "RSS B/task",
@@ -1149,43 +1339,27 @@ std::string RunMemory(const BenchOptions& options) {
                   Num(static_cast<double>(rss) / n), Num(static_cast<double>(vm) / n)});
   };
   for (RunnerKind kind : {RunnerKind::kClassic, RunnerKind::kChoreography}) {
-    const WorkerSetup setup = OneWorker(SCHED_OTHER);
-    absl::StatusOr<Plan> plan = PlanFromText(
-        kind == RunnerKind::kClassic ? ClassicConf(setup, {}) : ChoreographyConf(setup, 0));
-    absl::StatusOr<std::unique_ptr<Scheduler>> s =
-        plan.ok() ? Scheduler::Start(*plan)
-                  : absl::StatusOr<std::unique_ptr<Scheduler>>(plan.status());
-    if (!s.ok()) {
-      table.AddNote(absl::StrCat(RunnerName(kind), ": skipped: ", s.status().message()));
+    const absl::StatusOr<MemoryChildResult> r = SpawnMemoryChild(kind, options.memory_tasks);
+    if (!r.ok()) {
+      table.AddNote(absl::StrCat(RunnerName(kind), ": skipped: ", r.status().message()));
       continue;
     }
-    std::atomic<uint64_t> sink{0};
-    // Written before `before`, so that its pages are not counted.
-    std::vector<TaskId> ids(static_cast<size_t>(std::max(0, options.memory_tasks)));
-    const Memory before = ProcessMemory();
-    for (int i = 0; i < options.memory_tasks; ++i) {
-      absl::StatusOr<TaskId> id =
-          (*s)->CreateTask(absl::StrCat("m", i), [&sink] { sink.fetch_add(1); });
-      if (id.ok()) ids[i] = *id;
-      failed += !id.ok();
-    }
-    const Memory after = ProcessMemory();
-    // Churn: all of them removed, as many created again (in the removed tasks' slots).
-    for (const TaskId& id : ids) failed += id.valid() && !(*s)->RemoveTask(id).ok();
-    for (int i = 0; i < options.memory_tasks; ++i) {
-      failed += !(*s)->CreateTask(absl::StrCat("r", i), [&sink] { sink.fetch_add(1); }).ok();
-    }
-    const Memory again = ProcessMemory();
-    (*s)->Shutdown();
-    row(RunnerName(kind), before, after);
-    row(absl::StrCat(RunnerName(kind), ", removed and created again"), after, again);
+    failed += r->failed;
+    row(RunnerName(kind), r->before, r->after);
+    row(absl::StrCat(RunnerName(kind), ", removed and created again"), r->after, r->again);
   }
-  table.AddNote("VmRSS/VmSize from /proc/self/status before and after creating the tasks "
-                "(names \"m<i>\", not in the conf, so in classic the group's queue and in "
-                "choreography the pool's; a body capturing one pointer); \"removed and created "
-                "again\": after removing them all and creating as many again (\"r<i>\"), from "
-                "the row before's end: a removed task's slot is reused by the next task of its "
-                "queue; the choreography rows come after the classic ones, in the same process");
+  table.AddNote(
+      "each layout in a process of its own (this binary run again, with "
+      "--memory_child), started just for this: no memory freed earlier is reused "
+      "and hides what the tasks take; VmRSS/VmSize from /proc/self/status before "
+      "and after creating the tasks (names \"m<i>\", not in the conf, so in classic "
+      "the group's queue and in choreography the pool's; a body capturing one "
+      "pointer); \"removed and created again\": after removing them all and "
+      "creating as many again (\"r<i>\"), from the row before's end: a removed "
+      "task's slot is reused by the next task of its queue");
+  table.AddNote(
+      "no naive pool row: its tasks are added before its workers start, so their "
+      "memory cannot be told apart from the workers' stacks");
   if (failed > 0) table.AddNote(absl::StrCat(failed, " creations or removals failed"));
   table.AddNote(absl::StrCat(
       "sizeof(cadence::Task) = ", sizeof(Task), " B (3 cache lines; name <= 15 chars and body "

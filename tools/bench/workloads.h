@@ -63,7 +63,16 @@ std::string RunW4(const BenchOptions& options);
 
 // Idle cost and memory per task.
 std::string RunIdle(const BenchOptions& options);
+// Memory: each layout is measured in a process of its own (this binary run again with
+// --memory_child, see MemoryChildMain), so that no memory freed by an earlier section or
+// layout is reused and hides what the tasks take.
 std::string RunMemory(const BenchOptions& options);
+
+// The child's side: starts the layout ("classic" or "choreography"), creates `tasks` tasks,
+// removes them and creates as many again, and prints one line to stdout: VmRSS and VmSize
+// in bytes before, after the creation and after the re-creation, then the failed creations
+// or removals. Returns the process exit status (2: unknown layout or no scheduler).
+int MemoryChildMain(const std::string& layout, int tasks);
 
 }  // namespace cadence::bench
 

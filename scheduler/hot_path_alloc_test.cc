@@ -1,10 +1,16 @@
 // The hot path allocates nothing: NotifyTask (whether it queues, coalesces or fails) on the
 // notifying thread, and the processor's dispatch between two runs of a task.
 //
-// This binary replaces the global operator new with one that counts, per thread, the
-// allocations made; the counts are read on the thread they belong to (the test's thread for
-// NotifyTask, the task body for the processor).
+// This binary replaces the C library's allocation entry points (malloc, calloc, realloc,
+// aligned_alloc, posix_memalign, memalign) with ones that count, per thread, the
+// allocations made and then call glibc's own (__libc_*): every allocation is counted,
+// operator new's (which calls malloc) as well as a direct malloc. The counts are read on
+// the thread they belong to (the test's thread for NotifyTask, the task body for the
+// processor).
+#include <malloc.h>
+
 #include <atomic>
+#include <cerrno>
 #include <cstdint>
 #include <cstdlib>
 #include <new>
@@ -16,36 +22,47 @@
 #include "scheduler/scheduler.h"
 #include "scheduler/testing/test_plans.h"
 
-namespace {
-thread_local uint64_t t_allocations = 0;
+// glibc's allocator under its own names.
+extern "C" void* __libc_malloc(size_t size);
+extern "C" void* __libc_calloc(size_t count, size_t size);
+extern "C" void* __libc_realloc(void* p, size_t size);
+extern "C" void* __libc_memalign(size_t alignment, size_t size);
 
-void* Allocate(std::size_t size, std::size_t alignment) {
-  ++t_allocations;
-  if (size == 0) size = 1;
-  void* p = alignment <= alignof(std::max_align_t)
-                ? std::malloc(size)
-                : std::aligned_alloc(alignment, (size + alignment - 1) / alignment * alignment);
-  if (p == nullptr) throw std::bad_alloc();
-  return p;
-}
+namespace {
+// Plain thread-local data of the executable (static TLS, no constructor): reading it
+// allocates nothing, so malloc may use it.
+thread_local uint64_t t_allocations = 0;
 }  // namespace
 
-void* operator new(std::size_t size) { return Allocate(size, 0); }
-void* operator new[](std::size_t size) { return Allocate(size, 0); }
-void* operator new(std::size_t size, std::align_val_t al) {
-  return Allocate(size, static_cast<std::size_t>(al));
+extern "C" {
+void* malloc(size_t size) {
+  ++t_allocations;
+  return __libc_malloc(size);
 }
-void* operator new[](std::size_t size, std::align_val_t al) {
-  return Allocate(size, static_cast<std::size_t>(al));
+void* calloc(size_t count, size_t size) {
+  ++t_allocations;
+  return __libc_calloc(count, size);
 }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+void* realloc(void* p, size_t size) {
+  ++t_allocations;
+  return __libc_realloc(p, size);
+}
+void* memalign(size_t alignment, size_t size) {
+  ++t_allocations;
+  return __libc_memalign(alignment, size);
+}
+void* aligned_alloc(size_t alignment, size_t size) {
+  ++t_allocations;
+  return __libc_memalign(alignment, size);
+}
+int posix_memalign(void** out, size_t alignment, size_t size) {
+  ++t_allocations;
+  void* p = __libc_memalign(alignment, size);
+  if (p == nullptr) return ENOMEM;
+  *out = p;
+  return 0;
+}
+}  // extern "C"
 
 namespace cadence {
 namespace {
@@ -61,11 +78,22 @@ scheduler_conf {
 
 TEST(HotPathAllocationTest, CountingWorks) {
   // Else the zeros below would prove nothing.
-  const uint64_t before = t_allocations;
+  uint64_t before = t_allocations;
   // Direct calls (a compiler may drop a new-expression's allocation, not these).
   void* volatile p = ::operator new(24);
   ::operator delete(p);
-  EXPECT_EQ(t_allocations - before, 1u);
+  EXPECT_EQ(t_allocations - before, 1u) << "operator new";
+  before = t_allocations;
+  void* volatile q = std::malloc(24);
+  std::free(q);
+  EXPECT_EQ(t_allocations - before, 1u) << "malloc";
+  before = t_allocations;
+  void* volatile r = ::operator new (256, std::align_val_t{128});
+  ::operator delete (r, std::align_val_t{128});
+  EXPECT_EQ(t_allocations - before, 1u) << "aligned operator new";
+  before = t_allocations;
+  const std::string text(100, 'x');  // longer than the small-string buffer
+  EXPECT_EQ(t_allocations - before, 1u) << "std::string";
 }
 
 // Notifies task "work" of `conf` 2 x 2000 times; neither the notifier nor the processor

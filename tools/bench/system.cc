@@ -179,6 +179,27 @@ char ThreadState(pid_t tid) {
   return f.empty() || f[0].empty() ? '?' : f[0][0];
 }
 
+std::vector<CpuTicks> PerCpuTicks() {
+  std::vector<CpuTicks> out;
+  // "cpuN user nice system idle iowait irq softirq steal ...", in USER_HZ ticks.
+  for (absl::string_view line : absl::StrSplit(ReadFile("/proc/stat"), '\n')) {
+    if (!absl::StartsWith(line, "cpu") || line.size() < 4 || !absl::ascii_isdigit(line[3])) {
+      continue;
+    }
+    std::vector<absl::string_view> f = absl::StrSplit(line, ' ', absl::SkipEmpty());
+    CpuTicks t;
+    if (!absl::SimpleAtoi(f[0].substr(3), &t.cpu)) continue;
+    for (size_t i = 1; i < f.size() && i <= 8; ++i) {
+      uint64_t v = 0;
+      if (!absl::SimpleAtoi(f[i], &v)) break;
+      t.total += v;
+      if (i == 4 || i == 5) t.idle += v;  // idle, iowait
+    }
+    out.push_back(t);
+  }
+  return out;
+}
+
 Memory ProcessMemory() {
   const std::string text = ReadFile("/proc/self/status");
   return {KbField(text, "VmRSS"), KbField(text, "VmSize")};

@@ -62,6 +62,15 @@ absl::StatusOr<uint64_t> ThreadContextSwitches(pid_t tid);
 // The one-letter state of thread `tid` of this process ('R', 'S', ...), '?' if unknown.
 char ThreadState(pid_t tid);
 
+// One CPU's line of /proc/stat: its ticks in all (user to steal) and idle (idle + iowait).
+struct CpuTicks {
+  int cpu = -1;
+  uint64_t total = 0;
+  uint64_t idle = 0;
+};
+// Every CPU's ticks so far; the busy share of an interval is 1 - d(idle) / d(total).
+std::vector<CpuTicks> PerCpuTicks();
+
 // VmRSS and VmSize of this process, in bytes.
 struct Memory {
   int64_t rss_bytes = 0;

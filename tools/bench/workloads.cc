@@ -16,6 +16,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "scheduler/common/thread_creation.h"
 #include "scheduler/processor.h"
@@ -906,13 +907,31 @@ std::string RunW2(const BenchOptions& options) {
   return table.ToString();
 }
 
+namespace {
+
+// How busy each CPU was between two PerCpuTicks readings, in percent, CPU 0 first: "99/100".
+std::string BusyPercent(const std::vector<CpuTicks>& from, const std::vector<CpuTicks>& to) {
+  std::vector<std::string> cells;
+  for (const CpuTicks& t : to) {
+    for (const CpuTicks& f : from) {
+      if (f.cpu != t.cpu || t.total <= f.total) continue;
+      const double idle =
+          static_cast<double>(t.idle - f.idle) / static_cast<double>(t.total - f.total);
+      cells.push_back(Num(std::max(0.0, 100.0 * (1.0 - idle))));
+    }
+  }
+  return cells.empty() ? "-" : absl::StrJoin(cells, "/");
+}
+
+}  // namespace
+
 std::string RunW4(const BenchOptions& options) {
   Table table(absl::StrCat("W4 isolation: motion 1 kHz + led 100 Hz on CPU 0 SCHED_FIFO 50, "
                            "background busy on CPUs 0-1; jitter = start - ideal release, us; ",
                            options.samples, " samples after ", options.warmup, " warm-up"),
               {"row", "n", "p50 us", "p99 us", "p99.9 us", "max us", "late > 1 period",
-               "missed releases",
-               "p99 vs cyclictest", "p99 vs cyclictest --laptop", "p99 vs same-time floor"});
+               "missed releases", "p99 vs cyclictest", "p99 vs cyclictest --laptop",
+               "p99 vs same-time floor", "CPU 0/1 busy %"});
   // The same process in both layouts: motion and led on a SCHED_FIFO 50 processor on CPU 0
   // (classic: a group of its own; choreography: placed on choreography processor 0),
   // preview and parse on two SCHED_BATCH nice 10 processors on CPUs 0-1 (classic: a group;
@@ -972,6 +991,7 @@ std::string RunW4(const BenchOptions& options) {
     uint64_t misses = 0;  // TaskStatistics::deadline_misses: late starts + skipped releases.
     LatencyRow twin;      // The same-time floor (see RunTwinTimer).
     uint64_t twin_late = 0;
+    std::string busy = "-";  // CPU 0/1 busy % over the row (BusyPercent).
   };
   auto keep = [&](const std::vector<int64_t>& jitter, int n, LatencyRow* row, uint64_t* late) {
     std::vector<int64_t> kept;
@@ -1025,9 +1045,11 @@ std::string RunW4(const BenchOptions& options) {
         twin[twin_n] = NowNs() - next;
       }
     });
+    const std::vector<CpuTicks> ticks_before = PerCpuTicks();
     while (count.load(std::memory_order_acquire) < total && NowNs() < deadline) {
       SleepUntil(NowNs() + 10 * kMs);
     }
+    m.busy = BusyPercent(ticks_before, PerCpuTicks());
     if (twin_thread.ok()) {
       twin_thread->join();
     } else {
@@ -1082,12 +1104,18 @@ std::string RunW4(const BenchOptions& options) {
     }
   }
   CyclictestResult cyc, laptop;
+  std::string cyc_busy = "-", laptop_busy = "-";
   absl::StatusOr<std::unique_ptr<Scheduler>> classic = start(classic_conf);
   if (classic.ok()) {
     layouts.insert(layouts.begin(), run_layout("cadence classic", **classic));
     std::cerr << "[bench] W4 cyclictest -a 0 under the same background\n";
+    std::vector<CpuTicks> ticks = PerCpuTicks();
     cyc = RunCyclictest(kFifoPriority, 0, options.samples);
+    std::vector<CpuTicks> after = PerCpuTicks();
+    cyc_busy = BusyPercent(ticks, after);
+    ticks = std::move(after);
     laptop = RunCyclictest(kFifoPriority, 0, options.samples, {"--laptop"});
+    laptop_busy = BusyPercent(ticks, PerCpuTicks());
     stop_background.store(true);
     (*classic)->Shutdown();
   } else {
@@ -1103,7 +1131,7 @@ std::string RunW4(const BenchOptions& options) {
 
   // `misses` < 0: not counted for this row. `twin`: the row's same-time floor, if any.
   auto add = [&](const std::string& name, const LatencyRow& row, uint64_t late, int64_t misses,
-                 bool cadence, const LatencyRow* twin = nullptr) {
+                 bool cadence, const LatencyRow* twin = nullptr, const std::string& busy = "-") {
     std::vector<std::string> cells = {name};
     for (auto& c : LatencyCells(row)) cells.push_back(c);
     cells.push_back(row.ok ? absl::StrCat(late) : "-");
@@ -1116,6 +1144,7 @@ std::string RunW4(const BenchOptions& options) {
     cells.push_back(twin != nullptr && row.ok && twin->ok
                         ? Ratio(row.latency.p99_us, twin->latency.p99_us)
                         : "-");
+    cells.push_back(busy);
     table.AddRow(cells);
     if (!row.ok && !row.error.empty()) table.AddNote(absl::StrCat(name, ": ", row.error));
   };
@@ -1125,12 +1154,12 @@ std::string RunW4(const BenchOptions& options) {
       table.AddNote(absl::StrCat(l.name, " skipped: ", l.error));
       continue;
     }
-    add(l.name + " motion", l.plain.row, l.plain.late, static_cast<int64_t>(l.plain.misses),
-        true, &l.plain.twin);
+    add(l.name + " motion", l.plain.row, l.plain.late, static_cast<int64_t>(l.plain.misses), true,
+        &l.plain.twin, l.plain.busy);
     add(twin_name, l.plain.twin, l.plain.twin_late, -1, false);
     if (l.dma_error.empty()) {
       add(l.name + " motion, cpu_dma_latency=0", l.with_dma.row, l.with_dma.late,
-          static_cast<int64_t>(l.with_dma.misses), true, &l.with_dma.twin);
+          static_cast<int64_t>(l.with_dma.misses), true, &l.with_dma.twin, l.with_dma.busy);
       add(twin_name + ", cpu_dma_latency=0", l.with_dma.twin, l.with_dma.twin_late, -1, false);
     } else {
       table.AddNote(absl::StrCat(l.name, ": cpu_dma_latency row skipped: ", l.dma_error));
@@ -1144,8 +1173,8 @@ std::string RunW4(const BenchOptions& options) {
     LatencyRow row;
     row.ok = true;
     row.latency = c->latency;
-    add(c == &cyc ? "cyclictest (cpu_dma_latency=0, its default)" : "cyclictest --laptop",
-        row, c->late, -1, false);
+    add(c == &cyc ? "cyclictest (cpu_dma_latency=0, its default)" : "cyclictest --laptop", row,
+        c->late, -1, false, nullptr, c == &cyc ? cyc_busy : laptop_busy);
     table.AddNote(absl::StrCat("`", c->command, "`"));
   }
   table.AddNote("cadence classic: motion and led in a group of one SCHED_FIFO 50 processor "
@@ -1168,6 +1197,10 @@ std::string RunW4(const BenchOptions& options) {
                 "drifts by about 8 us/s, so a periodic thread whose releases fall there is "
                 "late for seconds at a time whatever it runs; cyclictest runs at another phase "
                 "in other minutes, this floor at the same phase in the same minutes");
+  table.AddNote(
+      "CPU 0/1 busy %: how busy each CPU was while the row ran (/proc/stat: 100 - "
+      "idle - iowait), to show that the background did fill both CPUs (the "
+      "same-time floor rows run in their motion row's minutes)");
   table.AddNote(
       "no naive pool row: a mutex + condition variable pool has no periodic "
       "release to give motion its period; cyclictest and the same-time floor are the "

@@ -2,7 +2,7 @@
 // notifying thread, and the processor's dispatch between two runs of a task.
 //
 // This binary replaces the C library's allocation entry points (malloc, calloc, realloc,
-// aligned_alloc, posix_memalign, memalign) with ones that count, per thread, the
+// aligned_alloc, posix_memalign, memalign, valloc, pvalloc) with ones that count, per thread, the
 // allocations made and then call glibc's own (__libc_*): every allocation is counted,
 // operator new's (which calls malloc) as well as a direct malloc. The counts are read on
 // the thread they belong to (the test's thread for NotifyTask, the task body for the
@@ -22,17 +22,53 @@
 #include "scheduler/scheduler.h"
 #include "scheduler/testing/test_plans.h"
 
-// glibc's allocator under its own names.
-extern "C" void* __libc_malloc(size_t size);
-extern "C" void* __libc_calloc(size_t count, size_t size);
-extern "C" void* __libc_realloc(void* p, size_t size);
-extern "C" void* __libc_memalign(size_t alignment, size_t size);
-
 namespace {
 // Plain thread-local data of the executable (static TLS, no constructor): reading it
 // allocates nothing, so malloc may use it.
 thread_local uint64_t t_allocations = 0;
 }  // namespace
+
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+// The sanitizers replace malloc themselves (and crash at start-up if the binary does too):
+// under them only operator new is counted, so a direct malloc goes unnoticed there; the
+// plain build, which tools/test.sh runs, counts every allocation.
+constexpr bool kCountsMalloc = false;
+namespace {
+void* Allocate(std::size_t size, std::size_t alignment) {
+  ++t_allocations;
+  if (size == 0) size = 1;
+  void* p = alignment <= alignof(std::max_align_t)
+                ? std::malloc(size)
+                : std::aligned_alloc(alignment, (size + alignment - 1) / alignment * alignment);
+  if (p == nullptr) throw std::bad_alloc();
+  return p;
+}
+}  // namespace
+void* operator new(std::size_t size) { return Allocate(size, 0); }
+void* operator new[](std::size_t size) { return Allocate(size, 0); }
+void* operator new(std::size_t size, std::align_val_t al) {
+  return Allocate(size, static_cast<std::size_t>(al));
+}
+void* operator new[](std::size_t size, std::align_val_t al) {
+  return Allocate(size, static_cast<std::size_t>(al));
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+#else
+constexpr bool kCountsMalloc = true;
+// glibc's allocator under its own names.
+extern "C" void* __libc_malloc(size_t size);
+extern "C" void* __libc_calloc(size_t count, size_t size);
+extern "C" void* __libc_realloc(void* p, size_t size);
+extern "C" void* __libc_memalign(size_t alignment, size_t size);
+extern "C" void* __libc_valloc(size_t size);
+extern "C" void* __libc_pvalloc(size_t size);
 
 extern "C" {
 void* malloc(size_t size) {
@@ -62,7 +98,16 @@ int posix_memalign(void** out, size_t alignment, size_t size) {
   *out = p;
   return 0;
 }
+void* valloc(size_t size) {
+  ++t_allocations;
+  return __libc_valloc(size);
+}
+void* pvalloc(size_t size) {
+  ++t_allocations;
+  return __libc_pvalloc(size);
+}
 }  // extern "C"
+#endif
 
 namespace cadence {
 namespace {
@@ -83,10 +128,12 @@ TEST(HotPathAllocationTest, CountingWorks) {
   void* volatile p = ::operator new(24);
   ::operator delete(p);
   EXPECT_EQ(t_allocations - before, 1u) << "operator new";
-  before = t_allocations;
-  void* volatile q = std::malloc(24);
-  std::free(q);
-  EXPECT_EQ(t_allocations - before, 1u) << "malloc";
+  if (kCountsMalloc) {
+    before = t_allocations;
+    void* volatile q = std::malloc(24);
+    std::free(q);
+    EXPECT_EQ(t_allocations - before, 1u) << "malloc";
+  }
   before = t_allocations;
   void* volatile r = ::operator new (256, std::align_val_t{128});
   ::operator delete (r, std::align_val_t{128});

@@ -8,7 +8,7 @@
 namespace cadence::bench {
 namespace {
 
-// Samples 1..n us, shuffled: the sample of rank r is r us.
+// Samples 1..n us, in reverse order: the sample of rank r is r us.
 std::vector<int64_t> OneToN(int n) {
   std::vector<int64_t> v;
   for (int i = n; i >= 1; --i) v.push_back(int64_t{i} * 1000);

@@ -193,7 +193,8 @@ std::vector<CpuTicks> PerCpuTicks() {
       uint64_t v = 0;
       if (!absl::SimpleAtoi(f[i], &v)) break;
       t.total += v;
-      if (i == 4 || i == 5) t.idle += v;  // idle, iowait
+      // idle, iowait, and steal (the hypervisor ran something else: not this machine's work).
+      if (i == 4 || i == 5 || i == 8) t.idle += v;
     }
     out.push_back(t);
   }
@@ -297,6 +298,55 @@ BackgroundLoad::~BackgroundLoad() {
   for (auto& t : threads_) t.join();
 }
 
+absl::StatusOr<std::string> RunCapturingStdout(std::vector<std::string> args, bool quiet_stderr) {
+  if (args.empty()) return absl::InvalidArgumentError("no program to run");
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  int pipefd[2];
+  if (pipe2(pipefd, O_CLOEXEC) != 0) return absl::ErrnoToStatus(errno, "pipe2");
+  const pid_t parent = getpid();
+  const pid_t child = fork();
+  if (child < 0) {
+    const int error = errno;
+    close(pipefd[0]);
+    close(pipefd[1]);
+    return absl::ErrnoToStatus(error, absl::StrCat("cannot start ", args[0], ": fork"));
+  }
+  if (child == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);  // Ends with the bench.
+    if (getppid() != parent) _exit(1);
+    if (dup2(pipefd[1], STDOUT_FILENO) < 0) _exit(126);
+    if (quiet_stderr) {
+      const int devnull = open("/dev/null", O_WRONLY);
+      if (devnull >= 0) dup2(devnull, STDERR_FILENO);
+    }
+    struct sched_param param {};
+    sched_setscheduler(0, SCHED_OTHER, &param);
+    execvp(argv[0], argv.data());
+    _exit(127);
+  }
+  close(pipefd[1]);
+  std::string out;
+  char buffer[65536];
+  ssize_t n;
+  while ((n = read(pipefd[0], buffer, sizeof(buffer))) > 0 || (n < 0 && errno == EINTR)) {
+    if (n > 0) out.append(buffer, n);
+  }
+  close(pipefd[0]);
+  // This child only: waitpid(-1) would also reap the background load's.
+  int status = 0;
+  pid_t waited;
+  while ((waited = waitpid(child, &status, 0)) < 0 && errno == EINTR) {
+  }
+  if (waited < 0) return absl::ErrnoToStatus(errno, absl::StrCat("waitpid for ", args[0]));
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return out;
+  return absl::InternalError(
+      WIFEXITED(status) ? absl::StrCat(args[0], " failed (exit ", WEXITSTATUS(status),
+                                       WEXITSTATUS(status) == 127 ? ": could not be run" : "", ")")
+                        : absl::StrCat(args[0], " failed (signal ", WTERMSIG(status), ")"));
+}
+
 CyclictestResult RunCyclictest(int prio, int cpu, int loops,
                                const std::vector<std::string>& extra) {
   CyclictestResult r;
@@ -313,48 +363,12 @@ CyclictestResult RunCyclictest(int prio, int cpu, int loops,
     r.why_not = "cyclictest not found (Debian package rt-tests)";
     return r;
   }
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  int pipefd[2];
-  if (pipe2(pipefd, O_CLOEXEC) != 0) {
-    r.why_not = absl::StrCat("pipe: ", std::strerror(errno));
+  absl::StatusOr<std::string> run = RunCapturingStdout(args, /*quiet_stderr=*/true);
+  if (!run.ok()) {
+    r.why_not = std::string(run.status().message());
     return r;
   }
-  const pid_t parent = getpid();
-  const pid_t child = fork();
-  if (child < 0) {
-    // Not waitpid(-1): that would wait for any child, the background load's included.
-    r.why_not = absl::StrCat("cannot start cyclictest: fork: ", std::strerror(errno));
-    close(pipefd[0]);
-    close(pipefd[1]);
-    return r;
-  }
-  if (child == 0) {
-    prctl(PR_SET_PDEATHSIG, SIGKILL);  // Ends with the bench.
-    if (getppid() != parent) _exit(1);
-    dup2(pipefd[1], STDOUT_FILENO);
-    const int devnull = open("/dev/null", O_WRONLY);
-    if (devnull >= 0) dup2(devnull, STDERR_FILENO);
-    struct sched_param param {};
-    sched_setscheduler(0, SCHED_OTHER, &param);
-    execvp(argv[0], argv.data());
-    _exit(127);
-  }
-  close(pipefd[1]);
-  std::string out;
-  char buffer[65536];
-  ssize_t n;
-  while ((n = read(pipefd[0], buffer, sizeof(buffer))) > 0 || (n < 0 && errno == EINTR)) {
-    if (n > 0) out.append(buffer, n);
-  }
-  close(pipefd[0]);
-  int status = 0;
-  waitpid(child, &status, 0);
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    r.why_not = absl::StrCat("cyclictest failed (status ", status, ")");
-    return r;
-  }
+  const std::string& out = *run;
   std::vector<uint64_t> counts(10001, 0);
   double max_us = 0;
   for (absl::string_view line : absl::StrSplit(out, '\n')) {

@@ -62,7 +62,8 @@ absl::StatusOr<uint64_t> ThreadContextSwitches(pid_t tid);
 // The one-letter state of thread `tid` of this process ('R', 'S', ...), '?' if unknown.
 char ThreadState(pid_t tid);
 
-// One CPU's line of /proc/stat: its ticks in all (user to steal) and idle (idle + iowait).
+// One CPU's line of /proc/stat: its ticks in all (user to steal) and not busy (idle +
+// iowait + steal).
 struct CpuTicks {
   int cpu = -1;
   uint64_t total = 0;
@@ -120,6 +121,12 @@ class BackgroundLoad {
 
 // Whether an executable is on PATH.
 bool HaveProgram(const std::string& name);
+
+// Runs `args` (args[0] looked up on PATH unless it holds a '/') in a child process at
+// SCHED_OTHER that is killed with the bench, and returns what it wrote to stdout; its
+// stderr goes to /dev/null when `quiet_stderr`, else to the bench's. An error when it
+// could not be started or did not exit with status 0 (the message says how it ended).
+absl::StatusOr<std::string> RunCapturingStdout(std::vector<std::string> args, bool quiet_stderr);
 
 // One cyclictest run: its latencies (from its -h histogram) or why it did not run.
 struct CyclictestResult {

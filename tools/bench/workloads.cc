@@ -1,10 +1,6 @@
 #include "tools/bench/workloads.h"
 
-#include <fcntl.h>
 #include <sched.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -141,7 +137,12 @@ LiveRow StartW3Row(RunnerKind kind, int policy, int total) {
   std::atomic<uint64_t>* cs = row.chain_seq.get();
   // Task indexes are 0..3 in AddTask order.
   r->AddTask([r, s, cs] {
-    cs->store(s->seq.load(std::memory_order_acquire), std::memory_order_release);
+    // As Sampler::Record does for a W1 body: the chain covers only the notifies published
+    // before A started; one published since is the next chain's (A's run again).
+    const int64_t ta = NowNs();
+    uint64_t seen = s->seq.load(std::memory_order_acquire);
+    while (seen > 0 && s->t0[seen] > ta) --seen;
+    cs->store(seen, std::memory_order_release);
     r->Notify(1);
   });
   r->AddTask([r] { r->Notify(2); });
@@ -778,8 +779,8 @@ std::string RunW2(const BenchOptions& options) {
       }
       notifies += kTasks;
       stop = NowNs();
+      cpu_at_stop = cpu_ns();  // Before total(), which reads 1000 lines the workers write.
       done_at_stop = total();
-      cpu_at_stop = cpu_ns();
     });
     if (!producer.ok()) {
       table.AddRow({name, absl::StrCat(config.workers), "error"});
@@ -915,9 +916,10 @@ std::string BusyPercent(const std::vector<CpuTicks>& from, const std::vector<Cpu
   for (const CpuTicks& t : to) {
     for (const CpuTicks& f : from) {
       if (f.cpu != t.cpu || t.total <= f.total) continue;
-      const double idle =
-          static_cast<double>(t.idle - f.idle) / static_cast<double>(t.total - f.total);
-      cells.push_back(Num(std::max(0.0, 100.0 * (1.0 - idle))));
+      // Signed: iowait may go backwards (proc(5)).
+      const double idle = static_cast<double>(static_cast<int64_t>(t.idle - f.idle)) /
+                          static_cast<double>(t.total - f.total);
+      cells.push_back(Num(std::clamp(100.0 * (1.0 - idle), 0.0, 100.0)));
     }
   }
   return cells.empty() ? "-" : absl::StrJoin(cells, "/");
@@ -1199,7 +1201,7 @@ std::string RunW4(const BenchOptions& options) {
                 "in other minutes, this floor at the same phase in the same minutes");
   table.AddNote(
       "CPU 0/1 busy %: how busy each CPU was while the row ran (/proc/stat: 100 - "
-      "idle - iowait), to show that the background did fill both CPUs (the "
+      "idle - iowait - steal), to show that the background did fill both CPUs (the "
       "same-time floor rows run in their motion row's minutes)");
   table.AddNote(
       "no naive pool row: a mutex + condition variable pool has no periodic "
@@ -1261,37 +1263,15 @@ struct MemoryChildResult {
 
 // Runs this binary again as a memory child for `kind` and reads its line.
 absl::StatusOr<MemoryChildResult> SpawnMemoryChild(RunnerKind kind, int tasks) {
-  int out[2];
-  if (pipe2(out, O_CLOEXEC) != 0) return absl::ErrnoToStatus(errno, "pipe2");
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
-  const std::string layout = absl::StrCat("--memory_child=", LayoutName(kind));
-  const std::string count = absl::StrCat("--memory_tasks=", tasks);
-  char* argv[] = {const_cast<char*>("bench"), const_cast<char*>(layout.c_str()),
-                  const_cast<char*>(count.c_str()), nullptr};
-  pid_t pid = -1;
-  const int spawned = posix_spawn(&pid, "/proc/self/exe", &actions, nullptr, argv, environ);
-  posix_spawn_file_actions_destroy(&actions);
-  close(out[1]);
-  if (spawned != 0) {
-    close(out[0]);
-    return absl::ErrnoToStatus(spawned, "posix_spawn /proc/self/exe");
+  absl::StatusOr<std::string> run =
+      RunCapturingStdout({"/proc/self/exe", absl::StrCat("--memory_child=", LayoutName(kind)),
+                          absl::StrCat("--memory_tasks=", tasks)},
+                         /*quiet_stderr=*/false);
+  if (!run.ok()) {
+    return absl::Status(run.status().code(), absl::StrCat("the memory child for ", LayoutName(kind),
+                                                          ": ", run.status().message()));
   }
-  std::string text;
-  char buffer[256];
-  ssize_t n;
-  while ((n = read(out[0], buffer, sizeof(buffer))) > 0 || (n < 0 && errno == EINTR)) {
-    if (n > 0) text.append(buffer, static_cast<size_t>(n));
-  }
-  close(out[0]);
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    return absl::InternalError(
-        absl::StrCat("the memory child for ", LayoutName(kind), " ended with status ", status));
-  }
+  const std::string& text = *run;
   MemoryChildResult r;
   std::vector<std::string> fields = absl::StrSplit(text, ' ', absl::SkipWhitespace());
   int64_t v[7];

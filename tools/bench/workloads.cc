@@ -868,7 +868,9 @@ std::string RunW2(const BenchOptions& options) {
       "the timed loop) sets a flag in each task's counter line just before notifying "
       "it, and the body clears it; tasks whose flag is still set once the workers are "
       "idle had a notify that no run followed (it must be 0: a coalesced notify is "
-      "covered by the pending run, which starts after it)");
+      "covered by the pending run, which starts after it); a notify that finds its task "
+      "running is only partly covered (the run in progress may clear the flag; the "
+      "scheduler's stress tests check that path)");
   table.AddNote(
       "untimed: the queues' time_activations is false, so no activation reads the "
       "clock (no wake latency, no run times; the counts stay); every other cadence "

@@ -20,7 +20,8 @@ text = open(sys.argv[1]).read()
 failures = []
 for needle in ["## Machine", "nproc:", "kernel:", "PREEMPT_RT:", "warm-up",
                "## W1 wake latency", "## Floors", "## W2 throughput", "## W3 chain",
-               "## W4 isolation", "same-time floor: timer on CPU 1", "## Idle", "## Memory",
+               "## W4 isolation", "same-time floor: timer on CPU 1",
+               "same-time floor: timer on CPU 0", "## Idle", "## Memory",
                "cadence classic, removed and created again",
                "cadence choreography, removed and created again",
                "cadence classic motion", "cadence choreography motion", "# done in"]:
